@@ -1,0 +1,346 @@
+//! Connection and introspection commands: PING, ECHO, QUIT, SELECT, TIME,
+//! CLIENT, COMMAND, CONFIG. None of them touches a key, so none takes a
+//! lock (`Handler::Server`).
+
+use bytes::Bytes;
+
+use super::{int_arg, is_keyword, spec, NO_KEYS};
+use crate::command::{self, flags::*, CommandSpec, Handler};
+use crate::error;
+use crate::exec::{Ctx, Flow};
+use crate::frame::Frame;
+use crate::glob::glob_match;
+
+#[rustfmt::skip]
+pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("ping", -1, FAST, NO_KEYS, "connection", "Returns the server's liveliness response.", "1.0.0", Handler::Server(ping)),
+    spec("echo", 2, FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
+    spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, "connection", "Closes the connection.", "1.0.0", Handler::Server(quit)),
+    spec("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Changes the selected database.", "1.0.0", Handler::Server(select)),
+    spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)),
+    spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
+    spec("command", -1, LOADING | STALE, NO_KEYS, "server", "Returns detailed information about all commands.", "2.8.13", Handler::Server(command)),
+    spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
+];
+
+/// PING [message]
+fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    match args {
+        [_] => Frame::simple("PONG"),
+        [_, msg] => Frame::Bulk(msg.clone()),
+        _ => error::wrong_arity("ping"),
+    }
+}
+
+/// ECHO message
+fn echo(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    Frame::Bulk(args[1].clone())
+}
+
+/// QUIT: reply OK, then the shell closes the connection once the reply is
+/// written.
+fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    ctx.flow = Flow::Close;
+    Frame::ok()
+}
+
+/// SELECT index: there is one database (`databases 1`), so only 0 is valid.
+fn select(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    // Redis parses with getIntFromObjectOrReply: a valid i64 that does not
+    // fit in an int is "not an integer or out of range" too.
+    match int_arg(&args[1]) {
+        Err(e) => e,
+        Ok(i) if i32::try_from(i).is_err() => Frame::static_error(error::NOT_INTEGER),
+        Ok(0) => Frame::ok(),
+        Ok(_) => Frame::static_error(error::DB_INDEX_OUT_OF_RANGE),
+    }
+}
+
+/// TIME: seconds and microseconds of the clock reading the shell passed in.
+fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    Frame::Array(vec![
+        Frame::bulk((ctx.now_us / 1_000_000).to_string().as_bytes()),
+        Frame::bulk((ctx.now_us % 1_000_000).to_string().as_bytes()),
+    ])
+}
+
+/// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
+type Sub = (&'static str, i32, fn(&mut Ctx<'_>, &[Bytes]) -> Frame);
+
+/// Dispatch `args[1]` among `subs`, with Redis's errors for an unknown
+/// subcommand and for a subcommand's wrong arity (`'config|get'`).
+fn subcommand(ctx: &mut Ctx<'_>, args: &[Bytes], container: &str, subs: &[Sub]) -> Frame {
+    let Some(&(name, arity, run)) = subs.iter().find(|(n, _, _)| is_keyword(&args[1], n)) else {
+        return error::unknown_subcommand(&args[1], container);
+    };
+    let argc = args.len() as i32;
+    if (arity >= 0 && argc != arity) || argc < -arity {
+        return error::wrong_arity(&format!("{container}|{name}"));
+    }
+    run(ctx, args)
+}
+
+/// CLIENT ID | GETNAME | SETNAME name
+fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    subcommand(
+        ctx,
+        args,
+        "client",
+        &[
+            ("id", 2, |ctx, _| Frame::Integer(ctx.session.id as i64)),
+            ("getname", 2, |ctx, _| match &ctx.session.name {
+                Some(name) => Frame::Bulk(name.clone()),
+                None => Frame::Null,
+            }),
+            ("setname", 3, client_setname),
+        ],
+    )
+}
+
+fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let name = &args[2];
+    // Names must survive CLIENT LIST's space-separated format: printable
+    // ASCII without spaces. An empty name removes the name.
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Frame::static_error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        );
+    }
+    ctx.session.name = (!name.is_empty()).then(|| name.clone());
+    Frame::ok()
+}
+
+/// COMMAND | COMMAND COUNT | COMMAND INFO [name ...] | COMMAND DOCS [name ...]
+fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    if args.len() == 1 {
+        return Frame::Array(command::all().iter().map(|c| command_info(c)).collect());
+    }
+    subcommand(
+        ctx,
+        args,
+        "command",
+        &[
+            ("count", 2, |_, _| {
+                Frame::Integer(command::all().len() as i64)
+            }),
+            ("info", -2, |_, args| {
+                let rows = command_rows(&args[2..]);
+                Frame::Array(
+                    rows.into_iter()
+                        .map(|c| c.map_or(Frame::Null, command_info))
+                        .collect(),
+                )
+            }),
+            ("docs", -2, |_, args| {
+                let rows = command_rows(&args[2..]);
+                // DOCS omits unknown names instead of replying nil for them.
+                Frame::Array(rows.into_iter().flatten().flat_map(command_docs).collect())
+            }),
+        ],
+    )
+}
+
+/// The rows named in `names`, or every row when none are named.
+fn command_rows(names: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
+    if names.is_empty() {
+        command::all().iter().map(|c| Some(*c)).collect()
+    } else {
+        names.iter().map(|n| command::lookup(n)).collect()
+    }
+}
+
+/// One `COMMAND INFO` entry, in Redis 7's ten-field shape: name, arity,
+/// flags, first key, last key, step, ACL categories, tips, key specs,
+/// subcommands. (Tips, key specs and subcommands are left empty.)
+fn command_info(c: &CommandSpec) -> Frame {
+    let flags = NAMES
+        .iter()
+        .filter(|(f, _)| c.has(*f))
+        .map(|(_, n)| Frame::simple(n))
+        .collect();
+    let mut categories = vec![];
+    if c.has(WRITE) {
+        categories.push(Frame::simple("@write"));
+    }
+    if c.has(READONLY) {
+        categories.push(Frame::simple("@read"));
+    }
+    categories.push(Frame::Simple(Bytes::from(format!("@{}", c.group))));
+    categories.push(Frame::simple(if c.has(FAST) { "@fast" } else { "@slow" }));
+    Frame::Array(vec![
+        Frame::bulk(c.name.as_bytes()),
+        Frame::Integer(c.arity as i64),
+        Frame::Array(flags),
+        Frame::Integer(c.first_key as i64),
+        Frame::Integer(c.last_key as i64),
+        Frame::Integer(c.step as i64),
+        Frame::Array(categories),
+        Frame::Array(vec![]),
+        Frame::Array(vec![]),
+        Frame::Array(vec![]),
+    ])
+}
+
+/// One `COMMAND DOCS` entry: the name, then a map (flattened in RESP2) of
+/// summary, since and group.
+fn command_docs(c: &CommandSpec) -> [Frame; 2] {
+    [
+        Frame::bulk(c.name.as_bytes()),
+        Frame::Array(vec![
+            Frame::bulk(b"summary"),
+            Frame::bulk(c.summary.as_bytes()),
+            Frame::bulk(b"since"),
+            Frame::bulk(c.since.as_bytes()),
+            Frame::bulk(b"group"),
+            Frame::bulk(c.group.as_bytes()),
+        ]),
+    ]
+}
+
+/// CONFIG GET pattern [pattern ...]
+fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    subcommand(ctx, args, "config", &[("get", -3, config_get)])
+}
+
+fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    // Each parameter is reported once even if several patterns match it;
+    // parameter names match case-insensitively, as in Redis.
+    let reply = ctx
+        .exec
+        .config()
+        .entries()
+        .into_iter()
+        .filter(|(name, _)| {
+            args[2..]
+                .iter()
+                .any(|p| glob_match(p, name.as_bytes(), true))
+        })
+        .flat_map(|(name, value)| [Frame::bulk(name.as_bytes()), Frame::bulk(value.as_bytes())])
+        .collect();
+    Frame::Array(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::Flow;
+    use crate::frame::Frame;
+    use crate::testkit::*;
+
+    #[test]
+    fn ping_echo_select() {
+        check_all_modes(&[
+            (&["PING"], Frame::simple("PONG")),
+            (&["ping", "hi"], bulk("hi")),
+            (
+                &["PING", "a", "b"],
+                err("ERR wrong number of arguments for 'ping' command"),
+            ),
+            (&["ECHO", "x"], bulk("x")),
+            (
+                &["ECHO"],
+                err("ERR wrong number of arguments for 'echo' command"),
+            ),
+            (&["SELECT", "0"], ok()),
+            (&["SELECT", "1"], err("ERR DB index is out of range")),
+            (&["SELECT", "-1"], err("ERR DB index is out of range")),
+            (
+                &["SELECT", "x"],
+                err("ERR value is not an integer or out of range"),
+            ),
+            (
+                &["SELECT", "4294967296"],
+                err("ERR value is not an integer or out of range"),
+            ),
+            (
+                &["FOO", "a"],
+                err("ERR unknown command 'FOO', with args beginning with: 'a' "),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn quit_closes_after_ok() {
+        let mut db = TestDb::new(crate::store::Mode::Mutex, 1);
+        let args = [bytes::Bytes::from_static(b"QUIT")];
+        assert_eq!(
+            db.exec.dispatch(&mut db.session, &args, 0),
+            (ok(), Flow::Close)
+        );
+    }
+
+    #[test]
+    fn time_reports_the_injected_clock() {
+        let mut db = TestDb::new(crate::store::Mode::Mutex, 1);
+        db.now_ms = 1_700_000_000_123;
+        assert_eq!(
+            db.cmd(&["TIME"]),
+            arr(vec![bulk("1700000000"), bulk("123000")])
+        );
+    }
+
+    #[test]
+    fn client_subcommands() {
+        let mut db = TestDb::new(crate::store::Mode::Rw, 1);
+        assert_eq!(db.cmd(&["CLIENT", "ID"]), int(db.session.id as i64));
+        assert_eq!(db.cmd(&["CLIENT", "GETNAME"]), Frame::Null);
+        assert_eq!(db.cmd(&["CLIENT", "SETNAME", "app-1"]), ok());
+        assert_eq!(db.cmd(&["client", "getname"]), bulk("app-1"));
+        assert_eq!(
+            db.cmd(&["CLIENT", "SETNAME", "has space"]),
+            err("ERR Client names cannot contain spaces, newlines or special characters.")
+        );
+        assert_eq!(db.cmd(&["CLIENT", "SETNAME", ""]), ok());
+        assert_eq!(db.cmd(&["CLIENT", "GETNAME"]), Frame::Null);
+        assert_eq!(
+            db.cmd(&["CLIENT", "SETNAME"]),
+            err("ERR wrong number of arguments for 'client|setname' command")
+        );
+        assert_eq!(
+            db.cmd(&["CLIENT", "bogus"]),
+            err("ERR unknown subcommand 'bogus'. Try CLIENT HELP.")
+        );
+        assert_eq!(
+            db.cmd(&["CLIENT"]),
+            err("ERR wrong number of arguments for 'client' command")
+        );
+    }
+
+    #[test]
+    fn command_and_config() {
+        let mut db = TestDb::new(crate::store::Mode::Shard, 4);
+        let Frame::Integer(n) = db.cmd(&["COMMAND", "COUNT"]) else {
+            panic!("COUNT is an integer")
+        };
+        assert_eq!(n as usize, crate::command::all().len());
+        let Frame::Array(info) = db.cmd(&["COMMAND", "INFO", "get", "nosuch"]) else {
+            panic!("INFO is an array")
+        };
+        assert_eq!(info[1], Frame::Null);
+        let Frame::Array(get) = &info[0] else {
+            panic!("an entry is an array")
+        };
+        assert_eq!(get.len(), 10);
+        assert_eq!(get[0], bulk("get"));
+        assert_eq!(get[1], int(2));
+        assert_eq!(
+            get[2],
+            arr(vec![Frame::simple("readonly"), Frame::simple("fast")])
+        );
+        let Frame::Array(docs) = db.cmd(&["COMMAND", "DOCS", "set"]) else {
+            panic!("DOCS is an array")
+        };
+        assert_eq!(docs[0], bulk("set"));
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET", "save"]),
+            arr(vec![bulk("save"), bulk("")])
+        );
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET", "MAXCLIENTS", "maxclients"]),
+            arr(vec![bulk("maxclients"), bulk("10000")])
+        );
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET"]),
+            err("ERR wrong number of arguments for 'config|get' command")
+        );
+    }
+}

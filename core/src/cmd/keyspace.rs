@@ -1,0 +1,374 @@
+//! Keyspace commands (Redis's `db.c`): DEL, UNLINK, EXISTS, TYPE, KEYS,
+//! SCAN, RANDOMKEY, RENAME, RENAMENX. They work on keys as a whole and never
+//! look inside a value beyond its type.
+//!
+//! Two groups by locking:
+//! * DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX name their keys, so in
+//!   shard mode they lock just the shards of those keys. Each key is always
+//!   reached through `view.ks(key)` / `view.ks_mut(key)`: `RENAME a b` may
+//!   move a value from one shard to another, atomically, because both
+//!   shards' locks are held for the whole command.
+//! * KEYS, SCAN and RANDOMKEY look at every key (flag `ALL_KEYS`): they take
+//!   every shard's lock in ascending order and see the shards in that order.
+//!
+//! The readers (EXISTS, TYPE, KEYS, SCAN, RANDOMKEY) may run under a shared
+//! lock, so they cannot delete a key whose deadline has passed: they treat
+//! it as absent and leave the deletion to the next writer or to the active
+//! expiry cycle.
+
+use bytes::Bytes;
+
+use super::{int_arg, is_keyword, spec, NO_KEYS};
+use crate::command::{flags::*, CommandSpec, Handler};
+use crate::error;
+use crate::exec::Ctx;
+use crate::frame::Frame;
+use crate::glob::glob_match;
+use crate::keyspace::Keyspace;
+use crate::rng::Rng;
+use crate::store::{ReadView, WriteView};
+
+#[rustfmt::skip]
+pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WRITE, (1, -1, 1), "generic", "Delete a key", "1.0.0", Handler::Write(del)),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", Handler::Write(del)),
+    spec("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "Determine if a key exists", "1.0.0", Handler::Read(exists)),
+    spec("type", 2, READONLY | FAST, (1, 1, 1), "generic", "Determine the type stored at key", "1.0.0", Handler::Read(type_)),
+    spec("keys", 2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Find all keys matching the given pattern", "1.0.0", Handler::Read(keys)),
+    spec("scan", -2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Incrementally iterate the keys space", "2.8.0", Handler::Read(scan)),
+    spec("randomkey", 1, READONLY | ALL_KEYS, NO_KEYS, "generic", "Return a random key from the keyspace", "1.0.0", Handler::Read(randomkey)),
+    spec("rename", 3, WRITE, (1, 2, 1), "generic", "Rename a key", "1.0.0", Handler::Write(rename)),
+    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", "Rename a key, only if the new key does not exist", "1.0.0", Handler::Write(renamenx)),
+];
+
+/// DEL key [key ...] and UNLINK key [key ...]: the number of keys removed.
+///
+/// UNLINK frees large values in a background thread in Redis; here freeing
+/// is part of the command either way, so the two are the same. A key named
+/// twice counts once: the second removal finds nothing.
+fn del(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    let now = ctx.now_ms();
+    let removed = args[1..]
+        .iter()
+        .filter(|key| view.ks_mut(key).remove(key, now).is_some())
+        .count();
+    Frame::Integer(removed as i64)
+}
+
+/// EXISTS key [key ...]: how many of the named keys exist. A key named
+/// twice counts twice, as in Redis.
+fn exists(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+    let now = ctx.now_ms();
+    let found = args[1..]
+        .iter()
+        .filter(|key| view.ks(key).contains(key, now))
+        .count();
+    Frame::Integer(found as i64)
+}
+
+/// TYPE key: the value's type as a status reply, `none` if missing.
+fn type_(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+    let key = &args[1];
+    let entry = view.ks(key).get(key, ctx.now_ms());
+    Frame::simple(entry.map_or("none", |e| e.value.type_name()))
+}
+
+/// KEYS pattern: every live key matching the glob, shard after shard.
+///
+/// It walks the whole keyspace while holding every lock, which is why Redis
+/// documents it as "dangerous" in production and why SCAN exists.
+fn keys(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+    let pattern = &args[1][..];
+    // `*` is answered without matching: besides being faster, the matcher
+    // (like Redis's) does not match the empty key against `*`, and Redis
+    // special-cases exactly this pattern before calling it.
+    let all = pattern == b"*";
+    let now = ctx.now_ms();
+    let found = view
+        .keyspaces()
+        .flat_map(|ks| ks.iter(now))
+        .filter(|(key, _)| all || glob_match(pattern, key, false))
+        .map(|(key, _)| Frame::bulk(key))
+        .collect();
+    Frame::Array(found)
+}
+
+/// SCAN's options, parsed as in Redis's `scanGenericCommand`.
+struct ScanOptions<'a> {
+    /// How many keys to gather before stopping (a hint, default 10).
+    count: u64,
+    /// `None` also for the pattern `*`, which matches everything.
+    pattern: Option<&'a [u8]>,
+    /// Keep only keys of this type (compared case-insensitively).
+    type_name: Option<&'a [u8]>,
+}
+
+fn parse_scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, Frame> {
+    let mut opts = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
+    let mut i = 2;
+    while i < args.len() {
+        // Every option takes a value; a last option without one is a
+        // syntax error, and so is anything unknown. Options may repeat
+        // (the last one wins).
+        let Some(value) = args.get(i + 1) else {
+            return Err(Frame::static_error(error::SYNTAX));
+        };
+        let opt = &args[i];
+        if is_keyword(opt, "count") {
+            let count = int_arg(value)?;
+            if count < 1 {
+                return Err(Frame::static_error(error::SYNTAX));
+            }
+            opts.count = count as u64;
+        } else if is_keyword(opt, "match") {
+            opts.pattern = (&value[..] != b"*").then_some(&value[..]);
+        } else if is_keyword(opt, "type") {
+            opts.type_name = Some(c_str(value));
+        } else {
+            return Err(Frame::static_error(error::SYNTAX));
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+///
+/// Iterates the keyspace a few buckets per call, so no call holds the locks
+/// for long. The client starts with cursor 0 and passes back the cursor
+/// each reply gives it, until a reply's cursor is 0 again.
+///
+/// **The guarantee** (as Redis): a key present for the whole iteration is
+/// returned at least once; keys added or removed meanwhile may or may not
+/// be. A key may be returned more than once. It holds even if the tables
+/// grow or shrink between calls, thanks to the reverse-binary bucket cursor
+/// of [`Dict::scan`](crate::dict::Dict::scan).
+///
+/// **The cursor with several keyspaces.** The view holds the keyspaces in
+/// shard order, and SCAN walks them one after the other. The cursor names
+/// both the keyspace and the bucket cursor inside it:
+/// `cursor = inner * n + shard`, where `n` is the number of keyspaces. With
+/// one keyspace (mutex, rw, or one shard) this is exactly Redis's cursor.
+/// When a keyspace's inner cursor comes back 0 the walk moves to the next
+/// one with inner cursor 0; after the last, the reply cursor is 0. Since
+/// shard 0 is only ever entered with inner cursor 0, the combined cursor is
+/// 0 only at the start and at the end, as clients expect. The inner cursor
+/// is below that keyspace's bucket count, so `inner * n + shard` cannot
+/// overflow for any table that fits in memory.
+///
+/// **COUNT** is a hint, as in Redis: buckets are visited until at least
+/// COUNT keys were gathered, or COUNT * 10 buckets were visited (a sparse
+/// table must not make one call slow), or the walk ends. The gathered keys
+/// are then filtered by pattern, type and expiry, so a reply may hold fewer
+/// keys than COUNT, even none, while the cursor is not yet 0.
+fn scan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+    let Some(cursor) = parse_cursor(&args[1]) else {
+        return Frame::static_error(error::INVALID_CURSOR);
+    };
+    let opts = match parse_scan_options(args) {
+        Ok(opts) => opts,
+        Err(e) => return e,
+    };
+    // At least 1: the executor gives ALL_KEYS commands every lock.
+    let n = view.held_count().max(1) as u64;
+    let (mut shard, mut inner) = ((cursor % n) as usize, cursor / n);
+    // (index of the keyspace, key), gathered before filtering, as Redis
+    // gathers first and filters afterwards.
+    let mut gathered: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut budget = opts.count.saturating_mul(10);
+    let next_cursor = loop {
+        let Some(ks) = view.keyspace_at(shard) else {
+            // Unreachable: shard < n, and n keyspaces are held.
+            break 0;
+        };
+        inner = ks.scan(inner, |key, _| gathered.push((shard, key.to_vec())));
+        if inner == 0 {
+            shard += 1;
+            if shard as u64 == n {
+                break 0;
+            }
+        }
+        // Redis's `while (cursor && maxiterations-- && len < count)`.
+        if budget == 0 || gathered.len() as u64 >= opts.count {
+            break inner.saturating_mul(n).saturating_add(shard as u64);
+        }
+        budget -= 1;
+    };
+    let now = ctx.now_ms();
+    let keys = gathered
+        .into_iter()
+        .filter(|(i, key)| {
+            let Some(ks) = view.keyspace_at(*i) else {
+                return false;
+            };
+            keep_scanned(ks, key, &opts, now)
+        })
+        .map(|(_, key)| Frame::Bulk(key.into()))
+        .collect();
+    Frame::Array(vec![
+        Frame::Bulk(next_cursor.to_string().into()),
+        Frame::Array(keys),
+    ])
+}
+
+/// SCAN's filters, in Redis's order: pattern, type, then expiry (a key
+/// whose deadline passed is not returned).
+fn keep_scanned(ks: &Keyspace, key: &[u8], opts: &ScanOptions<'_>, now_ms: u64) -> bool {
+    if opts.pattern.is_some_and(|p| !glob_match(p, key, false)) {
+        return false;
+    }
+    let Some(entry) = ks.get(key, now_ms) else {
+        return false;
+    };
+    opts.type_name
+        .is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()))
+}
+
+/// Parse a SCAN cursor as Redis does, with C's `strtoul(s, &end, 10)`: the
+/// cursor is an *unsigned* 64-bit number, so `string2ll` would not cover
+/// it. Faithful to its quirks, which clients can see: a leading space is
+/// refused, but `+5`, `007` and even `-1` (which wraps to 2^64-1) are
+/// accepted; the empty string is cursor 0; a NUL byte ends the number;
+/// anything else after the digits, or a value above 2^64-1, is an invalid
+/// cursor.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let s = c_str(arg);
+    if s.is_empty() {
+        return Some(0);
+    }
+    // C's isspace: space, \t, \n, \v, \f, \r.
+    if matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        return None;
+    }
+    let (negative, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let magnitude = digits.iter().try_fold(0u64, |v, &d| {
+        v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
+    Some(if negative {
+        magnitude.wrapping_neg()
+    } else {
+        magnitude
+    })
+}
+
+/// The argument as C code sees it through `char *`: up to the first NUL.
+fn c_str(arg: &[u8]) -> &[u8] {
+    arg.split(|&b| b == 0).next().unwrap_or_default()
+}
+
+/// RANDOMKEY: a random live key, or nil when there is none.
+///
+/// With several keyspaces (shard mode) a keyspace is drawn first, weighted
+/// by its number of keys, so every key stays about equally likely; then a
+/// key inside it ([`Keyspace::random_key`]). If that keyspace holds only
+/// dead keys, it is dropped and another is drawn. All draws come from the
+/// executor's seeded PRNG: the same seed and commands give the same keys.
+fn randomkey(ctx: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Frame {
+    let rng = ctx.exec.rng();
+    let now = ctx.now_ms();
+    let mut candidates: Vec<(&Keyspace, u64)> = view
+        .keyspaces()
+        .map(|ks| (ks, ks.len() as u64))
+        .filter(|&(_, len)| len > 0)
+        .collect();
+    while !candidates.is_empty() {
+        // With one candidate there is nothing to draw: mutex and rw mode
+        // use the PRNG exactly as a single Redis dict does.
+        let mut pick = if candidates.len() == 1 {
+            0
+        } else {
+            rng.below(candidates.iter().map(|&(_, len)| len).sum())
+        };
+        let mut chosen = candidates.len() - 1;
+        for (i, &(_, len)) in candidates.iter().enumerate() {
+            if pick < len {
+                chosen = i;
+                break;
+            }
+            pick -= len;
+        }
+        if let Some(key) = random_live_key(candidates[chosen].0, rng, now) {
+            return Frame::bulk(key);
+        }
+        candidates.remove(chosen);
+    }
+    Frame::Null
+}
+
+/// A random live key of `ks`, if it has one.
+///
+/// [`Keyspace::random_key`] gives up after 100 draws that all hit dead keys
+/// (expired, not yet removed). Redis never gives up: on each such draw it
+/// deletes the dead key and draws again. A reader cannot delete, so when the
+/// draws give up, pick uniformly among the live keys by walking them. That
+/// walk is O(keys), but only happens when the keyspace is mostly dead, where
+/// Redis too would spend O(dead keys) deleting.
+fn random_live_key<'a>(ks: &'a Keyspace, rng: &Rng, now_ms: u64) -> Option<&'a [u8]> {
+    if let Some(key) = ks.random_key(rng, now_ms) {
+        return Some(key);
+    }
+    let live = ks.iter(now_ms).count() as u64;
+    if live == 0 {
+        return None;
+    }
+    let skip = usize::try_from(rng.below(live)).unwrap_or(0);
+    ks.iter(now_ms).nth(skip).map(|(key, _)| key)
+}
+
+/// RENAME key newkey
+fn rename(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    rename_generic(ctx, view, args, false)
+}
+
+/// RENAMENX key newkey
+fn renamenx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    rename_generic(ctx, view, args, true)
+}
+
+/// Redis's `renameGenericCommand`. The value moves with its TTL; an
+/// existing `newkey` is overwritten (RENAME) or left alone (RENAMENX, which
+/// then replies 0). In shard mode the two keys may live in different shards;
+/// both are locked, so no client sees the key in both places or in neither.
+fn rename_generic(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes], nx: bool) -> Frame {
+    let (src, dst) = (&args[1], &args[2]);
+    let now = ctx.now_ms();
+    // A missing source is an error even when both names are the same.
+    if view.ks_mut(src).get_mut(src, now).is_none() {
+        return Frame::static_error(error::NO_SUCH_KEY);
+    }
+    // Renaming a key to itself changes nothing (Redis 7.0: OK, or 0 for
+    // RENAMENX because `newkey` exists).
+    if src == dst {
+        return if nx { Frame::Integer(0) } else { Frame::ok() };
+    }
+    // `get_mut` also deletes an expired destination, as Redis's lookup does.
+    let dst_exists = view.ks_mut(dst).get_mut(dst, now).is_some();
+    if nx && dst_exists {
+        return Frame::Integer(0);
+    }
+    let Some(entry) = view.ks_mut(src).remove(src, now) else {
+        // Unreachable: the source was live above, under the same locks.
+        return Frame::static_error(error::NO_SUCH_KEY);
+    };
+    let expire_at = entry.expire_at();
+    view.ks_mut(dst).set(dst, entry.value, expire_at);
+    if nx {
+        Frame::Integer(1)
+    } else {
+        Frame::ok()
+    }
+}
+
+#[cfg(test)]
+mod tests;

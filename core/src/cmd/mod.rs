@@ -1,0 +1,158 @@
+//! The commands, one file per group, as in Redis's `t_string.c`,
+//! `db.c`, `expire.c`: each file holds its handlers *and* their
+//! command-table rows ([`CommandSpec`]), so a command's arity, flags and key
+//! positions sit beside its code.
+//!
+//! Every handler has one of three shapes (see [`Handler`]): a server
+//! command sees only its context, a reader a [`ReadView`](crate::store::ReadView),
+//! a writer a [`WriteView`](crate::store::WriteView).
+//! This module holds what they share: argument parsing with Redis's exact
+//! rules and error texts.
+
+pub mod connection;
+pub mod expire;
+pub mod keyspace;
+pub mod server;
+pub mod string;
+
+use crate::command::{CommandSpec, Handler};
+use crate::error;
+use crate::frame::Frame;
+
+/// Every group's rows; [`crate::command::lookup`] merges and sorts them.
+pub(crate) const GROUPS: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    server::COMMANDS,
+    string::COMMANDS,
+    keyspace::COMMANDS,
+    expire::COMMANDS,
+];
+
+/// A command-table row. Arguments in the order Redis's command JSON lists
+/// them: name, arity, flags, key positions (first, last, step), then the
+/// documentation (group, summary, since) and the handler.
+#[allow(clippy::too_many_arguments)]
+pub(crate) const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    summary: &'static str,
+    since: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        group,
+        summary,
+        since,
+        handler,
+    }
+}
+
+/// Key positions of a command without keys.
+pub(crate) const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+
+/// Parse a signed 64-bit integer exactly as Redis's `string2ll`: an
+/// optional `-`, then digits with no leading zero (except `0` itself); no
+/// `+`, no spaces, no overflow. `-0` is rejected, as in Redis.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (negative, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    // Accumulate as a negative number: its range is one larger, so
+    // i64::MIN parses without a special case.
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_sub((d - b'0') as i64)?;
+    }
+    if negative {
+        Some(v)
+    } else {
+        v.checked_neg()
+    }
+}
+
+/// An integer argument, or Redis's "not an integer" error reply.
+pub fn int_arg(s: &[u8]) -> Result<i64, Frame> {
+    parse_i64(s).ok_or(Frame::static_error(error::NOT_INTEGER))
+}
+
+/// Parse a float as Redis's `string2ld`/`strtold` accept it: no leading
+/// space, the whole string consumed, not NaN. `inf` and `-inf` parse
+/// (commands then reject an infinite result themselves).
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(s).ok()?;
+    if text.is_empty() || text.len() > 5 * 1024 || text.starts_with(|c: char| c.is_whitespace()) {
+        return None;
+    }
+    let v: f64 = text.parse().ok()?;
+    (!v.is_nan()).then_some(v)
+}
+
+/// Case-insensitive comparison of an argument with an ASCII keyword
+/// (`EX`, `NX`, `MATCH`, ...).
+pub fn is_keyword(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_i64_follows_string2ll() {
+        for (s, v) in [
+            ("0", Some(0)),
+            ("1", Some(1)),
+            ("-1", Some(-1)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9223372036854775808", None),
+            ("-9223372036854775809", None),
+            ("-0", None),
+            ("01", None),
+            ("+1", None),
+            (" 1", None),
+            ("1 ", None),
+            ("", None),
+            ("-", None),
+            ("1.0", None),
+            ("abc", None),
+        ] {
+            assert_eq!(parse_i64(s.as_bytes()), v, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn parse_f64_follows_strtold_rules() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-3"), Some(-3.0));
+        assert_eq!(parse_f64(b"5e3"), Some(5000.0));
+        assert_eq!(parse_f64(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"1x"), None);
+        assert_eq!(parse_f64(b""), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! Every error reply text, in one place, exactly as Redis 7.0 words it.
+//!
+//! Clients and test suites match on these strings, so they are data, not
+//! prose: change one only to follow Redis.
+
+use crate::frame::Frame;
+
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const NOT_INTEGER_OR_RANGE_TIMEOUT: &str = "ERR timeout is not an integer or out of range";
+/// EXPIRE & co: NX cannot be combined with XX, GT or LT.
+pub const EXPIRE_NX_AND_OTHERS: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+/// EXPIRE & co: GT and LT together.
+pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+
+/// `ERR wrong number of arguments for 'get' command`; `name` is the
+/// command's full lowercase name (`config|get` for a subcommand).
+pub fn wrong_arity(name: &str) -> Frame {
+    Frame::error(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// `ERR invalid expire time in 'set' command`.
+pub fn invalid_expire(name: &str) -> Frame {
+    Frame::error(format!("ERR invalid expire time in '{name}' command"))
+}
+
+/// `ERR Unsupported option foo` (EXPIRE & co). Redis formats the option
+/// with `%s`, so it ends at the first NUL byte; CR/LF become spaces.
+pub fn unsupported_option(opt: &[u8]) -> Frame {
+    let opt = opt.split(|&b| b == 0).next().unwrap_or_default();
+    let mut line = b"ERR Unsupported option ".to_vec();
+    line.extend_from_slice(opt);
+    error_line(line)
+}
+
+/// `ERR unknown subcommand 'foo'. Try CONFIG HELP.`
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> Frame {
+    let mut line = b"ERR unknown subcommand '".to_vec();
+    line.extend_from_slice(&sub[..sub.len().min(128)]);
+    line.extend_from_slice(b"'. Try ");
+    line.extend_from_slice(container.to_ascii_uppercase().as_bytes());
+    line.extend_from_slice(b" HELP.");
+    error_line(line)
+}
+
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `, built
+/// byte for byte as Redis's `processCommand` does: the name cut to 128
+/// bytes; each argument quoted and followed by a space while the list is
+/// shorter than 128 bytes, each cut to what is left of those 128.
+pub fn unknown_command(args: &[bytes::Bytes]) -> Frame {
+    let mut list = Vec::new();
+    for arg in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push(b'\'');
+        list.extend_from_slice(&arg[..arg.len().min(room)]);
+        list.extend_from_slice(b"' ");
+    }
+    let name = &args[0][..args[0].len().min(128)];
+    let mut line = b"ERR unknown command '".to_vec();
+    line.extend_from_slice(name);
+    line.extend_from_slice(b"', with args beginning with: ");
+    line.extend_from_slice(&list);
+    error_line(line)
+}
+
+/// An error reply is one line: Redis maps `\r` and `\n` in it to spaces.
+fn error_line(mut line: Vec<u8>) -> Frame {
+    for b in line.iter_mut() {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
+    }
+    Frame::Error(line.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn args(v: &[&str]) -> Vec<Bytes> {
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_command_text_matches_redis() {
+        assert_eq!(
+            unknown_command(&args(&["FOO", "a", "b"])),
+            Frame::static_error("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
+        );
+        assert_eq!(
+            unknown_command(&args(&["x\r\ny"])),
+            Frame::static_error("ERR unknown command 'x  y', with args beginning with: ")
+        );
+        let long = "z".repeat(300);
+        let Frame::Error(line) = unknown_command(&args(&["f", &long, "next"])) else {
+            unreachable!()
+        };
+        // One argument cut to 128 bytes fills the list; "next" is not shown.
+        assert!(line.ends_with(format!("'{}' ", "z".repeat(128)).as_bytes()));
+    }
+
+    #[test]
+    fn unknown_subcommand_text_matches_redis() {
+        assert_eq!(
+            unknown_subcommand(b"nope", "config"),
+            Frame::static_error("ERR unknown subcommand 'nope'. Try CONFIG HELP.")
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! [`Keyspace`]: the keys of one lock's worth of data, their values and
+//! their expiry times.
+//!
+//! In `mutex` and `rw` mode there is one keyspace; in `shard` mode each of
+//! the N shards owns one. A keyspace never locks anything itself: the store
+//! hands out `&Keyspace` or `&mut Keyspace` only through a held lock.
+//!
+//! ## Expiry, as Redis does it
+//! A key with a TTL carries an absolute deadline in milliseconds. It is
+//! removed in two ways:
+//! * **lazily**, when a command touches it after the deadline
+//!   ([`Keyspace::get_mut`] deletes it; [`Keyspace::get`], which runs under
+//!   a shared read lock in rw mode and so cannot delete, only hides it);
+//! * **actively**, by [`Keyspace::active_expire`], which samples keys that
+//!   have a TTL so that keys nobody reads again still go away.
+
+use crate::dict::Dict;
+use crate::rng::Rng;
+
+/// A value. Strings only for now; hashes, lists, sets and sorted sets slot
+/// in as further variants, and every command already checks the variant
+/// (`WRONGTYPE`) rather than assuming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// Binary-safe bytes. A `Vec`, not `Bytes`: APPEND and SETRANGE grow it
+    /// in place.
+    String(Vec<u8>),
+}
+
+impl Value {
+    /// The bytes of a string value; `None` for any other type, which the
+    /// caller turns into `WRONGTYPE`.
+    pub fn as_string(&self) -> Option<&Vec<u8>> {
+        match self {
+            Value::String(s) => Some(s),
+        }
+    }
+
+    /// Mutable access to a string value; `None` for other types.
+    pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Value::String(s) => Some(s),
+        }
+    }
+
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::String(_) => "string",
+        }
+    }
+}
+
+/// A value and its deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry time in Unix milliseconds; `None` = persistent.
+    expire_at: Option<u64>,
+}
+
+impl Entry {
+    pub fn expire_at(&self) -> Option<u64> {
+        self.expire_at
+    }
+
+    fn is_expired(&self, now_ms: u64) -> bool {
+        // Redis: a key is expired when now > when (strictly greater);
+        // at exactly its deadline it is still alive.
+        self.expire_at.is_some_and(|at| now_ms > at)
+    }
+}
+
+/// What one call of the active-expiry sampler did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExpireStats {
+    pub sampled: u64,
+    pub expired: u64,
+}
+
+/// One keyspace: every key of a database (or of one shard of it).
+#[derive(Default)]
+pub struct Keyspace {
+    entries: Dict<Entry>,
+    /// The keys that have a deadline, so the active cycle samples only
+    /// those (Redis's `db->expires`).
+    volatile: Dict<()>,
+    /// Keys deleted because their deadline passed (INFO `expired_keys`).
+    expired_total: u64,
+}
+
+impl Keyspace {
+    pub fn new() -> Keyspace {
+        Keyspace::default()
+    }
+
+    /// Number of keys, including keys whose deadline passed but which were
+    /// not removed yet (Redis's DBSIZE counts those too).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys with a deadline.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    pub fn expired_total(&self) -> u64 {
+        self.expired_total
+    }
+
+    /// The live entry of `key`, if any. An expired entry is treated as
+    /// absent but left in place (this runs under shared locks).
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.entries.get(key).filter(|e| !e.is_expired(now_ms))
+    }
+
+    /// The live entry of `key` for modification; an expired entry is
+    /// deleted first (lazy expiry).
+    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.expire_if_due(key, now_ms);
+        self.entries.get_mut(key)
+    }
+
+    pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
+        self.get(key, now_ms).is_some()
+    }
+
+    /// Delete `key` if its deadline has passed; true if it did.
+    pub fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let due = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
+        if due {
+            self.entries.remove(key);
+            self.volatile.remove(key);
+            self.expired_total += 1;
+        }
+        due
+    }
+
+    /// Store `value` under `key` with deadline `expire_at`, replacing any
+    /// previous value and deadline.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        let old = self.entries.insert(key, Entry { value, expire_at });
+        let was_volatile = old.is_some_and(|e| e.expire_at.is_some());
+        match (was_volatile, expire_at.is_some()) {
+            (false, true) => {
+                self.volatile.insert(key, ());
+            }
+            (true, false) => {
+                self.volatile.remove(key);
+            }
+            _ => {}
+        }
+    }
+
+    /// Change the deadline of a live key; false if there is no such key.
+    pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now_ms: u64) -> bool {
+        let Some(entry) = self.get_mut(key, now_ms) else {
+            return false;
+        };
+        let was = std::mem::replace(&mut entry.expire_at, expire_at);
+        match (was.is_some(), expire_at.is_some()) {
+            (false, true) => {
+                self.volatile.insert(key, ());
+            }
+            (true, false) => {
+                self.volatile.remove(key);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Remove `key`; returns the live entry it held (an expired one is
+    /// removed too, but reported as absent).
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        if self.expire_if_due(key, now_ms) {
+            return None;
+        }
+        let entry = self.entries.remove(key)?;
+        if entry.expire_at.is_some() {
+            self.volatile.remove(key);
+        }
+        Some(entry)
+    }
+
+    /// Remove every key.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.volatile.clear();
+    }
+
+    /// Every live key and entry, in the dict's deterministic order.
+    pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.entries
+            .iter()
+            .filter(move |(_, e)| !e.is_expired(now_ms))
+    }
+
+    /// One step of SCAN over this keyspace (see [`Dict::scan`]); visits
+    /// every key in the bucket, expired or not (the caller filters).
+    pub fn scan(&self, cursor: u64, visit: impl FnMut(&[u8], &Entry)) -> u64 {
+        self.entries.scan(cursor, visit)
+    }
+
+    /// A random live key (RANDOMKEY). Draws that land on an expired key
+    /// are retried, at most 100 times, so a keyspace full of dead keys
+    /// cannot make this loop; `None` then, as for an empty keyspace.
+    pub fn random_key(&self, rng: &Rng, now_ms: u64) -> Option<&[u8]> {
+        for _ in 0..100 {
+            let (key, entry) = self.entries.random_entry(rng)?;
+            if !entry.is_expired(now_ms) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// The active-expiry sampler (Redis's `activeExpireCycle`, per
+    /// keyspace): sample up to [`ACTIVE_EXPIRE_KEYS_PER_LOOP`] keys that have
+    /// a deadline, delete the expired ones, and repeat while more than
+    /// [`ACTIVE_EXPIRE_ACCEPTABLE_STALE`] percent of a sample was expired —
+    /// but at most `max_loops` times, so one call holds the lock for a
+    /// bounded time. Randomness comes from the store's seeded `rng`.
+    pub fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
+        let mut stats = ExpireStats::default();
+        for _ in 0..max_loops {
+            let sample = (self.volatile.len() as u64).min(ACTIVE_EXPIRE_KEYS_PER_LOOP);
+            if sample == 0 {
+                break;
+            }
+            let mut expired_now = 0;
+            for _ in 0..sample {
+                let Some((key, _)) = self.volatile.random_entry(rng) else {
+                    break;
+                };
+                let key = key.to_vec();
+                if self.expire_if_due(&key, now_ms) {
+                    expired_now += 1;
+                }
+            }
+            stats.sampled += sample;
+            stats.expired += expired_now;
+            if expired_now * 100 <= sample * ACTIVE_EXPIRE_ACCEPTABLE_STALE {
+                break;
+            }
+        }
+        stats
+    }
+}
+
+/// Keys sampled per loop of the active cycle (Redis's
+/// `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
+pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
+/// Keep looping while more than this percentage of a sample was expired
+/// (Redis's `ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE`): at 25 % or less, the
+/// memory held by dead keys is considered acceptable.
+pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 25;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::String(v.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn lazy_expiry_hides_then_deletes() {
+        let mut ks = Keyspace::new();
+        ks.set(b"k", s("v"), Some(1000));
+        assert!(ks.get(b"k", 1000).is_some(), "alive at its deadline");
+        assert!(ks.get(b"k", 1001).is_none(), "hidden after");
+        assert_eq!(ks.len(), 1, "a read does not delete");
+        assert!(ks.get_mut(b"k", 1001).is_none());
+        assert_eq!(ks.len(), 0);
+        assert_eq!(ks.volatile_len(), 0);
+        assert_eq!(ks.expired_total(), 1);
+    }
+
+    #[test]
+    fn set_and_set_expire_maintain_the_volatile_index() {
+        let mut ks = Keyspace::new();
+        ks.set(b"a", s("1"), Some(10));
+        assert_eq!(ks.volatile_len(), 1);
+        ks.set(b"a", s("2"), None);
+        assert_eq!(ks.volatile_len(), 0);
+        assert!(ks.set_expire(b"a", Some(50), 0));
+        assert_eq!(ks.volatile_len(), 1);
+        assert!(ks.set_expire(b"a", None, 0));
+        assert_eq!(ks.volatile_len(), 0);
+        assert!(!ks.set_expire(b"missing", Some(5), 0));
+        ks.set(b"b", s("x"), Some(10));
+        assert!(ks.remove(b"b", 5).is_some());
+        assert_eq!(ks.volatile_len(), 0);
+    }
+
+    #[test]
+    fn active_expire_removes_dead_keys_nobody_reads() {
+        let mut ks = Keyspace::new();
+        for i in 0..1000 {
+            ks.set(format!("dead{i}").as_bytes(), s("v"), Some(100));
+            ks.set(format!("live{i}").as_bytes(), s("v"), None);
+        }
+        let rng = Rng::new(1);
+        let mut total = 0;
+        for _ in 0..200 {
+            total += ks.active_expire(200, &rng, 16).expired;
+        }
+        assert_eq!(total, 1000);
+        assert_eq!(ks.len(), 1000);
+        assert_eq!(ks.volatile_len(), 0);
+        assert_eq!(ks.active_expire(200, &rng, 16), ExpireStats::default());
+    }
+
+    #[test]
+    fn active_expire_stops_when_few_keys_are_stale() {
+        let mut ks = Keyspace::new();
+        for i in 0..1000 {
+            ks.set(format!("k{i}").as_bytes(), s("v"), Some(10_000));
+        }
+        let stats = ks.active_expire(5, &Rng::new(3), 16);
+        assert_eq!(
+            stats,
+            ExpireStats {
+                sampled: 20,
+                expired: 0
+            }
+        );
+    }
+}

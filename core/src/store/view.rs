@@ -1,0 +1,146 @@
+//! Views: what a command sees of the store while it holds its locks.
+//!
+//! A [`View`] is a small set of held locks, each guarding one keyspace.
+//! [`View::ks`] finds the keyspace that owns a key; because the executor
+//! planned the locks from the command's key positions, that keyspace is
+//! always among the held ones. A [`ReadView`] hands out `&Keyspace` only;
+//! a [`WriteView`] also `&mut Keyspace`, so a read-only command cannot
+//! mutate data under a shared lock: the type system checks the lock plan.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
+
+use super::{lock_of, LockObserver, LockSpan};
+use crate::keyspace::Keyspace;
+
+/// A lock guard that reports its [`LockSpan`] to the observer on release.
+pub struct Held<'a, G> {
+    guard: G,
+    observer: &'a dyn LockObserver,
+    span: LockSpan,
+}
+
+impl<'a, G> Held<'a, G> {
+    pub(crate) fn new(guard: G, observer: &'a dyn LockObserver, span: LockSpan) -> Self {
+        Held {
+            guard,
+            observer,
+            span,
+        }
+    }
+}
+
+impl<G> Drop for Held<'_, G> {
+    fn drop(&mut self) {
+        // `guard` is dropped (the lock released) right after this returns,
+        // so the stamp below is the last moment the lock was held.
+        self.span.released = self.observer.stamp();
+        self.observer.record(&self.span);
+    }
+}
+
+/// A guard that allows reading: a mutex (exclusive even for reads) or the
+/// shared side of an RwLock.
+pub enum ReadGuard<'a> {
+    Mutex(MutexGuard<'a, Keyspace>),
+    Shared(RwLockReadGuard<'a, Keyspace>),
+}
+
+/// A guard that allows writing.
+pub enum WriteGuard<'a> {
+    Mutex(MutexGuard<'a, Keyspace>),
+    Exclusive(RwLockWriteGuard<'a, Keyspace>),
+}
+
+impl Deref for ReadGuard<'_> {
+    type Target = Keyspace;
+    fn deref(&self) -> &Keyspace {
+        match self {
+            ReadGuard::Mutex(g) => g,
+            ReadGuard::Shared(g) => g,
+        }
+    }
+}
+
+impl Deref for WriteGuard<'_> {
+    type Target = Keyspace;
+    fn deref(&self) -> &Keyspace {
+        match self {
+            WriteGuard::Mutex(g) => g,
+            WriteGuard::Exclusive(g) => g,
+        }
+    }
+}
+
+impl DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Keyspace {
+        match self {
+            WriteGuard::Mutex(g) => g,
+            WriteGuard::Exclusive(g) => g,
+        }
+    }
+}
+
+/// The locks a command holds, in ascending lock order.
+pub struct View<'a, G> {
+    lock_count: u32,
+    held: Vec<(u32, Held<'a, G>)>,
+}
+
+pub type ReadView<'a> = View<'a, ReadGuard<'a>>;
+pub type WriteView<'a> = View<'a, WriteGuard<'a>>;
+
+impl<'a, G> View<'a, G> {
+    pub(crate) fn new(lock_count: u32, held: Vec<(u32, Held<'a, G>)>) -> Self {
+        View { lock_count, held }
+    }
+
+    fn position(&self, key: &[u8]) -> usize {
+        let lock = lock_of(key, self.lock_count);
+        // Invariant: the executor derives the lock set from the same key
+        // positions the command reads, so the lock is held. A miss is a bug
+        // in the command table; the shell turns the panic into an error
+        // reply for this client only.
+        self.held
+            .iter()
+            .position(|(l, _)| *l == lock)
+            .unwrap_or_else(|| panic!("key's lock {lock} is not in the command's lock plan"))
+    }
+}
+
+impl<G: Deref<Target = Keyspace>> View<'_, G> {
+    /// The keyspace that owns `key`.
+    pub fn ks(&self, key: &[u8]) -> &Keyspace {
+        &self.held[self.position(key)].1.guard
+    }
+
+    /// Every held keyspace, in lock order (all of them for commands that
+    /// lock the whole store, such as DBSIZE or KEYS).
+    pub fn keyspaces(&self) -> impl Iterator<Item = &Keyspace> {
+        self.held.iter().map(|(_, h)| &*h.guard)
+    }
+
+    /// The held keyspace with index `i` in lock order (SCAN's cursor names
+    /// a shard this way).
+    pub fn keyspace_at(&self, i: usize) -> Option<&Keyspace> {
+        self.held.get(i).map(|(_, h)| &*h.guard)
+    }
+
+    /// Number of held locks.
+    pub fn held_count(&self) -> usize {
+        self.held.len()
+    }
+}
+
+impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
+    /// The keyspace that owns `key`, for modification.
+    pub fn ks_mut(&mut self, key: &[u8]) -> &mut Keyspace {
+        let i = self.position(key);
+        &mut self.held[i].1.guard
+    }
+
+    /// Every held keyspace, for modification (FLUSHALL, the expiry cycle).
+    pub fn keyspaces_mut(&mut self) -> impl Iterator<Item = &mut Keyspace> + use<'_, 'a, G> {
+        self.held.iter_mut().map(|(_, h)| &mut *h.guard)
+    }
+}

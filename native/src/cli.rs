@@ -1,0 +1,56 @@
+//! Command-line flags, named like redis-server's configuration directives.
+
+use clap::{Parser, ValueEnum};
+use myongoredis_core::Mode;
+
+/// A Redis-compatible key-value server built to make lock contention
+/// visible: the same server runs with one mutex, one RwLock, or N shards.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Args {
+    /// TCP port to listen on; 0 picks a free port (printed at start-up).
+    #[arg(long, default_value_t = 6379)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// Locking strategy for the keyspace.
+    #[arg(long, value_enum, default_value_t = ModeArg::Mutex)]
+    pub mode: ModeArg,
+
+    /// Number of shards (locks) in shard mode.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub shards: u32,
+
+    /// Seed of the store's PRNG (RANDOMKEY, expiry sampling); random if not
+    /// given. Printed at start-up so a run can be repeated.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Testing aid: a command name whose execution panics, to prove that a
+    /// panic is contained to its connection.
+    #[arg(long, hide = true)]
+    pub debug_panic_on: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One global mutex: every command waits for every other.
+    Mutex,
+    /// One RwLock: reads share the lock, a write excludes everyone.
+    Rw,
+    /// N mutexes chosen by FNV-1a(key) % N: only same-shard commands wait.
+    Shard,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Mutex => Mode::Mutex,
+            ModeArg::Rw => Mode::Rw,
+            ModeArg::Shard => Mode::Shard,
+        }
+    }
+}
