@@ -30,6 +30,9 @@ pub enum Flow {
     Continue,
     /// Flush the replies, then close (QUIT).
     Close,
+    /// Flush the replies, close, and shut the whole server down gracefully
+    /// (SHUTDOWN). Like Redis, SHUTDOWN itself sends no reply on success.
+    Shutdown,
 }
 
 /// Per-connection state that commands can see and change.
@@ -111,7 +114,7 @@ pub struct Ctx<'a> {
     pub exec: &'a Executor,
     /// The row being executed (for error texts that name the command).
     pub spec: &'static CommandSpec,
-    /// Set by QUIT.
+    /// Set by QUIT and SHUTDOWN.
     pub flow: Flow,
 }
 
@@ -176,7 +179,9 @@ impl Executor {
         out: &mut BytesMut,
     ) -> Flow {
         let (reply, flow) = self.dispatch(session, args, now_us);
-        reply.encode(out);
+        if flow != Flow::Shutdown {
+            reply.encode(out);
+        }
         flow
     }
 

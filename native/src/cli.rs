@@ -24,6 +24,26 @@ pub struct Args {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shards: u32,
 
+    /// Close a client after it has been idle this many seconds (0 = never),
+    /// as redis-server's `timeout`.
+    #[arg(long, default_value_t = 0)]
+    pub timeout: u64,
+
+    /// Deadline in milliseconds for a client that has sent part of a
+    /// request and stalls (slowloris), or stops reading its replies.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub io_timeout: u64,
+
+    /// Maximum number of connected clients; the next one receives
+    /// "-ERR max number of clients reached" and is closed.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub maxclients: u64,
+
+    /// TCP keepalive interval in seconds (0 = off), as redis-server's
+    /// `tcp-keepalive`: dead peers are detected and their slots freed.
+    #[arg(long, default_value_t = 300)]
+    pub tcp_keepalive: u64,
+
     /// Seed of the store's PRNG (RANDOMKEY, expiry sampling); random if not
     /// given. Printed at start-up so a run can be repeated.
     #[arg(long)]

@@ -8,12 +8,14 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use myongoredis_core::resp::{parse_request, Request};
 use myongoredis_core::{Flow, Frame, Session};
 
 use crate::clock::unix_now_us;
+use crate::limits::{Deadlines, Slot};
 use crate::server::Shared;
 use crate::shutdown::TICK;
 
@@ -28,6 +30,15 @@ const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
 pub struct Connection<'a> {
     stream: TcpStream,
+    /// This client's `--maxclients` slot, released when the connection ends.
+    _slot: Slot<'a>,
+    deadlines: Deadlines,
+    /// When the client last completed a request (idle `--timeout`).
+    last_activity: Instant,
+    /// When the unfinished request now in `input` began to arrive. A
+    /// slowloris client trickling one byte at a time does not reset it:
+    /// the deadline is for the whole request, not for each byte.
+    partial_since: Option<Instant>,
     session: Session,
     shared: &'a Shared,
     input: BytesMut,
@@ -35,9 +46,13 @@ pub struct Connection<'a> {
 }
 
 impl<'a> Connection<'a> {
-    pub fn new(stream: TcpStream, session: Session, shared: &'a Shared) -> Self {
+    pub fn new(stream: TcpStream, slot: Slot<'a>, session: Session, shared: &'a Shared) -> Self {
         Connection {
             stream,
+            _slot: slot,
+            deadlines: shared.deadlines,
+            last_activity: Instant::now(),
+            partial_since: None,
             session,
             shared,
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -50,16 +65,19 @@ impl<'a> Connection<'a> {
         // Redis sets TCP_NODELAY on every client: replies are small and
         // latency-bound, and we already batch them per read ourselves.
         let _ = self.stream.set_nodelay(true);
-        // Reads wake up every TICK so the thread notices a shutdown even
-        // while its client is silent.
+        // Reads wake up every TICK so the thread notices a shutdown or an
+        // expired deadline even while its client is silent. A write that
+        // cannot progress for the I/O deadline fails (the client stopped
+        // reading its replies) and ends the connection.
         let _ = self.stream.set_read_timeout(Some(TICK));
+        let _ = self.stream.set_write_timeout(Some(self.deadlines.io));
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let n = match self.stream.read(&mut chunk) {
                 Ok(0) => return,
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => {
-                    if self.shared.shutdown.is_requested() {
+                    if self.shared.shutdown.is_requested() || self.deadline_passed() {
                         return;
                     }
                     continue;
@@ -71,9 +89,32 @@ impl<'a> Connection<'a> {
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
             let flow = self.execute_buffered();
-            if self.flush().is_err() || flow == Flow::Close || self.shared.shutdown.is_requested() {
+            if self.input.is_empty() {
+                self.partial_since = None;
+            } else if self.partial_since.is_none() {
+                self.partial_since = Some(Instant::now());
+            }
+            if self.flush().is_err()
+                || flow != Flow::Continue
+                || self.shared.shutdown.is_requested()
+                || self.deadline_passed()
+            {
+                if flow == Flow::Shutdown {
+                    self.shared.shutdown.request();
+                }
                 return;
             }
+        }
+    }
+
+    /// Has this client been idle, or stuck mid-request, for too long?
+    fn deadline_passed(&self) -> bool {
+        match self.partial_since {
+            Some(since) => since.elapsed() >= self.deadlines.io,
+            None => self
+                .deadlines
+                .idle
+                .is_some_and(|idle| self.last_activity.elapsed() >= idle),
         }
     }
 
@@ -87,8 +128,10 @@ impl<'a> Connection<'a> {
             match parse_request(&self.input) {
                 Ok(Request::Command { args, consumed }) => {
                     self.input.advance(consumed);
-                    if self.execute(&args, now_us) == Flow::Close {
-                        return Flow::Close;
+                    self.last_activity = Instant::now();
+                    let flow = self.execute(&args, now_us);
+                    if flow != Flow::Continue {
+                        return flow;
                     }
                     if self.output.len() >= FLUSH_AT && self.flush().is_err() {
                         return Flow::Close;
@@ -99,7 +142,7 @@ impl<'a> Connection<'a> {
                 Err(e) => {
                     // As Redis: reply with the protocol error, then close
                     // (the rest of the stream cannot be framed any more).
-                    Frame::error(e.message()).encode(&mut self.output);
+                    Frame::Error(e.message_bytes().into()).encode(&mut self.output);
                     return Flow::Close;
                 }
             }

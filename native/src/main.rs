@@ -8,6 +8,7 @@
 mod cli;
 mod clock;
 mod connection;
+mod limits;
 mod observer;
 mod server;
 mod shutdown;

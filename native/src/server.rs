@@ -4,8 +4,9 @@
 //! main ── thread::scope ──┬── acceptor (this thread): accept, spawn a connection thread
 //!                         ├── conn 1 … conn N: one thread per client (the seed's
 //!                         │   goroutine per connection), see connection.rs
-//!                         ├── expiry: the active-expiry cycle, 10 times a second
-//!                         └── signals: SIGTERM/SIGINT → graceful shutdown (shutdown.rs)
+//!                         └── expiry: the active-expiry cycle, 10 times a second
+//! signals: SIGTERM/SIGINT → graceful shutdown (the one thread outside the
+//!          scope, so a second signal can interrupt the drain; `watch_signals`)
 //! ```
 //!
 //! Every thread lives inside one `std::thread::scope`, so none can outlive
@@ -15,7 +16,7 @@
 //! connections would hold a million exited, unjoined threads. `std`'s scope
 //! gives the same guarantee and detaches a thread when it finishes.)
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -25,10 +26,12 @@ use crossbeam::channel::{self, RecvTimeoutError};
 use myongoredis_core::{new_store, Config, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+use socket2::{SockRef, TcpKeepalive};
 
 use crate::cli::Args;
 use crate::clock::{unix_now_us, Monotonic};
 use crate::connection::Connection;
+use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::{LockStats, LockTotals};
 use crate::shutdown::Shutdown;
 
@@ -47,7 +50,11 @@ pub struct Shared {
     /// A command name that makes its connection thread panic (hidden
     /// `--debug-panic-on`), so tests can prove a panic stays contained.
     pub panic_on: Option<Vec<u8>>,
-    pub shutdown: Shutdown,
+    pub shutdown: Arc<Shutdown>,
+    pub slots: ClientSlots,
+    pub deadlines: Deadlines,
+    /// `--tcp-keepalive` (None = off).
+    pub keepalive: Option<Duration>,
 }
 
 pub fn run(args: Args) -> Result<(), String> {
@@ -63,6 +70,9 @@ pub fn run(args: Args) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     config.set("bind", &args.bind);
     config.set("port", &addr.port().to_string());
+    config.set("timeout", &args.timeout.to_string());
+    config.set("maxclients", &args.maxclients.to_string());
+    config.set("tcp-keepalive", &args.tcp_keepalive.to_string());
 
     let shared = Shared {
         exec: Executor::new(store, seed, config),
@@ -70,11 +80,14 @@ pub fn run(args: Args) -> Result<(), String> {
         panic_on: args
             .debug_panic_on
             .map(|c| c.to_ascii_lowercase().into_bytes()),
-        shutdown: Shutdown::new(addr),
+        shutdown: Arc::new(Shutdown::new(addr)),
+        slots: ClientSlots::new(args.maxclients as usize),
+        deadlines: Deadlines {
+            idle: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            io: Duration::from_millis(args.io_timeout),
+        },
+        keepalive: (args.tcp_keepalive > 0).then(|| Duration::from_secs(args.tcp_keepalive)),
     };
-    let mut signals = Signals::new([SIGTERM, SIGINT])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let signal_handle = signals.handle();
     let shards = if mode == Mode::Shard {
         format!(" shards={}", args.shards)
     } else {
@@ -88,20 +101,9 @@ pub fn run(args: Args) -> Result<(), String> {
     );
 
     let (stop_expiry, stop) = channel::bounded::<()>(0);
+    watch_signals(shared.shutdown.clone())?;
     thread::scope(|s| {
         let shared = &shared;
-        thread::Builder::new()
-            .name("signals".into())
-            .spawn_scoped(s, move || {
-                for signal in signals.forever() {
-                    if !shared.shutdown.request() {
-                        eprintln!("myongoredis: second signal {signal}, exiting now");
-                        std::process::exit(1);
-                    }
-                    eprintln!("myongoredis: signal {signal}, shutting down (again to force)");
-                }
-            })
-            .map_err(|e| format!("cannot start the signal thread: {e}"))?;
         thread::Builder::new()
             .name("expiry".into())
             .spawn_scoped(s, move || expiry_loop(shared, &stop))
@@ -112,9 +114,32 @@ pub fn run(args: Args) -> Result<(), String> {
         drop(stop_expiry);
         Ok::<(), String>(())
     })?;
-    signal_handle.close();
     print_contention_summary(&shared);
     Ok(())
+}
+
+/// SIGTERM / SIGINT: the first asks for a graceful shutdown, a second one
+/// while it is in progress exits at once.
+///
+/// This is the one thread outside the scope, on purpose: it must keep
+/// listening while the scope drains the connections, or a stuck drain
+/// could not be interrupted. It dies with the process.
+fn watch_signals(shutdown: Arc<Shutdown>) -> Result<(), String> {
+    let mut signals = Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if !shutdown.request() {
+                    eprintln!("myongoredis: second signal {signal}, exiting now");
+                    std::process::exit(1);
+                }
+                eprintln!("myongoredis: signal {signal}, shutting down (again to force)");
+            }
+        })
+        .map(drop)
+        .map_err(|e| format!("cannot start the signal thread: {e}"))
 }
 
 /// The one-screen summary printed on a clean exit.
@@ -158,16 +183,34 @@ fn accept_loop<'scope>(
 
 fn spawn_connection<'scope>(
     s: &'scope thread::Scope<'scope, '_>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: String,
     shared: &'scope Shared,
 ) {
+    let Some(slot) = shared.slots.try_acquire() else {
+        // Over --maxclients: Redis accepts, sends this error and closes.
+        // The reply is far smaller than a socket buffer, so this write
+        // cannot block the acceptor; the timeout is a belt and braces.
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    };
+    if let Some(idle) = shared.keepalive {
+        // As Redis's anetKeepAlive: first probe after `idle`, then every
+        // idle/3, so a dead peer is detected in about twice `idle`.
+        let keepalive = TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval((idle / 3).max(Duration::from_secs(1)));
+        let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+    }
     let session = shared.exec.new_session();
     let name = format!("conn {} {peer}", session.id);
     let spawned = thread::Builder::new()
         .name(name)
         .stack_size(CONNECTION_STACK)
-        .spawn_scoped(s, move || Connection::new(stream, session, shared).serve());
+        .spawn_scoped(s, move || {
+            Connection::new(stream, slot, session, shared).serve()
+        });
     if let Err(e) = spawned {
         // The stream was moved into the failed closure and is closed.
         eprintln!("cannot start a thread for {peer}: {e}");

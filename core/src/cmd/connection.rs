@@ -20,6 +20,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)),
     spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
     spec("command", -1, LOADING | STALE, NO_KEYS, "server", "Returns detailed information about all commands.", "2.8.13", Handler::Server(command)),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
     spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
 ];
 
@@ -62,6 +63,38 @@ fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
         Frame::bulk((ctx.now_us / 1_000_000).to_string().as_bytes()),
         Frame::bulk((ctx.now_us % 1_000_000).to_string().as_bytes()),
     ])
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+///
+/// Every option is accepted as Redis parses it; there is nothing to save
+/// yet (no persistence), so NOSAVE and SAVE behave alike. On success there
+/// is no reply: the shell stops accepting, finishes in-flight commands and
+/// exits, and this client sees its connection close.
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+    for arg in &args[1..] {
+        if is_keyword(arg, "nosave") {
+            nosave = true;
+        } else if is_keyword(arg, "save") {
+            save = true;
+        } else if is_keyword(arg, "now") || is_keyword(arg, "force") {
+            other = true;
+        } else if is_keyword(arg, "abort") {
+            abort = true;
+        } else {
+            return Frame::static_error(error::SYNTAX);
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Frame::static_error(error::SYNTAX);
+    }
+    if abort {
+        // A shutdown here is never left pending, so there is none to abort.
+        return Frame::static_error("ERR No shutdown in progress.");
+    }
+    ctx.flow = Flow::Shutdown;
+    Frame::ok()
 }
 
 /// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
@@ -158,15 +191,26 @@ fn command_info(c: &CommandSpec) -> Frame {
         .filter(|(f, _)| c.has(*f))
         .map(|(_, n)| Frame::simple(n))
         .collect();
+    // ACL categories, in Redis's category order (keyspace, read, write,
+    // string, fast/slow, connection), derived from the group and flags.
     let mut categories = vec![];
-    if c.has(WRITE) {
-        categories.push(Frame::simple("@write"));
+    if c.group == "generic" {
+        categories.push("@keyspace");
     }
     if c.has(READONLY) {
-        categories.push(Frame::simple("@read"));
+        categories.push("@read");
     }
-    categories.push(Frame::Simple(Bytes::from(format!("@{}", c.group))));
-    categories.push(Frame::simple(if c.has(FAST) { "@fast" } else { "@slow" }));
+    if c.has(WRITE) {
+        categories.push("@write");
+    }
+    if c.group == "string" {
+        categories.push("@string");
+    }
+    categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
+    if c.group == "connection" {
+        categories.push("@connection");
+    }
+    let categories = categories.into_iter().map(Frame::simple).collect();
     Frame::Array(vec![
         Frame::bulk(c.name.as_bytes()),
         Frame::Integer(c.arity as i64),
@@ -256,6 +300,28 @@ mod tests {
                 err("ERR unknown command 'FOO', with args beginning with: 'a' "),
             ),
         ]);
+    }
+
+    #[test]
+    fn shutdown_options() {
+        check_all_modes(&[
+            (&["SHUTDOWN", "ABORT"], err("ERR No shutdown in progress.")),
+            (&["SHUTDOWN", "NOSAVE", "SAVE"], err("ERR syntax error")),
+            (&["SHUTDOWN", "ABORT", "NOW"], err("ERR syntax error")),
+            (&["SHUTDOWN", "LATER"], err("ERR syntax error")),
+        ]);
+        let mut db = TestDb::new(crate::store::Mode::Mutex, 1);
+        let args = [
+            bytes::Bytes::from_static(b"SHUTDOWN"),
+            bytes::Bytes::from_static(b"nosave"),
+        ];
+        assert_eq!(
+            db.exec.dispatch(&mut db.session, &args, 0).1,
+            Flow::Shutdown
+        );
+        let mut out = bytes::BytesMut::new();
+        db.exec.execute(&mut db.session, &args, 0, &mut out);
+        assert!(out.is_empty(), "SHUTDOWN sends no reply on success");
     }
 
     #[test]

@@ -199,6 +199,34 @@ fn scan_errors_match_redis() {
 }
 
 #[test]
+fn any_cursor_is_safe_and_leads_to_the_end() {
+    for mut db in TestDb::all_modes() {
+        fill(&mut db, "k", 100);
+        for start in [
+            1,
+            7,
+            8,
+            9,
+            255,
+            12_345_678_901_234,
+            u64::MAX / 8,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut cursor = start;
+            for step in 0.. {
+                assert!(step < 1000, "cursor {start} never ends");
+                let (next, _) = scan_once(&mut db, cursor, &["COUNT", "3"]);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+    }
+}
+
+#[test]
 fn cursor_parses_like_strtoul() {
     for (s, want) in [
         ("0", Some(0)),
