@@ -7,6 +7,10 @@ use crate::frame::Frame;
 
 pub const SYNTAX: &str = "ERR syntax error";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+/// `getIntFromObjectOrReply` without a custom message: an integer that
+/// does not fit in a C `int`.
+pub const NOT_AN_INT: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const NOT_FLOAT: &str = "ERR value is not a valid float";
 pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";

@@ -11,11 +11,24 @@
 //!
 //! Time comes in as `now_us` (Unix microseconds, read by the shell);
 //! randomness from the executor's seeded [`Rng`]. Nothing else varies.
+//!
+//! ## Hooks for capture and replay
+//! A shell that records sessions ([`crate::capture`]) builds the executor
+//! [`Executor::with_sequencer`] and calls [`Executor::execute_captured`]:
+//! it numbers every command *while the command still holds its locks*, so
+//! two commands that touch the same keyspace are numbered in the order
+//! they took effect, and reports the PRNG position the command's random
+//! stream was forked from. [`Executor::active_expire_step`] does the same
+//! for one expiry step. Replay sets the position back with
+//! [`Rng::set_position`] and creates sessions with the recorded client ids
+//! ([`Session::new`]).
 
+use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use bytes::{Bytes, BytesMut};
+use crossbeam_utils::CachePadded;
 
 use crate::command::{self, flags, CommandSpec, Handler};
 use crate::error;
@@ -42,6 +55,15 @@ pub struct Session {
     pub id: u64,
     /// CLIENT SETNAME.
     pub name: Option<Bytes>,
+}
+
+impl Session {
+    /// A session with a given client id. The shell uses
+    /// [`Executor::new_session`]; replay uses this to give each replayed
+    /// connection the id it had when it was captured (CLIENT ID).
+    pub fn new(id: u64) -> Session {
+        Session { id, name: None }
+    }
 }
 
 /// Settings the shell owns but commands report (CONFIG GET).
@@ -116,6 +138,9 @@ pub struct Ctx<'a> {
     pub spec: &'static CommandSpec,
     /// Set by QUIT and SHUTDOWN.
     pub flow: Flow,
+    /// This command's private random stream and the shared-stream position
+    /// it was forked from; made on the first [`Ctx::rng`] call.
+    rng: OnceCell<(u64, Rng)>,
 }
 
 impl Ctx<'_> {
@@ -123,6 +148,39 @@ impl Ctx<'_> {
     pub fn now_ms(&self) -> u64 {
         self.now_us / 1000
     }
+
+    /// The command's random numbers: a private stream forked from the
+    /// executor's on first use (see [`Rng::fork`] for why), so a capture
+    /// can record one position per command.
+    pub fn rng(&self) -> &Rng {
+        &self.rng.get_or_init(|| self.exec.rng.fork()).1
+    }
+}
+
+/// What a capture needs to know about one executed command besides its
+/// reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Executed {
+    pub flow: Flow,
+    /// Place in the global order, taken while the command's locks were
+    /// held; `None` when the executor has no sequencer.
+    pub seq: Option<u64>,
+    /// The shared PRNG position the command's stream was forked from, if
+    /// the command drew random numbers.
+    pub rng_position: Option<u64>,
+}
+
+/// One active-expiry step on one lock's keyspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpireStep {
+    pub lock: u32,
+    pub stats: ExpireStats,
+    /// Taken under the lock, only for a step that expired keys (a step
+    /// that deleted nothing changed nothing and needs no record), and only
+    /// with a sequencer.
+    pub seq: Option<u64>,
+    /// The shared PRNG position the step's sampler was forked from.
+    pub rng_position: u64,
 }
 
 /// Knobs of the active-expiry cycle, named as in Redis's `expire.c`.
@@ -138,6 +196,10 @@ pub struct Executor {
     rng: Rng,
     config: Config,
     next_client_id: AtomicU64,
+    /// The global sequence of a capture: `None` unless the shell asked for
+    /// one, because every command bumping one shared counter is itself a
+    /// point of contention (its own cache line, hence `CachePadded`).
+    sequencer: Option<CachePadded<AtomicU64>>,
 }
 
 impl Executor {
@@ -147,7 +209,27 @@ impl Executor {
             rng: Rng::new(seed),
             config,
             next_client_id: AtomicU64::new(1),
+            sequencer: None,
         }
+    }
+
+    /// Number every command and event in one global order, starting at 1
+    /// (for `--capture`).
+    pub fn with_sequencer(mut self) -> Executor {
+        self.sequencer = Some(CachePadded::new(AtomicU64::new(1)));
+        self
+    }
+
+    /// The next global sequence number, for events the shell records
+    /// itself (connection open/close, protocol errors); `None` without a
+    /// sequencer.
+    pub fn next_seq(&self) -> Option<u64> {
+        // Relaxed: callers that need ordering against keyspace changes
+        // call this while holding the locks, whose acquire/release order
+        // the counter then inherits.
+        self.sequencer
+            .as_ref()
+            .map(|s| s.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -178,23 +260,55 @@ impl Executor {
         now_us: u64,
         out: &mut BytesMut,
     ) -> Flow {
-        let (reply, flow) = self.dispatch(session, args, now_us);
-        if flow != Flow::Shutdown {
+        self.execute_captured(session, args, now_us, out).flow
+    }
+
+    /// [`Executor::execute`], also reporting what a capture records about
+    /// the command.
+    pub fn execute_captured(
+        &self,
+        session: &mut Session,
+        args: &[Bytes],
+        now_us: u64,
+        out: &mut BytesMut,
+    ) -> Executed {
+        let (reply, executed) = self.dispatch_captured(session, args, now_us);
+        if executed.flow != Flow::Shutdown {
             reply.encode(out);
         }
-        flow
+        executed
     }
 
     /// Execute one command and return its reply as a [`Frame`].
     pub fn dispatch(&self, session: &mut Session, args: &[Bytes], now_us: u64) -> (Frame, Flow) {
+        let (reply, executed) = self.dispatch_captured(session, args, now_us);
+        (reply, executed.flow)
+    }
+
+    /// [`Executor::dispatch`], plus the command's sequence number and PRNG
+    /// position for a capture.
+    pub fn dispatch_captured(
+        &self,
+        session: &mut Session,
+        args: &[Bytes],
+        now_us: u64,
+    ) -> (Frame, Executed) {
+        let early = |reply: Frame| {
+            let executed = Executed {
+                flow: Flow::Continue,
+                seq: self.next_seq(),
+                rng_position: None,
+            };
+            (reply, executed)
+        };
         let Some(name) = args.first() else {
-            return (Frame::Null, Flow::Continue);
+            return early(Frame::Null);
         };
         let Some(spec) = command::lookup(name) else {
-            return (error::unknown_command(args), Flow::Continue);
+            return early(error::unknown_command(args));
         };
         if !spec.arity_ok(args.len()) {
-            return (error::wrong_arity(spec.name), Flow::Continue);
+            return early(error::wrong_arity(spec.name));
         }
         let mut ctx = Ctx {
             now_us,
@@ -202,21 +316,53 @@ impl Executor {
             exec: self,
             spec,
             flow: Flow::Continue,
+            rng: OnceCell::new(),
         };
-        let reply = match spec.handler {
-            Handler::Server(run) => run(&mut ctx, args),
+        // The sequence number is taken after the handler ran and before
+        // its view (and so its locks) is dropped: any command that
+        // conflicts with this one gets the locks, and its number, later.
+        let (reply, seq) = match spec.handler {
+            Handler::Server(run) => {
+                let reply = run(&mut ctx, args);
+                (reply, self.next_seq())
+            }
             Handler::Read(run) => {
                 let locks = self.lock_plan(spec, args);
                 let view = self.store.read(&locks, spec.name);
-                run(&mut ctx, &view, args)
+                let reply = run(&mut ctx, &view, args);
+                let seq = self.next_seq();
+                let expired_seen = view
+                    .keyspaces()
+                    .fold(false, |seen, ks| ks.take_expired_seen() | seen);
+                drop(view);
+                if expired_seen {
+                    self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
+                }
+                (reply, seq)
             }
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
                 let mut view = self.store.write(&locks, spec.name);
-                run(&mut ctx, &mut view, args)
+                let reply = run(&mut ctx, &mut view, args);
+                (reply, self.next_seq())
             }
         };
-        (reply, ctx.flow)
+        let executed = Executed {
+            flow: ctx.flow,
+            seq,
+            rng_position: ctx.rng.get().map(|(position, _)| *position),
+        };
+        (reply, executed)
+    }
+
+    /// Lazy expiry for a read-only command that met expired keys: delete
+    /// them under a write lock, re-checking each deadline (another client
+    /// may have rewritten the key in between).
+    fn delete_expired_keys(&self, spec: &CommandSpec, args: &[Bytes], locks: &[u32], now_ms: u64) {
+        let mut view = self.store.write(locks, "lazy-expire");
+        for i in spec.key_positions(args.len()) {
+            view.ks_mut(&args[i]).expire_if_due(&args[i], now_ms);
+        }
     }
 
     /// The locks a command needs: every lock for whole-keyspace commands,
@@ -244,15 +390,50 @@ impl Executor {
     /// second, Redis's `hz`). Keyspaces are visited one lock at a time, so
     /// in shard mode the cycle never stops the whole server.
     pub fn active_expire_cycle(&self, now_ms: u64) -> ExpireStats {
+        self.active_expire_cycle_with(now_ms, |_| {})
+    }
+
+    /// [`Executor::active_expire_cycle`], handing every step to `on_step`
+    /// (a capturing shell records the steps that expired keys).
+    pub fn active_expire_cycle_with(
+        &self,
+        now_ms: u64,
+        mut on_step: impl FnMut(&ExpireStep),
+    ) -> ExpireStats {
         let mut total = ExpireStats::default();
         for lock in 0..self.store.lock_count() {
-            let mut view = self.store.write(&[lock], "active-expire");
-            for ks in view.keyspaces_mut() {
-                let s = ks.active_expire(now_ms, &self.rng, ACTIVE_EXPIRE_MAX_LOOPS);
-                total.sampled += s.sampled;
-                total.expired += s.expired;
-            }
+            let step = self.active_expire_step(lock, now_ms);
+            total.sampled += step.stats.sampled;
+            total.expired += step.stats.expired;
+            on_step(&step);
         }
         total
+    }
+
+    /// One step of the cycle: the keyspace behind `lock`, sampled with a
+    /// stream forked from the executor's PRNG. Replay re-runs a recorded
+    /// step by setting the PRNG to the step's position first.
+    pub fn active_expire_step(&self, lock: u32, now_ms: u64) -> ExpireStep {
+        let mut view = self.store.write(&[lock], "active-expire");
+        let (rng_position, rng) = self.rng.fork();
+        let mut stats = ExpireStats::default();
+        for ks in view.keyspaces_mut() {
+            let s = ks.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
+            stats.sampled += s.sampled;
+            stats.expired += s.expired;
+        }
+        // Under the lock, like a command's number (see dispatch_captured).
+        let seq = if stats.expired > 0 {
+            self.next_seq()
+        } else {
+            None
+        };
+        drop(view);
+        ExpireStep {
+            lock,
+            stats,
+            seq,
+            rng_position,
+        }
     }
 }

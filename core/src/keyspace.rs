@@ -14,6 +14,8 @@
 //! * **actively**, by [`Keyspace::active_expire`], which samples keys that
 //!   have a TTL so that keys nobody reads again still go away.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::dict::Dict;
 use crate::rng::Rng;
 
@@ -87,6 +89,8 @@ pub struct Keyspace {
     volatile: Dict<()>,
     /// Keys deleted because their deadline passed (INFO `expired_keys`).
     expired_total: u64,
+    /// Set by [`Keyspace::get`] when it hid an expired key.
+    expired_seen: AtomicBool,
 }
 
 impl Keyspace {
@@ -114,9 +118,29 @@ impl Keyspace {
     }
 
     /// The live entry of `key`, if any. An expired entry is treated as
-    /// absent but left in place (this runs under shared locks).
+    /// absent but left in place (this may run under a shared lock); the
+    /// sighting is noted so the executor can delete it right after, under
+    /// an exclusive lock (see [`Keyspace::take_expired_seen`]).
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.entries.get(key).filter(|e| !e.is_expired(now_ms))
+        let entry = self.entries.get(key)?;
+        if entry.is_expired(now_ms) {
+            self.expired_seen.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Did a read meet an expired key since the last call? Clears the note.
+    ///
+    /// Redis deletes an expired key the moment any command touches it, so
+    /// `GET k` followed by `DBSIZE` no longer counts `k`. A read under a
+    /// shared lock cannot delete; instead it raises this flag and the
+    /// executor deletes the command's expired keys under a write lock
+    /// afterwards. The flag is only written on that rare path, so the
+    /// common read costs one uncontended load.
+    pub fn take_expired_seen(&self) -> bool {
+        self.expired_seen.load(Ordering::Relaxed)
+            && self.expired_seen.swap(false, Ordering::Relaxed)
     }
 
     /// The live entry of `key` for modification; an expired entry is

@@ -16,6 +16,7 @@
 //! order that depends only on its history. That is what lets the same
 //! session replay byte for byte natively and in `wasm32-wasip1`.
 
+pub mod capture;
 pub mod cmd;
 pub mod command;
 pub mod dict;
@@ -25,6 +26,7 @@ pub mod frame;
 pub mod glob;
 pub mod hash;
 pub mod keyspace;
+pub mod replay;
 pub mod resp;
 pub mod rng;
 pub mod store;

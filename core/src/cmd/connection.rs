@@ -51,7 +51,7 @@ fn select(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     // fit in an int is "not an integer or out of range" too.
     match int_arg(&args[1]) {
         Err(e) => e,
-        Ok(i) if i32::try_from(i).is_err() => Frame::static_error(error::NOT_INTEGER),
+        Ok(i) if i32::try_from(i).is_err() => Frame::static_error(error::NOT_AN_INT),
         Ok(0) => Frame::ok(),
         Ok(_) => Frame::static_error(error::DB_INDEX_OUT_OF_RANGE),
     }
@@ -247,21 +247,41 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 }
 
 fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    // Each parameter is reported once even if several patterns match it;
-    // parameter names match case-insensitively, as in Redis.
-    let reply = ctx
-        .exec
-        .config()
-        .entries()
-        .into_iter()
-        .filter(|(name, _)| {
-            args[2..]
-                .iter()
-                .any(|p| glob_match(p, name.as_bytes(), true))
-        })
-        .flat_map(|(name, value)| [Frame::bulk(name.as_bytes()), Frame::bulk(value.as_bytes())])
-        .collect();
-    Frame::Array(reply)
+    // As Redis's configGetCommand: a pattern without glob characters is
+    // looked up by name (case-insensitively) and reported under the
+    // spelling the client used; a glob pattern reports the canonical
+    // lowercase names it matches. Each parameter appears once.
+    let params = ctx.exec.config().entries();
+    let mut reply: Vec<(Bytes, String)> = Vec::new();
+    let seen = |reply: &[(Bytes, String)], name: &str| {
+        reply
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+    };
+    for pattern in &args[2..] {
+        let is_glob = pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+        for (name, value) in &params {
+            let hit = if is_glob {
+                glob_match(pattern, name.as_bytes(), true)
+            } else {
+                pattern.eq_ignore_ascii_case(name.as_bytes())
+            };
+            if hit && !seen(&reply, name) {
+                let shown = if is_glob {
+                    Bytes::from(name.clone())
+                } else {
+                    pattern.clone()
+                };
+                reply.push((shown, value.clone()));
+            }
+        }
+    }
+    Frame::Array(
+        reply
+            .into_iter()
+            .flat_map(|(name, value)| [Frame::Bulk(name), Frame::bulk(value.as_bytes())])
+            .collect(),
+    )
 }
 
 #[cfg(test)]

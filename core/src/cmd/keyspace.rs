@@ -273,9 +273,10 @@ fn c_str(arg: &[u8]) -> &[u8] {
 /// by its number of keys, so every key stays about equally likely; then a
 /// key inside it ([`Keyspace::random_key`]). If that keyspace holds only
 /// dead keys, it is dropped and another is drawn. All draws come from the
-/// executor's seeded PRNG: the same seed and commands give the same keys.
+/// command's stream forked from the executor's seeded PRNG: the same seed
+/// and commands give the same keys.
 fn randomkey(ctx: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Frame {
-    let rng = ctx.exec.rng();
+    let rng = ctx.rng();
     let now = ctx.now_ms();
     let mut candidates: Vec<(&Keyspace, u64)> = view
         .keyspaces()

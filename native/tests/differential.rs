@@ -1,0 +1,270 @@
+//! Differential test: the same corpus of commands goes to a real
+//! `redis-server` (the Debian package, 7.0) and to myongoredis in each
+//! lock mode; every reply must be byte-identical.
+//!
+//! The corpus is `tests/corpus/*.txt`, one command per line in redis-cli's
+//! quoting (double quotes with `\x00`-style escapes for binary). Directives
+//! start with `@`:
+//!
+//! | line | meaning |
+//! |---|---|
+//! | `# text` | a comment |
+//! | `@variable CMD ...` | the reply varies by nature (TIME, RANDOMKEY, ...): compare only its RESP type and shape |
+//! | `@sorted CMD ...` | the reply is an array in unspecified order (KEYS): compare sorted |
+//! | `@scan CMD ...` | a SCAN reply: the cursor is implementation-specific; compare the keys, sorted |
+//! | `@inline text` | send `text\r\n` as an inline command instead of a multibulk |
+//! | `@sleep MS` | pause (for expiry) |
+//!
+//! Without `redis-server` on PATH the test prints why and skips; CI
+//! installs it, so there it always runs.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Raw, Server, MODES};
+use myongoredis_core::resp::split_args;
+use myongoredis_core::Frame;
+
+/// One corpus line, parsed.
+#[derive(Debug)]
+enum Step {
+    Command {
+        args: Vec<bytes::Bytes>,
+        compare: Compare,
+        line: usize,
+    },
+    Inline {
+        text: Vec<u8>,
+        line: usize,
+    },
+    Sleep(Duration),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compare {
+    Exact,
+    Shape,
+    Sorted,
+    Scan,
+}
+
+fn load_corpus() -> Vec<(String, Vec<Step>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("corpus file");
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let steps = text
+                .lines()
+                .enumerate()
+                .filter_map(|(i, raw)| parse_line(raw.trim(), i + 1, &name))
+                .collect();
+            (name, steps)
+        })
+        .collect()
+}
+
+fn parse_line(line: &str, n: usize, file: &str) -> Option<Step> {
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (compare, rest) = match line.split_once(' ') {
+        Some(("@variable", rest)) => (Compare::Shape, rest),
+        Some(("@sorted", rest)) => (Compare::Sorted, rest),
+        Some(("@scan", rest)) => (Compare::Scan, rest),
+        Some(("@inline", rest)) => {
+            return Some(Step::Inline {
+                text: rest.as_bytes().to_vec(),
+                line: n,
+            })
+        }
+        Some(("@sleep", ms)) => {
+            let ms = ms
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{file}:{n}: bad @sleep"));
+            return Some(Step::Sleep(Duration::from_millis(ms)));
+        }
+        _ if line.starts_with('@') => panic!("{file}:{n}: unknown directive {line}"),
+        _ => (Compare::Exact, line),
+    };
+    let args = split_args(rest.as_bytes()).unwrap_or_else(|| panic!("{file}:{n}: bad quoting"));
+    Some(Step::Command {
+        args,
+        compare,
+        line: n,
+    })
+}
+
+/// A real redis-server on a free loopback port, killed on drop.
+struct RealRedis {
+    child: Child,
+    port: u16,
+}
+
+impl RealRedis {
+    fn start() -> Option<RealRedis> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--databases", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = RealRedis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_server_available() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Reduce a reply to what must agree under `compare`.
+fn normalize(frame: Frame, compare: Compare) -> Frame {
+    fn sorted(mut items: Vec<Frame>) -> Frame {
+        items.sort_by_key(|f| f.to_bytes());
+        Frame::Array(items)
+    }
+    fn shape(frame: &Frame) -> Frame {
+        match frame {
+            Frame::Simple(_) => Frame::simple("<simple>"),
+            Frame::Error(_) => Frame::simple("<error>"),
+            Frame::Integer(_) => Frame::simple("<integer>"),
+            Frame::Bulk(_) => Frame::simple("<bulk>"),
+            Frame::Array(items) => Frame::Array(items.iter().map(shape).collect()),
+            other => other.clone(),
+        }
+    }
+    match (compare, frame) {
+        (Compare::Exact, f) => f,
+        (Compare::Shape, f) => shape(&f),
+        (Compare::Sorted, Frame::Array(items)) => sorted(items),
+        (Compare::Scan, Frame::Array(mut parts)) if parts.len() == 2 => match parts.pop() {
+            Some(Frame::Array(keys)) => sorted(keys),
+            other => Frame::Array(other.into_iter().collect()),
+        },
+        (_, f) => f,
+    }
+}
+
+fn run(raw: &mut Raw, step: &Step) -> Option<Frame> {
+    match step {
+        Step::Command { args, compare, .. } => {
+            let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            Some(normalize(raw.call(&args), *compare))
+        }
+        Step::Inline { text, .. } => {
+            let mut bytes = text.clone();
+            bytes.extend_from_slice(b"\r\n");
+            raw.send_raw(&bytes);
+            Some(raw.read_frame().expect("a reply to an inline command"))
+        }
+        Step::Sleep(d) => {
+            std::thread::sleep(*d);
+            None
+        }
+    }
+}
+
+/// A reply as escaped text, cut to a readable length.
+fn show(frame: Option<&Frame>) -> String {
+    let Some(frame) = frame else {
+        return "-".into();
+    };
+    let text = frame.to_bytes().escape_ascii().to_string();
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text,
+    }
+}
+
+#[test]
+fn replies_are_byte_identical_to_redis_server() {
+    if !redis_server_available() {
+        eprintln!("SKIPPED: redis-server is not on PATH (apt-get install redis-server); .ci/run installs it");
+        return;
+    }
+    let corpus = load_corpus();
+    let total: usize = corpus
+        .iter()
+        .map(|(_, s)| s.iter().filter(|s| !matches!(s, Step::Sleep(_))).count())
+        .sum();
+    let redis = RealRedis::start().expect("redis-server starts");
+    let servers: Vec<Server> = MODES.iter().map(|m| Server::start(m, &[])).collect();
+    let mut mismatches = Vec::new();
+    for (file, steps) in &corpus {
+        let mut reference = Raw::connect(([127, 0, 0, 1], redis.port).into());
+        let mut ours: Vec<Raw> = servers.iter().map(|s| Raw::connect(s.addr)).collect();
+        for con in std::iter::once(&mut reference).chain(ours.iter_mut()) {
+            assert_eq!(con.call(&[b"FLUSHALL"]), Frame::ok());
+        }
+        for step in steps {
+            let want = run(&mut reference, step);
+            for (server, con) in servers.iter().zip(ours.iter_mut()) {
+                let got = run(con, step);
+                if got != want {
+                    let line = match step {
+                        Step::Command { line, .. } | Step::Inline { line, .. } => *line,
+                        Step::Sleep(_) => 0,
+                    };
+                    mismatches.push(format!(
+                        "{file}:{line} [{}] {step:?}\n    redis-server: {}\n    myongoredis:  {}",
+                        server.mode,
+                        show(want.as_ref()),
+                        show(got.as_ref()),
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "differential corpus: {total} commands × {} modes compared",
+        MODES.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        total >= 300,
+        "the corpus must hold at least 300 commands, has {total}"
+    );
+}

@@ -1,0 +1,369 @@
+//! The command language of the model-based tests and the structured fuzz
+//! target: a typed subset of Redis's string, keyspace and expiry commands,
+//! plus the two things that happen *between* commands (the clock moves, the
+//! active-expiry cycle runs).
+//!
+//! Keys and values are indices into small fixed alphabets ([`KEYS`],
+//! [`VALUES`]) so that random sequences keep hitting the same keys (a
+//! command on a key nobody else touches tests very little) and keep meeting
+//! the integers where counters overflow. Every command renders to the exact
+//! arguments a client would send ([`Command::args`]) and prints the way you
+//! would type it into `redis-cli` ([`Command`]'s `Debug`), so a shrunk
+//! failure reads as a session you can paste into a real Redis.
+
+use std::fmt;
+
+/// The start of every test's virtual clock: Unix time in milliseconds
+/// (2023-11-14), a realistic value so deadlines are big numbers, as in
+/// production.
+pub const T0_MS: u64 = 1_700_000_000_000;
+
+/// The key alphabet: few keys, so commands collide. They spread over
+/// different shards (and, with 1 or 2 shards, share them), and two are
+/// awkward on purpose: one contains a space (quoting in inline commands and
+/// in this crate's printing) and one a NUL and a non-ASCII byte (binary
+/// safety).
+pub const KEYS: &[&[u8]] = &[b"a", b"b", b"c", b"counter", b"sp ace", b"\x00bin\xff"];
+
+/// The value alphabet: integers at the edges of `i64` (so INCR & co.
+/// overflow), strings that look like integers but are not to Redis
+/// (`-0`, `01`, ` 1`), and plain text.
+pub const VALUES: &[&[u8]] = &[
+    b"0",
+    b"1",
+    b"-1",
+    b"42",
+    b"",
+    b"abc",
+    b"hello world",
+    b"-0",
+    b"01",
+    b" 1",
+    b"9223372036854775807",
+    b"-9223372036854775808",
+    b"9223372036854775806",
+    b"-9223372036854775807",
+    b"\r\n",
+];
+
+/// Argument strings that are not integers to Redis's `string2ll`.
+pub const NOT_INTEGERS: &[&[u8]] = &[
+    b"abc",
+    b"1.5",
+    b"",
+    b"+1",
+    b"01",
+    b"-0",
+    b" 1",
+    b"99999999999999999999",
+];
+
+/// A key: an index into [`KEYS`] (taken modulo its length, so any byte is
+/// a valid key for the fuzzer).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Key(pub u8);
+
+impl Key {
+    pub fn bytes(self) -> &'static [u8] {
+        KEYS[usize::from(self.0) % KEYS.len()]
+    }
+
+    /// Every key of the alphabet.
+    pub fn all() -> impl Iterator<Item = Key> {
+        (0..KEYS.len()).map(|i| Key(i as u8))
+    }
+}
+
+/// A value: an index into [`VALUES`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Val(pub u8);
+
+impl Val {
+    pub fn bytes(self) -> &'static [u8] {
+        VALUES[usize::from(self.0) % VALUES.len()]
+    }
+}
+
+/// An argument where Redis expects an integer: usually one, sometimes a
+/// string it must refuse.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Num {
+    Int(i64),
+    /// An index into [`NOT_INTEGERS`].
+    NotInt(u8),
+}
+
+impl Num {
+    pub fn bytes(self) -> Vec<u8> {
+        match self {
+            Num::Int(n) => n.to_string().into_bytes(),
+            Num::NotInt(i) => NOT_INTEGERS[usize::from(i) % NOT_INTEGERS.len()].to_vec(),
+        }
+    }
+}
+
+/// An absolute time argument (EXAT, PXAT, EXPIREAT, PEXPIREAT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum At {
+    /// This many units (seconds or milliseconds, as the command's) after
+    /// [`T0_MS`], the clock's start: deadlines near "now", which is where
+    /// expiry is interesting.
+    FromStart(i32),
+    /// Any number: far past, far future, overflow, not a number.
+    Raw(Num),
+}
+
+impl At {
+    fn bytes(self, seconds: bool) -> Vec<u8> {
+        match self {
+            At::FromStart(offset) => {
+                let start = if seconds { T0_MS / 1000 } else { T0_MS } as i64;
+                (start + i64::from(offset)).to_string().into_bytes()
+            }
+            At::Raw(n) => n.bytes(),
+        }
+    }
+}
+
+/// One option of SET, in the order given (Redis accepts any order, and
+/// rejects conflicting combinations: the model checks that too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum SetOpt {
+    Nx,
+    Xx,
+    Get,
+    KeepTtl,
+    Ex(Num),
+    Px(Num),
+    ExAt(At),
+    PxAt(At),
+}
+
+/// One condition of the EXPIRE family (Redis 7.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ExpireCond {
+    Nx,
+    Xx,
+    Gt,
+    Lt,
+}
+
+impl ExpireCond {
+    fn name(self) -> &'static str {
+        match self {
+            ExpireCond::Nx => "NX",
+            ExpireCond::Xx => "XX",
+            ExpireCond::Gt => "GT",
+            ExpireCond::Lt => "LT",
+        }
+    }
+}
+
+/// One step of a test: a command, or something that happens between
+/// commands.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Command {
+    Set(Key, Val, Vec<SetOpt>),
+    Get(Key),
+    GetDel(Key),
+    SetNx(Key, Val),
+    /// An empty key list is sent as is, and must get the arity error.
+    Del(Vec<Key>),
+    Exists(Vec<Key>),
+    Incr(Key),
+    Decr(Key),
+    IncrBy(Key, Num),
+    DecrBy(Key, Num),
+    Append(Key, Val),
+    Strlen(Key),
+    MSet(Vec<(Key, Val)>),
+    MGet(Vec<Key>),
+    MSetNx(Vec<(Key, Val)>),
+    Rename(Key, Key),
+    RenameNx(Key, Key),
+    Expire(Key, Num, Vec<ExpireCond>),
+    PExpire(Key, Num, Vec<ExpireCond>),
+    ExpireAt(Key, At, Vec<ExpireCond>),
+    PExpireAt(Key, At, Vec<ExpireCond>),
+    Persist(Key),
+    Ttl(Key),
+    Pttl(Key),
+    DbSize,
+    /// The clock moves forward by this many microseconds before the next
+    /// command (what a real server sees between two requests).
+    Advance(u32),
+    /// The shell's periodic active-expiry cycle runs once.
+    ActiveExpire,
+}
+
+impl Command {
+    /// The arguments a client sends for this command; empty for the steps
+    /// that are not commands ([`Command::Advance`], [`Command::ActiveExpire`]).
+    pub fn args(&self) -> Vec<Vec<u8>> {
+        let name = |s: &str| s.as_bytes().to_vec();
+        let key = |k: &Key| k.bytes().to_vec();
+        let keys = |cmd: &str, ks: &[Key]| {
+            let mut out = vec![name(cmd)];
+            out.extend(ks.iter().map(key));
+            out
+        };
+        let pairs = |cmd: &str, kvs: &[(Key, Val)]| {
+            let mut out = vec![name(cmd)];
+            for (k, v) in kvs {
+                out.push(k.bytes().to_vec());
+                out.push(v.bytes().to_vec());
+            }
+            out
+        };
+        let expire = |cmd: &str, k: &Key, amount: Vec<u8>, conds: &[ExpireCond]| {
+            let mut out = vec![name(cmd), key(k), amount];
+            out.extend(conds.iter().map(|c| name(c.name())));
+            out
+        };
+        match self {
+            Command::Set(k, v, opts) => {
+                let mut out = vec![name("SET"), key(k), v.bytes().to_vec()];
+                for opt in opts {
+                    match opt {
+                        SetOpt::Nx => out.push(name("NX")),
+                        SetOpt::Xx => out.push(name("XX")),
+                        SetOpt::Get => out.push(name("GET")),
+                        SetOpt::KeepTtl => out.push(name("KEEPTTL")),
+                        SetOpt::Ex(n) => out.extend([name("EX"), n.bytes()]),
+                        SetOpt::Px(n) => out.extend([name("PX"), n.bytes()]),
+                        SetOpt::ExAt(at) => out.extend([name("EXAT"), at.bytes(true)]),
+                        SetOpt::PxAt(at) => out.extend([name("PXAT"), at.bytes(false)]),
+                    }
+                }
+                out
+            }
+            Command::Get(k) => vec![name("GET"), key(k)],
+            Command::GetDel(k) => vec![name("GETDEL"), key(k)],
+            Command::SetNx(k, v) => vec![name("SETNX"), key(k), v.bytes().to_vec()],
+            Command::Del(ks) => keys("DEL", ks),
+            Command::Exists(ks) => keys("EXISTS", ks),
+            Command::Incr(k) => vec![name("INCR"), key(k)],
+            Command::Decr(k) => vec![name("DECR"), key(k)],
+            Command::IncrBy(k, n) => vec![name("INCRBY"), key(k), n.bytes()],
+            Command::DecrBy(k, n) => vec![name("DECRBY"), key(k), n.bytes()],
+            Command::Append(k, v) => vec![name("APPEND"), key(k), v.bytes().to_vec()],
+            Command::Strlen(k) => vec![name("STRLEN"), key(k)],
+            Command::MSet(kvs) => pairs("MSET", kvs),
+            Command::MGet(ks) => keys("MGET", ks),
+            Command::MSetNx(kvs) => pairs("MSETNX", kvs),
+            Command::Rename(a, b) => vec![name("RENAME"), key(a), key(b)],
+            Command::RenameNx(a, b) => vec![name("RENAMENX"), key(a), key(b)],
+            Command::Expire(k, n, c) => expire("EXPIRE", k, n.bytes(), c),
+            Command::PExpire(k, n, c) => expire("PEXPIRE", k, n.bytes(), c),
+            Command::ExpireAt(k, at, c) => expire("EXPIREAT", k, at.bytes(true), c),
+            Command::PExpireAt(k, at, c) => expire("PEXPIREAT", k, at.bytes(false), c),
+            Command::Persist(k) => vec![name("PERSIST"), key(k)],
+            Command::Ttl(k) => vec![name("TTL"), key(k)],
+            Command::Pttl(k) => vec![name("PTTL"), key(k)],
+            Command::DbSize => vec![name("DBSIZE")],
+            Command::Advance(_) | Command::ActiveExpire => Vec::new(),
+        }
+    }
+}
+
+/// Keys, values and numbers print as the argument they become.
+macro_rules! debug_as_argument {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&cli_quote(&self.bytes()))
+            }
+        }
+    )*};
+}
+
+debug_as_argument!(Key, Val, Num);
+
+impl fmt::Debug for Command {
+    /// `SET a 1 PX 100`, `GET "sp ace"`, `(clock +1.000 ms)`: one line, as
+    /// typed into redis-cli, so a shrunk counterexample is a session.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Advance(us) => write!(f, "(clock +{}.{:03} ms)", us / 1000, us % 1000),
+            Command::ActiveExpire => f.write_str("(active expire cycle)"),
+            cmd => f.write_str(&cli_line(&cmd.args())),
+        }
+    }
+}
+
+/// Arguments joined by spaces, each quoted only if it must be
+/// ([`cli_quote`]).
+pub fn cli_line(args: &[Vec<u8>]) -> String {
+    args.iter()
+        .map(|a| cli_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An argument as `redis-cli` accepts it on its command line: bare when it
+/// is plain printable text, otherwise in double quotes with the escapes of
+/// Redis's `sdscatrepr` (`\n`, `\r`, `\t`, `\"`, `\\`, `\xHH`). Redis's
+/// inline-command splitter reads that form back to the same bytes, which
+/// the inline-vs-multibulk property relies on.
+pub fn cli_quote(arg: &[u8]) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+    if plain {
+        // Only ASCII graphic bytes: valid UTF-8.
+        return String::from_utf8_lossy(arg).into_owned();
+    }
+    let mut out = String::from("\"");
+    for &b in arg {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b == b' ' || b.is_ascii_graphic() => out.push(char::from(b)),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_print_like_redis_cli() {
+        let cmd = Command::Set(Key(4), Val(6), vec![SetOpt::Px(Num::Int(100)), SetOpt::Nx]);
+        assert_eq!(
+            format!("{cmd:?}"),
+            r#"SET "sp ace" "hello world" PX 100 NX"#
+        );
+        assert_eq!(
+            format!("{:?}", Command::Get(Key(5))),
+            r#"GET "\x00bin\xff""#
+        );
+        assert_eq!(format!("{:?}", Command::Advance(1500)), "(clock +1.500 ms)");
+        assert_eq!(cli_quote(b""), r#""""#);
+        assert_eq!(cli_quote(b"a\"b\\"), r#""a\"b\\""#);
+    }
+
+    #[test]
+    fn absolute_times_count_from_the_clock_start() {
+        let cmd = Command::PExpireAt(Key(0), At::FromStart(-1), vec![ExpireCond::Gt]);
+        assert_eq!(format!("{cmd:?}"), "PEXPIREAT a 1699999999999 GT");
+        let cmd = Command::ExpireAt(Key(0), At::FromStart(2), vec![]);
+        assert_eq!(format!("{cmd:?}"), "EXPIREAT a 1700000002");
+    }
+}

@@ -1,0 +1,165 @@
+//! Driving the real executor: one per lock strategy, the same commands as
+//! the [`Model`], every reply compared.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use myongoredis_core::{new_store, Config, Executor, Frame, Mode, NoObserver, Session};
+
+use crate::command::{cli_line, Command, Key};
+use crate::model::{Expected, Model};
+
+/// A store configuration under test: a mode, and for `shard` the number of
+/// shards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub mode: Mode,
+    pub shards: u32,
+}
+
+impl Target {
+    /// mutex, rw, and shard with 1, 2 and 32 shards: one lock, two locks
+    /// (most multi-key commands span both), and the default layout.
+    pub const ALL: [Target; 5] = [
+        Target::new(Mode::Mutex, 1),
+        Target::new(Mode::Rw, 1),
+        Target::new(Mode::Shard, 1),
+        Target::new(Mode::Shard, 2),
+        Target::new(Mode::Shard, 32),
+    ];
+
+    pub const fn new(mode: Mode, shards: u32) -> Target {
+        Target { mode, shards }
+    }
+
+    /// A fresh executor with this store, a default config and `seed`.
+    pub fn executor(self, seed: u64) -> Executor {
+        Executor::new(
+            new_store(self.mode, self.shards, Arc::new(NoObserver)),
+            seed,
+            Config::with_defaults(),
+        )
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.mode {
+            Mode::Shard => write!(f, "shard×{}", self.shards),
+            mode => f.write_str(mode.name()),
+        }
+    }
+}
+
+/// A reply as `redis-cli` shows it, on one line: `"v"`, `(nil)`,
+/// `(integer) 3`, `(error) ERR ...`, `OK`, `["a", (nil)]`.
+pub fn show(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(s) => String::from_utf8_lossy(s).into_owned(),
+        Frame::Error(e) => format!("(error) {}", String::from_utf8_lossy(e)),
+        Frame::Integer(n) => format!("(integer) {n}"),
+        Frame::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Frame::Null => "(nil)".to_string(),
+        Frame::NullArray => "(nil array)".to_string(),
+        Frame::Array(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+fn show_expected(e: &Expected) -> String {
+    match e {
+        Expected::Reply(f) => show(f),
+        Expected::IntBetween(lo, hi) => format!("(integer) {lo}..={hi}"),
+        Expected::Nothing => String::new(),
+    }
+}
+
+/// One executor and one client session, with the model's clock.
+pub struct Client {
+    pub exec: Executor,
+    pub session: Session,
+}
+
+impl Client {
+    pub fn new(target: Target, seed: u64) -> Client {
+        let exec = target.executor(seed);
+        let session = exec.new_session();
+        Client { exec, session }
+    }
+
+    /// Send one command (as arguments) at clock `now_us`.
+    pub fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+        self.exec.dispatch(&mut self.session, &args, now_us).0
+    }
+}
+
+/// Run `commands` on a fresh executor of `target` and on a fresh [`Model`],
+/// compare every reply, then compare the final state key by key (GET and
+/// PTTL of every key of the alphabet, DBSIZE, and `KEYS *` as a set).
+///
+/// On the first disagreement, returns a report: the target, the session up
+/// to that point with the server's replies, and what the model expected.
+pub fn check_against_model(target: Target, commands: &[Command]) -> Result<(), String> {
+    let mut client = Client::new(target, 1);
+    let mut model = Model::new();
+    let mut transcript = String::new();
+    let mut step = |cmd: &Command, transcript: &mut String| -> Result<(), String> {
+        let expected = model.apply(cmd);
+        let now_us = model.now_us();
+        let actual = match cmd {
+            Command::Advance(_) => None,
+            Command::ActiveExpire => {
+                client.exec.active_expire_cycle(now_us / 1000);
+                None
+            }
+            _ => Some(client.send(&cmd.args(), now_us)),
+        };
+        let agrees = match (&expected, &actual) {
+            (Expected::Nothing, None) => true,
+            (Expected::Reply(want), Some(got)) => want == got,
+            (Expected::IntBetween(lo, hi), Some(Frame::Integer(n))) => (lo..=hi).contains(&n),
+            _ => false,
+        };
+        let got = actual.as_ref().map(show).unwrap_or_default();
+        let _ = writeln!(transcript, "  {cmd:?}  ->  {got}");
+        if agrees {
+            Ok(())
+        } else {
+            Err(format!(
+                "{target}: the server disagrees with the model at the last step:\n{transcript}  expected: {}",
+                show_expected(&expected)
+            ))
+        }
+    };
+    for cmd in commands {
+        step(cmd, &mut transcript)?;
+    }
+    // The final state, through the server's own read commands.
+    let _ = writeln!(transcript, "  -- final state --");
+    for key in Key::all() {
+        step(&Command::Get(key), &mut transcript)?;
+        step(&Command::Pttl(key), &mut transcript)?;
+    }
+    step(&Command::DbSize, &mut transcript)?;
+    let keys_cmd = vec![b"KEYS".to_vec(), b"*".to_vec()];
+    let mut keys = match client.send(&keys_cmd, model.now_us()) {
+        Frame::Array(items) => items,
+        other => return Err(format!("{target}: KEYS * replied {}", show(&other))),
+    };
+    keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    let mut want: Vec<Frame> = model.live_keys().iter().map(|k| Frame::bulk(k)).collect();
+    want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    if keys != want {
+        return Err(format!(
+            "{target}: after\n{transcript}  {} -> {} (sorted), expected {}",
+            cli_line(&keys_cmd),
+            show(&Frame::Array(keys)),
+            show(&Frame::Array(want))
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! `proptest` strategies for the command language.
+//!
+//! Weighted toward what finds bugs: SET with expiry options, counters near
+//! `i64`'s edges, multi-key commands, and time jumps around the interesting
+//! distances (0, 1 µs, 1 ms, a deadline's exact millisecond). Values shrink
+//! toward the first alternative of each `prop_oneof!`, so a shrunk sequence
+//! uses simple keys, small numbers and few options.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, KEYS, NOT_INTEGERS, VALUES};
+
+/// Number of cases for a property: `default`, unless the `PROPTEST_CASES`
+/// environment variable asks for another count (a soak run raises it).
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn key() -> impl Strategy<Value = Key> {
+    (0..KEYS.len() as u8).prop_map(Key)
+}
+
+pub fn val() -> impl Strategy<Value = Val> {
+    (0..VALUES.len() as u8).prop_map(Val)
+}
+
+fn not_int() -> impl Strategy<Value = Num> {
+    (0..NOT_INTEGERS.len() as u8).prop_map(Num::NotInt)
+}
+
+/// An INCRBY / DECRBY amount.
+pub fn increment() -> impl Strategy<Value = Num> {
+    prop_oneof![
+        8 => (-3i64..=3).prop_map(Num::Int),
+        2 => prop::sample::select(vec![i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1, 1000])
+            .prop_map(Num::Int),
+        1 => not_int(),
+    ]
+}
+
+/// A relative expiry in seconds (EX, EXPIRE): mostly a few seconds, with
+/// zero, negatives and the overflow edges.
+pub fn seconds() -> impl Strategy<Value = Num> {
+    prop_oneof![
+        8 => (-1i64..=4).prop_map(Num::Int),
+        1 => prop::sample::select(vec![
+            i64::MAX / 1000,
+            i64::MAX / 1000 + 1,
+            i64::MIN / 1000,
+            i64::MIN / 1000 - 1,
+            i64::MAX,
+            i64::MIN,
+        ])
+        .prop_map(Num::Int),
+        1 => not_int(),
+    ]
+}
+
+/// A relative expiry in milliseconds (PX, PEXPIRE).
+pub fn millis() -> impl Strategy<Value = Num> {
+    prop_oneof![
+        8 => prop_oneof![(-2i64..=3), (995i64..=1005), (0i64..5000)].prop_map(Num::Int),
+        1 => prop::sample::select(vec![i64::MAX, i64::MIN, i64::MAX - super::command::T0_MS as i64])
+            .prop_map(Num::Int),
+        1 => not_int(),
+    ]
+}
+
+/// An absolute time (EXAT, PXAT, EXPIREAT, PEXPIREAT): near the clock's
+/// start in the command's unit, or any number.
+pub fn at(seconds: bool) -> impl Strategy<Value = At> {
+    let near = if seconds { -3i32..=8 } else { -3000i32..=8000 };
+    prop_oneof![
+        8 => near.prop_map(At::FromStart),
+        1 => prop::sample::select(vec![0, 1, -1, i64::MAX, i64::MIN])
+            .prop_map(|n| At::Raw(Num::Int(n))),
+        1 => not_int().prop_map(At::Raw),
+    ]
+}
+
+pub fn set_opt() -> impl Strategy<Value = SetOpt> {
+    prop_oneof![
+        Just(SetOpt::Nx),
+        Just(SetOpt::Xx),
+        Just(SetOpt::Get),
+        Just(SetOpt::KeepTtl),
+        seconds().prop_map(SetOpt::Ex),
+        millis().prop_map(SetOpt::Px),
+        at(true).prop_map(SetOpt::ExAt),
+        at(false).prop_map(SetOpt::PxAt),
+    ]
+}
+
+/// EXPIRE's conditions: usually none or one, sometimes a conflicting pair.
+pub fn conds() -> impl Strategy<Value = Vec<ExpireCond>> {
+    let cond = prop::sample::select(vec![
+        ExpireCond::Nx,
+        ExpireCond::Xx,
+        ExpireCond::Gt,
+        ExpireCond::Lt,
+    ]);
+    prop_oneof![
+        4 => Just(Vec::new()),
+        3 => vec(cond.clone(), 1),
+        1 => vec(cond, 2),
+    ]
+}
+
+/// How far the clock moves: nothing, under a millisecond, exactly one,
+/// about a second (TTLs are rounded to seconds), or a long jump.
+pub fn advance() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        Just(1000u32),
+        Just(0),
+        1u32..1000,
+        (1u32..=3000).prop_map(|ms| ms * 1000),
+        Just(10_000_000),
+    ]
+    .prop_map(Command::Advance)
+}
+
+fn keys(min: usize) -> impl Strategy<Value = Vec<Key>> {
+    vec(key(), min..=4)
+}
+
+fn pairs() -> impl Strategy<Value = Vec<(Key, Val)>> {
+    vec((key(), val()), 1..=3)
+}
+
+/// One step of a model-based test. Empty key lists are rare but present,
+/// so arity errors are checked too.
+pub fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        10 => (key(), val(), vec(set_opt(), 0..=2)).prop_map(|(k, v, o)| Command::Set(k, v, o)),
+        8 => key().prop_map(Command::Get),
+        2 => key().prop_map(Command::GetDel),
+        2 => (key(), val()).prop_map(|(k, v)| Command::SetNx(k, v)),
+        3 => keys(0).prop_map(Command::Del),
+        2 => keys(0).prop_map(Command::Exists),
+        3 => key().prop_map(Command::Incr),
+        1 => key().prop_map(Command::Decr),
+        3 => (key(), increment()).prop_map(|(k, n)| Command::IncrBy(k, n)),
+        2 => (key(), increment()).prop_map(|(k, n)| Command::DecrBy(k, n)),
+        2 => (key(), val()).prop_map(|(k, v)| Command::Append(k, v)),
+        1 => key().prop_map(Command::Strlen),
+        3 => pairs().prop_map(Command::MSet),
+        2 => keys(1).prop_map(Command::MGet),
+        2 => pairs().prop_map(Command::MSetNx),
+        3 => (key(), key()).prop_map(|(a, b)| Command::Rename(a, b)),
+        2 => (key(), key()).prop_map(|(a, b)| Command::RenameNx(a, b)),
+        3 => (key(), seconds(), conds()).prop_map(|(k, n, c)| Command::Expire(k, n, c)),
+        3 => (key(), millis(), conds()).prop_map(|(k, n, c)| Command::PExpire(k, n, c)),
+        1 => (key(), at(true), conds()).prop_map(|(k, t, c)| Command::ExpireAt(k, t, c)),
+        1 => (key(), at(false), conds()).prop_map(|(k, t, c)| Command::PExpireAt(k, t, c)),
+        2 => key().prop_map(Command::Persist),
+        2 => key().prop_map(Command::Ttl),
+        2 => key().prop_map(Command::Pttl),
+        1 => Just(Command::DbSize),
+        6 => advance(),
+        1 => Just(Command::ActiveExpire),
+    ]
+}
+
+/// A session of up to `max` steps.
+pub fn session(max: usize) -> impl Strategy<Value = Vec<Command>> {
+    vec(command(), 1..=max)
+}
