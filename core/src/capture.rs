@@ -11,7 +11,8 @@
 //! O 1 7 1700000000000100
 //! C 2 7 1700000000000250 - = 31:*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n 5:$-1\r\n
 //! E 3 5 1700000000100000 81985529216486895 20 6
-//! X 4 7 1700000000200000
+//! L 4 7 1700000000000250 1 31:*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n
+//! X 5 7 1700000000200000
 //! ```
 //!
 //! * The **header** is the first line (magic, format version and
@@ -24,6 +25,11 @@
 //! * `E seq lock now_us rng sampled expired` — one active-expiry step on one
 //!   lock's keyspace that deleted at least one key (a step that deleted
 //!   nothing changed nothing, so it is not recorded).
+//! * `L seq conn now_us deleted request` — a read-only command (`request`)
+//!   met expired keys it could not delete under its shared lock; the
+//!   executor deleted `deleted` of them right after, under a write lock of
+//!   its own, and other commands may have run in between, so the deletion
+//!   has its own place in the order.
 //! * `X seq conn now_us` — a connection closed.
 //!
 //! `seq` is the global sequence number, taken while the command held its
@@ -53,6 +59,10 @@ use crate::store::Mode;
 
 /// The first word of every capture.
 pub const MAGIC: &str = "myongoredis-capture";
+
+/// The file a capture directory holds (`--capture DIR` writes
+/// `DIR/capture.log`).
+pub const FILE_NAME: &str = "capture.log";
 
 /// Bumped whenever a record's meaning or layout changes. A reader refuses
 /// other versions instead of guessing.
@@ -142,7 +152,20 @@ pub enum Record {
     Open { seq: u64, conn: u64, now_us: u64 },
     Command(CommandRecord),
     Expire(ExpireRecord),
+    LazyExpire(LazyExpireRecord),
     Close { seq: u64, conn: u64, now_us: u64 },
+}
+
+/// The deletion of expired keys that followed a read-only command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LazyExpireRecord {
+    pub seq: u64,
+    pub conn: u64,
+    pub now_us: u64,
+    pub deleted: u64,
+    /// The read-only command's request bytes: its key arguments are the
+    /// keys that were checked.
+    pub request: Vec<u8>,
 }
 
 impl Record {
@@ -151,6 +174,7 @@ impl Record {
             Record::Open { seq, .. } | Record::Close { seq, .. } => *seq,
             Record::Command(c) => c.seq,
             Record::Expire(e) => e.seq,
+            Record::LazyExpire(l) => l.seq,
         }
     }
 }
@@ -267,6 +291,13 @@ impl Record {
                 "E",
                 &[e.seq, e.lock.into(), e.now_us, e.rng, e.sampled, e.expired],
             ),
+            Record::LazyExpire(l) => {
+                put_fields(out, "L", &[l.seq, l.conn, l.now_us, l.deleted]);
+                out.pop(); // the '\n' put_fields ended with
+                out.push(b' ');
+                put_payload(out, &l.request);
+                out.push(b'\n');
+            }
             Record::Command(c) => {
                 put_fields(out, "C", &[c.seq, c.conn, c.now_us]);
                 out.pop(); // the '\n' put_fields ended with
@@ -505,6 +536,18 @@ fn decode_record(line: &[u8]) -> Result<Record, (Option<u64>, &'static str)> {
                 expired: n()?,
             })
         }
+        b"L" => {
+            let mut n = || f.number().ok_or(err("bad lazy-expiry field"));
+            let (conn, now_us, deleted) = (n()?, n()?, n()?);
+            let request = f.payload().ok_or(err("bad request payload"))?;
+            Record::LazyExpire(LazyExpireRecord {
+                seq,
+                conn,
+                now_us,
+                deleted,
+                request,
+            })
+        }
         _ => return Err(err("unknown record type")),
     };
     if !f.end() {
@@ -606,6 +649,64 @@ pub fn protocol_error_reply(e: &crate::resp::ProtocolError) -> Vec<u8> {
     let mut out = bytes::BytesMut::new();
     Frame::Error(e.message_bytes().into()).encode(&mut out);
     out.to_vec()
+}
+
+// ---------------------------------------------------------------------
+// What a shell records. The native server and the simulator build their
+// records here so that the rules (what is marked, what is skipped) are
+// written once.
+
+/// The records for one command executed by
+/// [`Executor::execute_captured`](crate::exec::Executor::execute_captured):
+/// the command itself, then its lazy deletion of expired keys if it made
+/// one. Empty when the executor has no sequencer.
+pub fn command_records(
+    conn: u64,
+    now_us: u64,
+    args: &[bytes::Bytes],
+    request: &[u8],
+    reply: &[u8],
+    executed: &crate::exec::Executed,
+) -> impl Iterator<Item = Record> {
+    let command = executed.seq.map(|seq| {
+        Record::Command(CommandRecord {
+            seq,
+            conn,
+            now_us,
+            rng: executed.rng_position,
+            mark: if shell_dependent(args) {
+                Mark::Excluded
+            } else {
+                Mark::Compared
+            },
+            request: request.to_vec(),
+            reply: reply.to_vec(),
+        })
+    });
+    let lazy = executed.lazy_expire.and_then(|lazy| {
+        Some(Record::LazyExpire(LazyExpireRecord {
+            seq: lazy.seq?,
+            conn,
+            now_us,
+            deleted: lazy.deleted,
+            request: request.to_vec(),
+        }))
+    });
+    command.into_iter().chain(lazy)
+}
+
+/// The record of one active-expiry step, if it deleted keys (and the
+/// executor has a sequencer). `now_us` is the reading the cycle was run
+/// with (the step itself sees it in milliseconds).
+pub fn expire_record(step: &crate::exec::ExpireStep, now_us: u64) -> Option<Record> {
+    Some(Record::Expire(ExpireRecord {
+        seq: step.seq?,
+        lock: step.lock,
+        now_us,
+        rng: step.rng_position,
+        sampled: step.stats.sampled,
+        expired: step.stats.expired,
+    }))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub const NOT_AN_INT: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const NOT_FLOAT: &str = "ERR value is not a valid float";
 pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+/// DECRBY with i64::MIN, whose negation does not exist (Redis 7.0+).
+pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
 pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NO_SUCH_KEY: &str = "ERR no such key";

@@ -25,7 +25,7 @@
 
 use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
@@ -33,7 +33,8 @@ use crossbeam_utils::CachePadded;
 use crate::command::{self, flags, CommandSpec, Handler};
 use crate::error;
 use crate::frame::Frame;
-use crate::keyspace::ExpireStats;
+use crate::info::ServerHooks;
+use crate::keyspace::{without_lookup_stats, ExpireStats};
 use crate::rng::Rng;
 use crate::store::{lock_of, Store};
 
@@ -168,6 +169,20 @@ pub struct Executed {
     /// The shared PRNG position the command's stream was forked from, if
     /// the command drew random numbers.
     pub rng_position: Option<u64>,
+    /// A read-only command that met expired keys deletes them afterwards
+    /// under a write lock, in a critical section of its own: other
+    /// commands may run in between. When that deletion removed keys, its
+    /// own sequence number and count, so a capture can place it.
+    pub lazy_expire: Option<LazyExpire>,
+}
+
+/// The deferred deletion of a read-only command's expired keys (see
+/// [`Executed::lazy_expire`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LazyExpire {
+    /// `None` without a sequencer.
+    pub seq: Option<u64>,
+    pub deleted: u64,
 }
 
 /// One active-expiry step on one lock's keyspace.
@@ -200,6 +215,12 @@ pub struct Executor {
     /// one, because every command bumping one shared counter is itself a
     /// point of contention (its own cache line, hence `CachePadded`).
     sequencer: Option<CachePadded<AtomicU64>>,
+    /// Set for replay: a read-only command does not delete the expired
+    /// keys it met; the capture says when that happened, and replay calls
+    /// [`Executor::lazy_expire`] at that point of the order.
+    defer_lazy_expiry: bool,
+    /// The shell's INFO sections and runtime config (see `info.rs`).
+    hooks: Option<Arc<dyn ServerHooks>>,
 }
 
 impl Executor {
@@ -210,7 +231,26 @@ impl Executor {
             config,
             next_client_id: AtomicU64::new(1),
             sequencer: None,
+            defer_lazy_expiry: false,
+            hooks: None,
         }
+    }
+
+    /// Give INFO, CONFIG SET and CONFIG RESETSTAT access to the shell.
+    pub fn with_hooks(mut self, hooks: Arc<dyn ServerHooks>) -> Executor {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    pub fn hooks(&self) -> Option<&dyn ServerHooks> {
+        self.hooks.as_deref()
+    }
+
+    /// For replay: leave the deletion of expired keys met by read-only
+    /// commands to explicit [`Executor::lazy_expire`] calls.
+    pub fn deferring_lazy_expiry(mut self) -> Executor {
+        self.defer_lazy_expiry = true;
+        self
     }
 
     /// Number every command and event in one global order, starting at 1
@@ -298,6 +338,7 @@ impl Executor {
                 flow: Flow::Continue,
                 seq: self.next_seq(),
                 rng_position: None,
+                lazy_expire: None,
             };
             (reply, executed)
         };
@@ -321,6 +362,7 @@ impl Executor {
         // The sequence number is taken after the handler ran and before
         // its view (and so its locks) is dropped: any command that
         // conflicts with this one gets the locks, and its number, later.
+        let mut lazy_expire = None;
         let (reply, seq) = match spec.handler {
             Handler::Server(run) => {
                 let reply = run(&mut ctx, args);
@@ -335,15 +377,15 @@ impl Executor {
                     .keyspaces()
                     .fold(false, |seen, ks| ks.take_expired_seen() | seen);
                 drop(view);
-                if expired_seen {
-                    self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
+                if expired_seen && !self.defer_lazy_expiry {
+                    lazy_expire = self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
                 }
                 (reply, seq)
             }
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
                 let mut view = self.store.write(&locks, spec.name);
-                let reply = run(&mut ctx, &mut view, args);
+                let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args));
                 (reply, self.next_seq())
             }
         };
@@ -351,6 +393,7 @@ impl Executor {
             flow: ctx.flow,
             seq,
             rng_position: ctx.rng.get().map(|(position, _)| *position),
+            lazy_expire,
         };
         (reply, executed)
     }
@@ -358,11 +401,43 @@ impl Executor {
     /// Lazy expiry for a read-only command that met expired keys: delete
     /// them under a write lock, re-checking each deadline (another client
     /// may have rewritten the key in between).
-    fn delete_expired_keys(&self, spec: &CommandSpec, args: &[Bytes], locks: &[u32], now_ms: u64) {
+    ///
+    /// Reports the deletion (numbered under the write lock) if it removed
+    /// anything; a deletion that removed nothing changed nothing.
+    fn delete_expired_keys(
+        &self,
+        spec: &CommandSpec,
+        args: &[Bytes],
+        locks: &[u32],
+        now_ms: u64,
+    ) -> Option<LazyExpire> {
         let mut view = self.store.write(locks, "lazy-expire");
+        let mut deleted = 0;
         for i in spec.key_positions(args.len()) {
-            view.ks_mut(&args[i]).expire_if_due(&args[i], now_ms);
+            if view.ks_mut(&args[i]).expire_if_due(&args[i], now_ms) {
+                deleted += 1;
+            }
         }
+        (deleted > 0).then(|| LazyExpire {
+            seq: self.next_seq(),
+            deleted,
+        })
+    }
+
+    /// Replay of a captured lazy deletion: delete the expired keys among
+    /// the key arguments of the read-only command `args`, as
+    /// [`Executor::dispatch_captured`] did after running it. Returns how
+    /// many were deleted.
+    pub fn lazy_expire(&self, args: &[Bytes], now_ms: u64) -> u64 {
+        let Some(spec) = args.first().and_then(|name| command::lookup(name)) else {
+            return 0;
+        };
+        if !spec.arity_ok(args.len()) {
+            return 0;
+        }
+        let locks = self.lock_plan(spec, args);
+        self.delete_expired_keys(spec, args, &locks, now_ms)
+            .map_or(0, |l| l.deleted)
     }
 
     /// The locks a command needs: every lock for whole-keyspace commands,

@@ -73,6 +73,29 @@ impl Entry {
     }
 }
 
+thread_local! {
+    /// Keyspace hits and misses of reads on this thread (INFO
+    /// `keyspace_hits`/`keyspace_misses`). Thread-local so that counting
+    /// adds no shared cache line to the very reads whose contention is
+    /// being measured; the shell folds them into its totals per batch.
+    static LOOKUPS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Run `f` without counting its lookups: write commands look keys up too
+/// (SET checks existence), but Redis counts hits and misses only for
+/// reads (`lookupKeyRead`).
+pub(crate) fn without_lookup_stats<R>(f: impl FnOnce() -> R) -> R {
+    let saved = LOOKUPS.with(|c| c.get());
+    let result = f();
+    LOOKUPS.with(|c| c.set(saved));
+    result
+}
+
+/// Take (and reset) this thread's read hits and misses.
+pub fn take_thread_lookups() -> (u64, u64) {
+    LOOKUPS.with(|c| c.replace((0, 0)))
+}
+
 /// What one call of the active-expiry sampler did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExpireStats {
@@ -91,6 +114,10 @@ pub struct Keyspace {
     expired_total: u64,
     /// Set by [`Keyspace::get`] when it hid an expired key.
     expired_seen: AtomicBool,
+    /// Running estimate of the remaining TTL of volatile keys, in ms,
+    /// maintained by the active cycle's samples as Redis does (INFO
+    /// keyspace `avg_ttl`; 0 until a sample has been taken).
+    avg_ttl: u64,
 }
 
 impl Keyspace {
@@ -117,17 +144,32 @@ impl Keyspace {
         self.expired_total
     }
 
+    /// The running average TTL estimate in milliseconds (INFO `avg_ttl`).
+    pub fn avg_ttl(&self) -> u64 {
+        self.avg_ttl
+    }
+
     /// The live entry of `key`, if any. An expired entry is treated as
     /// absent but left in place (this may run under a shared lock); the
     /// sighting is noted so the executor can delete it right after, under
     /// an exclusive lock (see [`Keyspace::take_expired_seen`]).
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        let entry = self.entries.get(key)?;
-        if entry.is_expired(now_ms) {
-            self.expired_seen.store(true, Ordering::Relaxed);
-            return None;
-        }
-        Some(entry)
+        let found = match self.entries.get(key) {
+            Some(entry) if entry.is_expired(now_ms) => {
+                self.expired_seen.store(true, Ordering::Relaxed);
+                None
+            }
+            other => other,
+        };
+        LOOKUPS.with(|c| {
+            let (hits, misses) = c.get();
+            c.set(if found.is_some() {
+                (hits + 1, misses)
+            } else {
+                (hits, misses + 1)
+            });
+        });
+        found
     }
 
     /// Did a read meet an expired key since the last call? Clears the note.
@@ -216,6 +258,7 @@ impl Keyspace {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.volatile.clear();
+        self.avg_ttl = 0;
     }
 
     /// Every live key and entry, in the dict's deterministic order.
@@ -258,6 +301,7 @@ impl Keyspace {
                 break;
             }
             let mut expired_now = 0;
+            let (mut ttl_sum, mut ttl_samples) = (0u64, 0u64);
             for _ in 0..sample {
                 let Some((key, _)) = self.volatile.random_entry(rng) else {
                     break;
@@ -265,7 +309,19 @@ impl Keyspace {
                 let key = key.to_vec();
                 if self.expire_if_due(&key, now_ms) {
                     expired_now += 1;
+                } else if let Some(at) = self.entries.get(&key).and_then(|e| e.expire_at) {
+                    ttl_sum += at.saturating_sub(now_ms);
+                    ttl_samples += 1;
                 }
+            }
+            if ttl_samples > 0 {
+                // Redis's smoothing: the new sample weighs 2 %.
+                let avg = ttl_sum / ttl_samples;
+                self.avg_ttl = if self.avg_ttl == 0 {
+                    avg
+                } else {
+                    (self.avg_ttl / 50) * 49 + avg / 50
+                };
             }
             stats.sampled += sample;
             stats.expired += expired_now;

@@ -25,6 +25,7 @@ pub mod exec;
 pub mod frame;
 pub mod glob;
 pub mod hash;
+pub mod info;
 pub mod keyspace;
 pub mod replay;
 pub mod resp;

@@ -13,6 +13,10 @@
 //!   parser the server used, and executes it with the recorded clock;
 //! * `Expire` sets the PRNG position and runs the same active-expiry step
 //!   on the same lock with the recorded clock;
+//! * `LazyExpire` deletes the expired keys among the recorded read-only
+//!   command's keys, at the point of the order where the server did (the
+//!   replaying executor never does it on its own: it is built
+//!   [`Executor::deferring_lazy_expiry`]);
 //! * `Close` drops the session.
 //!
 //! Like the rest of `core`, no I/O: the caller moves the bytes.
@@ -22,8 +26,11 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
-use crate::capture::{self, CommandRecord, ExpireRecord, Fields, Header, Mark, Record};
+use crate::capture::{
+    self, CommandRecord, ExpireRecord, Fields, Header, LazyExpireRecord, Mark, Record,
+};
 use crate::exec::{Config, Executor, Flow, Session};
+use crate::info::{InfoSection, ServerHooks};
 use crate::resp::{parse_request, Request};
 use crate::store::{new_store, NoObserver};
 
@@ -38,16 +45,21 @@ pub enum Outcome {
         sampled: u64,
         expired: u64,
     },
+    /// How many keys a lazy deletion removed.
+    LazyExpired { seq: u64, deleted: u64 },
 }
 
 impl Outcome {
     pub fn seq(&self) -> u64 {
         match self {
-            Outcome::Reply { seq, .. } | Outcome::Expired { seq, .. } => *seq,
+            Outcome::Reply { seq, .. }
+            | Outcome::Expired { seq, .. }
+            | Outcome::LazyExpired { seq, .. } => *seq,
         }
     }
 
-    /// One line: `R seq <payload>` or `E seq sampled expired`, in the
+    /// One line: `R seq <payload>`, `E seq sampled expired` or
+    /// `L seq deleted`, in the
     /// capture's payload encoding (the guest's stdout format).
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
@@ -60,6 +72,9 @@ impl Outcome {
                 sampled,
                 expired,
             } => out.extend_from_slice(format!("E {seq} {sampled} {expired}").as_bytes()),
+            Outcome::LazyExpired { seq, deleted } => {
+                out.extend_from_slice(format!("L {seq} {deleted}").as_bytes())
+            }
         }
         out.push(b'\n');
     }
@@ -95,10 +110,33 @@ impl Outcome {
                 sampled: f.number()?,
                 expired: f.number()?,
             },
+            b"L" => Outcome::LazyExpired {
+                seq: f.number()?,
+                deleted: f.number()?,
+            },
             _ => return None,
         };
         f.end().then_some(outcome)
     }
+}
+
+/// The shell as replay sees it. CONFIG SET of a runtime parameter is
+/// accepted (the server accepted it; what the shell did with it, such as
+/// changing an idle timeout, has no effect on replies), and INFO gets no
+/// shell sections (its reply is excluded from comparison anyway).
+#[derive(Debug, Default)]
+pub struct ReplayHooks;
+
+impl ServerHooks for ReplayHooks {
+    fn info_sections(&self, _: &dyn crate::store::Store) -> Vec<InfoSection> {
+        Vec::new()
+    }
+
+    fn set_config(&self, _: &str, _: i64) -> bool {
+        true
+    }
+
+    fn reset_stats(&self, _: &dyn crate::store::Store) {}
 }
 
 /// A fresh executor plus the sessions of the replayed connections.
@@ -118,7 +156,9 @@ impl Replayer {
             config.set(name, value);
         }
         Replayer {
-            exec: Executor::new(store, header.seed, config),
+            exec: Executor::new(store, header.seed, config)
+                .with_hooks(Arc::new(ReplayHooks))
+                .deferring_lazy_expiry(),
             sessions: BTreeMap::new(),
         }
     }
@@ -143,6 +183,7 @@ impl Replayer {
             Record::Command(c) if c.mark == Mark::Panicked => None,
             Record::Command(c) => Some(self.command(c)),
             Record::Expire(e) => Some(self.expire(e)),
+            Record::LazyExpire(l) => Some(self.lazy_expire(l)),
         }
     }
 
@@ -177,6 +218,17 @@ impl Replayer {
             Ok(Request::Skip { .. } | Request::Incomplete) => Vec::new(),
         };
         Outcome::Reply { seq: c.seq, reply }
+    }
+
+    fn lazy_expire(&mut self, l: &LazyExpireRecord) -> Outcome {
+        let deleted = match parse_request(&l.request) {
+            Ok(Request::Command { args, .. }) => self.exec.lazy_expire(&args, l.now_us / 1000),
+            _ => 0,
+        };
+        Outcome::LazyExpired {
+            seq: l.seq,
+            deleted,
+        }
     }
 
     fn expire(&mut self, e: &ExpireRecord) -> Outcome {

@@ -44,6 +44,26 @@ pub struct Args {
     #[arg(long, default_value_t = 300)]
     pub tcp_keepalive: u64,
 
+    /// Record a Chrome Trace Event timeline of lock waits and holds,
+    /// commands and socket I/O to FILE (open it in ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<String>,
+
+    /// Record one command in N in the trace (1 = every command).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub trace_sample: u64,
+
+    /// Serve /debug/vars (expvar JSON) and /metrics (Prometheus) over HTTP
+    /// on this address, e.g. 127.0.0.1:9121. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Record every connection's traffic (requests, replies, clock
+    /// readings, global order) to DIR/capture.log, for
+    /// `myongoredis-sim replay DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<String>,
+
     /// Seed of the store's PRNG (RANDOMKEY, expiry sampling); random if not
     /// given. Printed at start-up so a run can be repeated.
     #[arg(long)]

@@ -4,15 +4,23 @@
 //! That loop is what makes pipelining work: a client that sends 16
 //! commands before reading gets 16 replies in one buffer, one syscall each
 //! way instead of 32.
+//!
+//! The loop also enforces the connection's deadlines (see [`Deadlines`])
+//! and keeps its own statistics, folded into the server's totals at most
+//! every [`STATS_FOLD`] so that counting never puts a shared cache line on
+//! the path of every command.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use myongoredis_core::capture::{self, CommandRecord, Mark, Record};
+use myongoredis_core::keyspace::take_thread_lookups;
 use myongoredis_core::resp::{parse_request, Request};
-use myongoredis_core::{Flow, Frame, Session};
+use myongoredis_core::{command, Flow, Frame, Session};
 
 use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
@@ -27,22 +35,40 @@ const FLUSH_AT: usize = 64 * 1024;
 /// After a flush, a reply buffer that grew beyond this is released rather
 /// than kept for the life of the connection.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+/// How stale the server-wide statistics may be (INFO, /metrics).
+const STATS_FOLD: Duration = Duration::from_millis(100);
 
 pub struct Connection<'a> {
     stream: TcpStream,
     /// This client's `--maxclients` slot, released when the connection ends.
     _slot: Slot<'a>,
-    deadlines: Deadlines,
+    session: Session,
+    shared: &'a Shared,
+    deadlines: &'a Deadlines,
+    input: BytesMut,
+    output: BytesMut,
     /// When the client last completed a request (idle `--timeout`).
     last_activity: Instant,
     /// When the unfinished request now in `input` began to arrive. A
     /// slowloris client trickling one byte at a time does not reset it:
     /// the deadline is for the whole request, not for each byte.
     partial_since: Option<Instant>,
-    session: Session,
-    shared: &'a Shared,
-    input: BytesMut,
-    output: BytesMut,
+    stats: LocalStats,
+    /// With `--capture`: this batch's records, encoded here (off any lock,
+    /// in parallel with other connections) and handed to the writer once
+    /// per batch.
+    capture_lines: Vec<u8>,
+}
+
+/// This connection's counts since they were last folded into the server's.
+struct LocalStats {
+    commands: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    /// Per command-table index: calls and nanoseconds.
+    per_command: Vec<(u64, u64)>,
+    latency: [u64; 65],
+    folded_at: Instant,
 }
 
 impl<'a> Connection<'a> {
@@ -50,18 +76,36 @@ impl<'a> Connection<'a> {
         Connection {
             stream,
             _slot: slot,
-            deadlines: shared.deadlines,
-            last_activity: Instant::now(),
-            partial_since: None,
             session,
             shared,
+            deadlines: shared.deadlines(),
             input: BytesMut::with_capacity(READ_CHUNK),
             output: BytesMut::with_capacity(READ_CHUNK),
+            last_activity: Instant::now(),
+            partial_since: None,
+            stats: LocalStats {
+                commands: 0,
+                bytes_in: 0,
+                bytes_out: 0,
+                per_command: vec![(0, 0); command::all().len()],
+                latency: [0; 65],
+                folded_at: Instant::now(),
+            },
+            capture_lines: Vec::new(),
         }
     }
 
-    /// Serve the client until it leaves, errs, or asks to quit.
+    /// Serve the client until it leaves, errs, asks to quit, or the server
+    /// shuts down.
     pub fn serve(mut self) {
+        self.serve_until_done();
+        self.fold_stats();
+        if let Some(tracer) = &self.shared.tracer {
+            tracer.flush_thread(true);
+        }
+    }
+
+    fn serve_until_done(&mut self) {
         // Redis sets TCP_NODELAY on every client: replies are small and
         // latency-bound, and we already batch them per read ourselves.
         let _ = self.stream.set_nodelay(true);
@@ -73,6 +117,7 @@ impl<'a> Connection<'a> {
         let _ = self.stream.set_write_timeout(Some(self.deadlines.io));
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
+            let read_start = self.trace_stamp();
             let n = match self.stream.read(&mut chunk) {
                 Ok(0) => return,
                 Ok(n) => n,
@@ -85,7 +130,16 @@ impl<'a> Connection<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
+            if let (Some(tracer), Some(start)) = (&self.shared.tracer, read_start) {
+                tracer.io("read", start, tracer.now_ns(), n);
+            }
+            self.stats.bytes_in += n as u64;
             self.input.extend_from_slice(&chunk[..n]);
+            // Fold before executing, so this batch's INFO already counts
+            // this connection's earlier commands.
+            if self.stats.folded_at.elapsed() >= STATS_FOLD {
+                self.fold_stats();
+            }
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
             let flow = self.execute_buffered();
@@ -94,7 +148,8 @@ impl<'a> Connection<'a> {
             } else if self.partial_since.is_none() {
                 self.partial_since = Some(Instant::now());
             }
-            if self.flush().is_err()
+            let flushed = self.flush();
+            if flushed.is_err()
                 || flow != Flow::Continue
                 || self.shared.shutdown.is_requested()
                 || self.deadline_passed()
@@ -113,7 +168,7 @@ impl<'a> Connection<'a> {
             Some(since) => since.elapsed() >= self.deadlines.io,
             None => self
                 .deadlines
-                .idle
+                .idle()
                 .is_some_and(|idle| self.last_activity.elapsed() >= idle),
         }
     }
@@ -124,35 +179,73 @@ impl<'a> Connection<'a> {
         // One clock reading per batch, as Redis caches the time per event
         // loop iteration: every command of a pipeline sees the same "now".
         let now_us = unix_now_us();
-        loop {
+        let mut executed_any = false;
+        let flow = loop {
             match parse_request(&self.input) {
                 Ok(Request::Command { args, consumed }) => {
+                    // The exact bytes, for the capture only.
+                    let request = self
+                        .shared
+                        .capture
+                        .is_some()
+                        .then(|| self.input[..consumed].to_vec());
                     self.input.advance(consumed);
-                    self.last_activity = Instant::now();
-                    let flow = self.execute(&args, now_us);
+                    executed_any = true;
+                    let flow = self.execute(&args, now_us, request.as_deref());
                     if flow != Flow::Continue {
-                        return flow;
+                        break flow;
                     }
                     if self.output.len() >= FLUSH_AT && self.flush().is_err() {
-                        return Flow::Close;
+                        break Flow::Close;
                     }
                 }
                 Ok(Request::Skip { consumed }) => self.input.advance(consumed),
-                Ok(Request::Incomplete) => return Flow::Continue,
+                Ok(Request::Incomplete) => break Flow::Continue,
                 Err(e) => {
                     // As Redis: reply with the protocol error, then close
                     // (the rest of the stream cannot be framed any more).
                     Frame::Error(e.message_bytes().into()).encode(&mut self.output);
-                    return Flow::Close;
+                    if let Some(seq) = self.shared.exec.next_seq() {
+                        self.capture_record(Record::Command(CommandRecord {
+                            seq,
+                            conn: self.session.id,
+                            now_us,
+                            rng: None,
+                            mark: Mark::Compared,
+                            request: self.input.to_vec(),
+                            reply: capture::protocol_error_reply(&e),
+                        }));
+                    }
+                    break Flow::Close;
                 }
             }
+        };
+        if executed_any {
+            self.last_activity = Instant::now();
         }
+        if let Some(c) = &self.shared.capture {
+            c.send(std::mem::take(&mut self.capture_lines));
+        }
+        flow
+    }
+
+    fn capture_record(&mut self, record: Record) {
+        record.encode(&mut self.capture_lines);
     }
 
     /// Execute one command, containing any panic to this connection.
-    fn execute(&mut self, args: &[bytes::Bytes], now_us: u64) -> Flow {
+    /// `request` holds the command's bytes when capturing.
+    fn execute(&mut self, args: &[Bytes], now_us: u64, request: Option<&[u8]>) -> Flow {
         let mark = self.output.len();
         let shared = self.shared;
+        // The trace's span uses the tracer's clock at both ends, so that it
+        // encloses the lock spans stamped (with the same clock) inside it.
+        let trace_start = shared
+            .tracer
+            .as_ref()
+            .filter(|t| t.begin_command())
+            .map(|t| t.now_ns());
+        let started = Instant::now();
         let (session, output) = (&mut self.session, &mut self.output);
         let result = catch_unwind(AssertUnwindSafe(|| {
             if shared
@@ -162,10 +255,35 @@ impl<'a> Connection<'a> {
             {
                 panic!("--debug-panic-on {}", String::from_utf8_lossy(&args[0]));
             }
-            shared.exec.execute(session, args, now_us, output)
+            shared.exec.execute_captured(session, args, now_us, output)
         }));
+        let elapsed = started.elapsed().as_nanos() as u64;
+        self.stats.commands += 1;
+        self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
+        if let Some(i) = command::position(&args[0]) {
+            self.stats.per_command[i].0 += 1;
+            self.stats.per_command[i].1 += elapsed;
+            if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {
+                tracer.end_command(command::all()[i].name, start, tracer.now_ns());
+            }
+        }
         match result {
-            Ok(flow) => flow,
+            Ok(executed) => {
+                if let Some(request) = request {
+                    let records = capture::command_records(
+                        self.session.id,
+                        now_us,
+                        args,
+                        request,
+                        &self.output[mark..],
+                        &executed,
+                    );
+                    for record in records {
+                        record.encode(&mut self.capture_lines);
+                    }
+                }
+                executed.flow
+            }
             Err(_) => {
                 // The panic message went to stderr through the panic hook.
                 // This client gets an error and is closed; a lock the
@@ -176,20 +294,72 @@ impl<'a> Connection<'a> {
                     "ERR internal error while executing the command; closing the connection",
                 )
                 .encode(&mut self.output);
+                // Replay cannot redo half a command: marked, not replayed.
+                if let (Some(request), Some(seq)) = (request, shared.exec.next_seq()) {
+                    self.capture_record(Record::Command(CommandRecord {
+                        seq,
+                        conn: self.session.id,
+                        now_us,
+                        rng: None,
+                        mark: Mark::Panicked,
+                        request: request.to_vec(),
+                        reply: self.output[mark..].to_vec(),
+                    }));
+                }
                 Flow::Close
             }
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if !self.output.is_empty() {
-            self.stream.write_all(&self.output)?;
-            self.output.clear();
-            if self.output.capacity() > KEEP_OUTPUT_CAPACITY {
-                self.output = BytesMut::with_capacity(READ_CHUNK);
-            }
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        let start = self.trace_stamp();
+        self.stream.write_all(&self.output)?;
+        if let (Some(tracer), Some(start)) = (&self.shared.tracer, start) {
+            tracer.io("write", start, tracer.now_ns(), self.output.len());
+            tracer.flush_thread(false);
+        }
+        self.stats.bytes_out += self.output.len() as u64;
+        self.output.clear();
+        if self.output.capacity() > KEEP_OUTPUT_CAPACITY {
+            self.output = BytesMut::with_capacity(READ_CHUNK);
         }
         Ok(())
+    }
+
+    fn trace_stamp(&self) -> Option<u64> {
+        self.shared.tracer.as_ref().map(|t| t.now_ns())
+    }
+
+    /// Add this connection's counts to the server's and start again.
+    fn fold_stats(&mut self) {
+        let s = self.shared.stats();
+        let l = &mut self.stats;
+        let (hits, misses) = take_thread_lookups();
+        for (total, local) in [
+            (&s.total_commands, &mut l.commands),
+            (&s.net_input_bytes, &mut l.bytes_in),
+            (&s.net_output_bytes, &mut l.bytes_out),
+        ] {
+            if *local > 0 {
+                total.fetch_add(*local, Relaxed);
+                *local = 0;
+            }
+        }
+        s.keyspace_hits.fetch_add(hits, Relaxed);
+        s.keyspace_misses.fetch_add(misses, Relaxed);
+        for (i, (calls, ns)) in l.per_command.iter_mut().enumerate() {
+            if *calls > 0 {
+                s.per_command[i].calls.fetch_add(*calls, Relaxed);
+                s.per_command[i].usec.fetch_add(*ns / 1000, Relaxed);
+                (*calls, *ns) = (0, 0);
+            }
+        }
+        s.command_latency_ns.add_counts(&l.latency);
+        l.latency = [0; 65];
+        l.folded_at = Instant::now();
     }
 }
 

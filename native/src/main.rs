@@ -5,13 +5,17 @@
 //! `server.rs` for the thread structure and `connection.rs` for the
 //! per-client loop.
 
+mod capture;
 mod cli;
 mod clock;
 mod connection;
+mod hooks;
 mod limits;
 mod observer;
 mod server;
 mod shutdown;
+mod stats;
+mod trace;
 
 use clap::Parser;
 

@@ -4,7 +4,9 @@
 //! main ── thread::scope ──┬── acceptor (this thread): accept, spawn a connection thread
 //!                         ├── conn 1 … conn N: one thread per client (the seed's
 //!                         │   goroutine per connection), see connection.rs
-//!                         └── expiry: the active-expiry cycle, 10 times a second
+//!                         ├── expiry: the active-expiry cycle, 10 times a second
+//!                         ├── stats: ops/s and trace counters, once a second
+//!                         └── metrics: the HTTP endpoints (--metrics-addr)
 //! signals: SIGTERM/SIGINT → graceful shutdown (the one thread outside the
 //!          scope, so a second signal can interrupt the drain; `watch_signals`)
 //! ```
@@ -18,25 +20,34 @@
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam::channel::{self, RecvTimeoutError};
-use myongoredis_core::{new_store, Config, Executor, Mode};
+use crossbeam::channel::{self, Receiver, RecvTimeoutError};
+use myongoredis_core::capture::{self as capture_format, Header, Record};
+use myongoredis_core::{command, new_store, Config, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
 
+use crate::capture::Capture;
 use crate::cli::Args;
 use crate::clock::{unix_now_us, Monotonic};
 use crate::connection::Connection;
+use crate::hooks::{top_locks_by_wait, ShellHooks};
 use crate::limits::{ClientSlots, Deadlines};
-use crate::observer::{LockStats, LockTotals};
+use crate::observer::LockStats;
 use crate::shutdown::Shutdown;
+use crate::stats::{Log2Histogram, ServerStats};
+use crate::trace::Tracer;
 
 /// How often the active-expiry cycle runs: Redis's default `hz 10`.
 const EXPIRY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How often ops/s is sampled and trace counters are written.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Stack size of a connection thread. A connection needs little stack
 /// (buffers are on the heap); 256 KiB instead of the default 2 MiB keeps
@@ -46,76 +57,185 @@ const CONNECTION_STACK: usize = 256 * 1024;
 /// Everything the threads share, borrowed from `run`'s stack.
 pub struct Shared {
     pub exec: Executor,
-    pub locks: Arc<LockStats>,
+    pub hooks: Arc<ShellHooks>,
+    pub tracer: Option<Arc<Tracer>>,
     /// A command name that makes its connection thread panic (hidden
     /// `--debug-panic-on`), so tests can prove a panic stays contained.
     pub panic_on: Option<Vec<u8>>,
     pub shutdown: Arc<Shutdown>,
-    pub slots: ClientSlots,
-    pub deadlines: Deadlines,
     /// `--tcp-keepalive` (None = off).
     pub keepalive: Option<Duration>,
+    /// `--capture DIR`: the executor then numbers every command.
+    pub capture: Option<Capture>,
+}
+
+impl Shared {
+    pub fn stats(&self) -> &ServerStats {
+        &self.hooks.stats
+    }
+
+    pub fn deadlines(&self) -> &Deadlines {
+        &self.hooks.deadlines
+    }
 }
 
 pub fn run(args: Args) -> Result<(), String> {
     let mode = Mode::from(args.mode);
     let seed = args.seed.unwrap_or_else(random_seed);
     let lock_count = if mode == Mode::Shard { args.shards } else { 1 };
-    let locks = Arc::new(LockStats::new(Monotonic::new(), lock_count));
-    let store = new_store(mode, args.shards, locks.clone());
-    let config = Config::with_defaults();
+    let clock = Monotonic::new();
+    let describe = match mode {
+        Mode::Shard => format!("mode={} shards={}", mode.name(), args.shards),
+        _ => format!("mode={}", mode.name()),
+    };
 
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    config.set("bind", &args.bind);
-    config.set("port", &addr.port().to_string());
-    config.set("timeout", &args.timeout.to_string());
-    config.set("maxclients", &args.maxclients.to_string());
-    config.set("tcp-keepalive", &args.tcp_keepalive.to_string());
+    let metrics_server = match &args.metrics_addr {
+        Some(a) => Some(crate::metrics::bind(a)?),
+        None => None,
+    };
+    let tracer = match &args.trace {
+        Some(path) => Some(Arc::new(
+            Tracer::create(
+                path,
+                args.trace_sample,
+                clock,
+                &format!("myongoredis {describe}"),
+            )
+            .map_err(|e| format!("cannot create trace file {path}: {e}"))?,
+        )),
+        None => None,
+    };
 
-    let shared = Shared {
-        exec: Executor::new(store, seed, config),
-        locks,
+    let locks = Arc::new(LockStats::new(clock, lock_count, tracer.clone()));
+    let hooks = Arc::new(ShellHooks {
+        stats: Arc::new(ServerStats::new(command::all().len())),
+        locks: locks.clone(),
+        slots: Arc::new(ClientSlots::new(args.maxclients as usize)),
+        deadlines: Arc::new(Deadlines {
+            idle_secs: AtomicU64::new(args.timeout),
+            io: Duration::from_millis(args.io_timeout),
+        }),
+        mode,
+        lock_count,
+        port: addr.port(),
+    });
+    let config = Config::with_defaults();
+    for (name, value) in [
+        ("bind", args.bind.clone()),
+        ("port", addr.port().to_string()),
+        ("timeout", args.timeout.to_string()),
+        ("maxclients", args.maxclients.to_string()),
+        ("tcp-keepalive", args.tcp_keepalive.to_string()),
+    ] {
+        config.set(name, &value);
+    }
+    // Capturing: the header holds what replay needs to rebuild this
+    // executor, and the executor numbers every command (a shared counter
+    // bumped inside each critical section: a cost paid only with capture).
+    let capture = match &args.capture {
+        Some(dir) => Some(Capture::start(
+            std::path::Path::new(dir),
+            &Header {
+                server: env!("CARGO_PKG_VERSION").to_string(),
+                mode,
+                shards: lock_count,
+                seed,
+                start_us: unix_now_us(),
+                config: config.entries(),
+            },
+        )?),
+        None => None,
+    };
+    let mut exec =
+        Executor::new(new_store(mode, args.shards, locks), seed, config).with_hooks(hooks.clone());
+    if capture.is_some() {
+        exec = exec.with_sequencer();
+    }
+    let mut shared = Shared {
+        exec,
+        hooks,
+        tracer,
         panic_on: args
             .debug_panic_on
             .map(|c| c.to_ascii_lowercase().into_bytes()),
         shutdown: Arc::new(Shutdown::new(addr)),
-        slots: ClientSlots::new(args.maxclients as usize),
-        deadlines: Deadlines {
-            idle: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
-            io: Duration::from_millis(args.io_timeout),
-        },
         keepalive: (args.tcp_keepalive > 0).then(|| Duration::from_secs(args.tcp_keepalive)),
+        capture,
     };
-    let shards = if mode == Mode::Shard {
-        format!(" shards={}", args.shards)
-    } else {
-        String::new()
-    };
+
     // One line, flushed: tests and scripts wait for it to learn the port.
     println!(
-        "myongoredis {} mode={}{shards} seed={seed} listening on {addr}",
-        env!("CARGO_PKG_VERSION"),
-        mode.name(),
+        "myongoredis {} {describe} seed={seed} listening on {addr}",
+        env!("CARGO_PKG_VERSION")
     );
+    if let Some(m) = &metrics_server {
+        println!("metrics on http://{}", m.local_addr());
+    }
+    let _ = io::stdout().flush();
 
-    let (stop_expiry, stop) = channel::bounded::<()>(0);
     watch_signals(shared.shutdown.clone())?;
+    let (stop_background, stop) = channel::bounded::<()>(0);
     thread::scope(|s| {
         let shared = &shared;
-        thread::Builder::new()
-            .name("expiry".into())
-            .spawn_scoped(s, move || expiry_loop(shared, &stop))
-            .map_err(|e| format!("cannot start the expiry thread: {e}"))?;
+        spawn_named(s, "expiry", {
+            let stop = stop.clone();
+            move || expiry_loop(shared, &stop)
+        })?;
+        spawn_named(s, "stats", {
+            let stop = stop.clone();
+            move || stats_loop(shared, &stop)
+        })?;
+        if let Some(server) = metrics_server {
+            spawn_named(s, "metrics", move || {
+                let snapshot = || shared.hooks.snapshot(shared.exec.store());
+                server.serve(&snapshot, &shared.shutdown);
+            })?;
+        }
         accept_loop(s, &listener, shared);
-        // No new clients. Stop the expiry thread; the scope now waits for
-        // the connection threads to flush their last replies and close.
-        drop(stop_expiry);
+        // No new clients. Stop the background threads; the scope now waits
+        // for the connection threads to flush their last replies and close.
+        drop(stop_background);
         Ok::<(), String>(())
     })?;
+    if let Some(tracer) = &shared.tracer {
+        if let Some(path) = &args.trace {
+            match tracer.finish() {
+                Ok((bytes, 0)) => eprintln!("myongoredis: trace written to {path} ({bytes} bytes)"),
+                Ok((bytes, dropped)) => eprintln!(
+                    "myongoredis: trace written to {path} ({bytes} bytes; {dropped} chunks dropped, the disk fell behind)"
+                ),
+                Err(e) => eprintln!("myongoredis: trace {path}: {e}"),
+            }
+        }
+    }
     print_contention_summary(&shared);
+    // Every connection and the expiry thread are gone: nothing records
+    // any more, so the writer can drain its queue and sync.
+    if let Some(capture) = shared.capture.take() {
+        match capture.finish() {
+            Ok((path, bytes)) => eprintln!(
+                "myongoredis: capture written to {} ({bytes} bytes)",
+                path.display()
+            ),
+            Err(e) => eprintln!("myongoredis: {e}"),
+        }
+    }
     Ok(())
+}
+
+fn spawn_named<'scope>(
+    s: &'scope thread::Scope<'scope, '_>,
+    name: &str,
+    f: impl FnOnce() + Send + 'scope,
+) -> Result<(), String> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(s, f)
+        .map(drop)
+        .map_err(|e| format!("cannot start the {name} thread: {e}"))
 }
 
 /// SIGTERM / SIGINT: the first asks for a graceful shutdown, a second one
@@ -142,23 +262,55 @@ fn watch_signals(shutdown: Arc<Shutdown>) -> Result<(), String> {
         .map_err(|e| format!("cannot start the signal thread: {e}"))
 }
 
-/// The one-screen summary printed on a clean exit.
+/// The one-screen contention summary printed on a clean exit.
 fn print_contention_summary(shared: &Shared) {
-    let totals = shared.locks.snapshot();
-    let sum = |f: fn(&LockTotals) -> u64| totals.iter().map(f).sum::<u64>();
-    let acquisitions = sum(|t| t.acquisitions);
-    let contended = sum(|t| t.contended);
-    let wait_ms = sum(|t| t.wait_ns) as f64 / 1e6;
-    let hold_ms = sum(|t| t.hold_ns) as f64 / 1e6;
-    eprintln!(
-        "myongoredis: {acquisitions} lock acquisitions, {contended} contended ({:.1} %), \
-         {wait_ms:.1} ms waiting, {hold_ms:.1} ms holding",
+    let m = shared.hooks.snapshot(shared.exec.store());
+    let sum = |f: fn(&crate::observer::LockTotals) -> u64| m.lock_totals.iter().map(f).sum::<u64>();
+    let (acquisitions, contended) = (sum(|t| t.acquisitions), sum(|t| t.contended));
+    let mut histogram = vec![0u64; 65];
+    for t in &m.lock_totals {
+        for (i, c) in t.wait_histogram.iter().enumerate() {
+            histogram[i] += c;
+        }
+    }
+    let us = |ns: u64| ns as f64 / 1000.0;
+    let mut out = format!(
+        "myongoredis: contention summary ({} mode, {} lock{})\n  \
+         commands        {}\n  \
+         lock acquisitions {acquisitions}, contended {contended} ({:.1} %)\n  \
+         lock wait total {:.1} ms, hold total {:.1} ms\n  \
+         wait p50 ≤ {:.1} µs, p99 ≤ {:.1} µs, max {:.1} µs (contended acquisitions)\n",
+        m.mode,
+        m.locks,
+        if m.locks == 1 { "" } else { "s" },
+        m.total_commands,
         if acquisitions == 0 {
             0.0
         } else {
             contended as f64 * 100.0 / acquisitions as f64
         },
+        sum(|t| t.wait_ns) as f64 / 1e6,
+        sum(|t| t.hold_ns) as f64 / 1e6,
+        us(Log2Histogram::quantile(&histogram, 0.5)),
+        us(Log2Histogram::quantile(&histogram, 0.99)),
+        us(m.lock_totals
+            .iter()
+            .map(|t| t.max_wait_ns)
+            .max()
+            .unwrap_or(0)),
     );
+    if m.locks > 1 {
+        out.push_str("  top locks by wait:");
+        for (lock, t) in top_locks_by_wait(&m, 5) {
+            out.push_str(&format!(
+                " #{lock} {:.1} ms ({} waits);",
+                t.wait_ns as f64 / 1e6,
+                t.contended
+            ));
+        }
+        out.push('\n');
+    }
+    eprint!("{out}");
 }
 
 fn accept_loop<'scope>(
@@ -169,7 +321,7 @@ fn accept_loop<'scope>(
     loop {
         let accepted = listener.accept();
         if shared.shutdown.is_requested() {
-            return;
+            break;
         }
         match accepted {
             Ok((stream, peer)) => spawn_connection(s, stream, peer.to_string(), shared),
@@ -179,6 +331,9 @@ fn accept_loop<'scope>(
             Err(e) => eprintln!("accept: {e}"),
         }
     }
+    if let Some(tracer) = &shared.tracer {
+        tracer.flush_thread(true);
+    }
 }
 
 fn spawn_connection<'scope>(
@@ -187,10 +342,12 @@ fn spawn_connection<'scope>(
     peer: String,
     shared: &'scope Shared,
 ) {
-    let Some(slot) = shared.slots.try_acquire() else {
+    shared.stats().total_connections.fetch_add(1, Relaxed);
+    let Some(slot) = shared.hooks.slots.try_acquire() else {
         // Over --maxclients: Redis accepts, sends this error and closes.
         // The reply is far smaller than a socket buffer, so this write
         // cannot block the acceptor; the timeout is a belt and braces.
+        shared.stats().rejected_connections.fetch_add(1, Relaxed);
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
         return;
@@ -204,15 +361,29 @@ fn spawn_connection<'scope>(
         let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
     }
     let session = shared.exec.new_session();
-    let name = format!("conn {} {peer}", session.id);
+    let conn = session.id;
+    let record_event = move |open: bool| {
+        if let (Some(capture), Some(seq)) = (&shared.capture, shared.exec.next_seq()) {
+            let now_us = unix_now_us();
+            capture.record(&if open {
+                Record::Open { seq, conn, now_us }
+            } else {
+                Record::Close { seq, conn, now_us }
+            });
+        }
+    };
+    record_event(true);
+    let name = format!("conn {conn} {peer}");
     let spawned = thread::Builder::new()
         .name(name)
         .stack_size(CONNECTION_STACK)
         .spawn_scoped(s, move || {
-            Connection::new(stream, slot, session, shared).serve()
+            Connection::new(stream, slot, session, shared).serve();
+            record_event(false);
         });
     if let Err(e) = spawned {
-        // The stream was moved into the failed closure and is closed.
+        // The stream and the slot were moved into the failed closure and
+        // are released with it.
         eprintln!("cannot start a thread for {peer}: {e}");
     }
 }
@@ -223,13 +394,49 @@ fn is_resource_exhaustion(e: &io::Error) -> bool {
 }
 
 /// Redis's `activeExpireCycle` timer: every 100 ms, until told to stop.
-fn expiry_loop(shared: &Shared, stop: &channel::Receiver<()>) {
-    loop {
-        match stop.recv_timeout(EXPIRY_INTERVAL) {
-            Err(RecvTimeoutError::Timeout) => {
-                shared.exec.active_expire_cycle(unix_now_us() / 1000);
+fn expiry_loop(shared: &Shared, stop: &Receiver<()>) {
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(EXPIRY_INTERVAL) {
+        let now_us = unix_now_us();
+        shared.exec.active_expire_cycle_with(now_us / 1000, |step| {
+            // Only steps that deleted keys carry a sequence number.
+            if let (Some(capture), Some(record)) =
+                (&shared.capture, capture_format::expire_record(step, now_us))
+            {
+                capture.record(&record);
             }
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        });
+        if let Some(tracer) = &shared.tracer {
+            tracer.flush_thread(false);
+        }
+    }
+    if let Some(tracer) = &shared.tracer {
+        tracer.flush_thread(true);
+    }
+}
+
+/// Once a second: instantaneous ops/s, and the trace's counter tracks.
+fn stats_loop(shared: &Shared, stop: &Receiver<()>) {
+    let mut last_wait_ns = 0u64;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(STATS_INTERVAL) {
+        let ops = shared.stats().sample_ops();
+        if let Some(tracer) = &shared.tracer {
+            let wait_ns: u64 = shared
+                .hooks
+                .locks
+                .snapshot()
+                .iter()
+                .map(|t| t.wait_ns)
+                .sum();
+            let clients = shared.hooks.slots.in_use();
+            tracer.counter("connected clients", "clients", clients as f64);
+            tracer.counter("ops/s", "ops", ops as f64);
+            tracer.counter(
+                "lock wait per second",
+                "ms",
+                wait_ns.saturating_sub(last_wait_ns) as f64 / 1e6,
+            );
+            last_wait_ns = wait_ns;
+            tracer.flush_thread(true);
         }
     }
 }

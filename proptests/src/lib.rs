@@ -68,3 +68,4 @@ pub mod harness;
 pub mod model;
 #[cfg(feature = "proptest")]
 pub mod strategy;
+pub mod wire;

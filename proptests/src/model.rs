@@ -11,13 +11,14 @@
 //! `core`'s wording against Redis's.
 //!
 //! **Expired keys.** A key whose deadline has passed is *logically* gone:
-//! every reply treats it as absent. Whether it is *physically* gone yet
-//! differs between Redis (any lookup deletes it) and this server (only
-//! writers and the active cycle can, readers run under shared locks), so
-//! the model keeps such "ghost" entries in its map until a command replaces
-//! them, and DBSIZE is checked against a range: at least the live keys, at
-//! most the live keys plus the ghosts. The model removes an entry only where
-//! a *live* key is deleted, which the server must do physically too.
+//! every reply treats it as absent. It is *physically* removed, as in
+//! Redis, when a command looks it up (`expireIfNeeded` inside every
+//! `lookupKey*`), so the model looks keys up exactly where and in the order
+//! the Redis command does ([`Model::lookup`]), and DBSIZE, which counts
+//! expired keys not yet removed, is exact. The one thing the model cannot
+//! know is which expired keys an active-expiry cycle removed (it samples at
+//! random); keys expired when a cycle ran are marked "maybe gone", and
+//! DBSIZE must then lie between the count without them and with them.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +32,8 @@ use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, T0_MS};
 pub enum Expected {
     /// Exactly this frame.
     Reply(Frame),
-    /// An integer in `lo..=hi` (DBSIZE, see the module docs).
+    /// An integer in `lo..=hi` (DBSIZE after an active-expiry cycle, see
+    /// the module docs; otherwise `lo == hi`).
     IntBetween(i64, i64),
     /// Nothing: the step is not a command.
     Nothing,
@@ -42,14 +44,27 @@ pub enum Expected {
 pub struct Entry {
     pub value: Vec<u8>,
     pub expire_at_ms: Option<u64>,
+    /// Expired when an active-expiry cycle ran: the server may or may not
+    /// have removed it yet.
+    pub maybe_gone: bool,
 }
 
 impl Entry {
-    fn persistent(value: Vec<u8>) -> Entry {
+    fn new(value: Vec<u8>, expire_at_ms: Option<u64>) -> Entry {
         Entry {
             value,
-            expire_at_ms: None,
+            expire_at_ms,
+            maybe_gone: false,
         }
+    }
+
+    fn persistent(value: Vec<u8>) -> Entry {
+        Entry::new(value, None)
+    }
+
+    fn is_expired(&self, now_ms: u64) -> bool {
+        // Alive at its deadline, gone one ms after: Redis's `now > when`.
+        self.expire_at_ms.is_some_and(|at| now_ms > at)
     }
 }
 
@@ -135,27 +150,36 @@ impl Model {
         self.now_us / 1000
     }
 
-    /// The entry of `key` if it is live: present and not past its deadline.
-    /// (A key is still alive *at* its deadline and gone one ms after, as in
-    /// Redis: expired means `now > deadline`.)
+    /// The entry of `key` if it is live, without touching anything (for
+    /// the final comparison; commands use [`Model::lookup`]).
     pub fn live(&self, key: &[u8]) -> Option<&Entry> {
         let now = self.now_ms();
-        self.entries
-            .get(key)
-            .filter(|e| e.expire_at_ms.is_none_or(|at| now <= at))
+        self.entries.get(key).filter(|e| !e.is_expired(now))
     }
 
-    fn live_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    /// Redis's `lookupKey`: an expired key is deleted on the spot and
+    /// reported absent; a live one is returned.
+    fn lookup(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now_ms();
-        self.entries
-            .get_mut(key)
-            .filter(|e| e.expire_at_ms.is_none_or(|at| now <= at))
+        if self.entries.get(key).is_some_and(|e| e.is_expired(now)) {
+            self.entries.remove(key);
+        }
+        self.entries.get_mut(key)
     }
 
-    /// Delete a live key (a no-op for absent keys and ghosts).
-    fn delete_live(&mut self, key: &[u8]) -> Option<Entry> {
-        self.live(key)?;
+    /// Is `key` live? (A lookup: deletes it if expired.)
+    fn exists(&mut self, key: &[u8]) -> bool {
+        self.lookup(key).is_some()
+    }
+
+    /// Look `key` up and delete it if live; its entry.
+    fn lookup_delete(&mut self, key: &[u8]) -> Option<Entry> {
+        self.lookup(key)?;
         self.entries.remove(key)
+    }
+
+    fn value_reply(&mut self, key: &[u8]) -> Frame {
+        Frame::bulk_or_null(self.lookup(key).map(|e| &e.value[..]))
     }
 
     /// The live keys, sorted.
@@ -174,20 +198,27 @@ impl Model {
                 self.now_us += u64::from(*us);
                 return Expected::Nothing;
             }
-            // Expired keys are already invisible to the model: removing them
-            // physically changes no reply.
-            Command::ActiveExpire => return Expected::Nothing,
+            Command::ActiveExpire => {
+                let now = self.now_ms();
+                for entry in self.entries.values_mut() {
+                    if entry.is_expired(now) {
+                        entry.maybe_gone = true;
+                    }
+                }
+                return Expected::Nothing;
+            }
+            // DBSIZE looks no key up: it counts expired keys still there.
             Command::DbSize => {
-                let live = self.live_keys().len() as i64;
-                return Expected::IntBetween(live, self.entries.len() as i64);
+                let surely_there = self.entries.values().filter(|e| !e.maybe_gone).count();
+                return Expected::IntBetween(surely_there as i64, self.entries.len() as i64);
             }
             Command::Set(k, v, opts) => self.set(k.bytes(), v.bytes(), opts),
-            Command::Get(k) => Frame::bulk_or_null(self.live(k.bytes()).map(|e| &e.value[..])),
+            Command::Get(k) => self.value_reply(k.bytes()),
             Command::GetDel(k) => {
-                Frame::bulk_or_null(self.delete_live(k.bytes()).as_ref().map(|e| &e.value[..]))
+                Frame::bulk_or_null(self.lookup_delete(k.bytes()).as_ref().map(|e| &e.value[..]))
             }
             Command::SetNx(k, v) => {
-                if self.live(k.bytes()).is_some() {
+                if self.exists(k.bytes()) {
                     int(0)
                 } else {
                     self.insert(k.bytes(), Entry::persistent(v.bytes().to_vec()));
@@ -199,18 +230,18 @@ impl Model {
                 // A key named twice is deleted once: the second finds nothing.
                 let removed = keys
                     .iter()
-                    .filter(|k| self.delete_live(k.bytes()).is_some())
+                    .filter(|k| self.lookup_delete(k.bytes()).is_some())
                     .count();
                 int(removed as i64)
             }
             Command::Exists(keys) if keys.is_empty() => arity("exists"),
             // A key named twice counts twice.
-            Command::Exists(keys) => int(keys
-                .iter()
-                .filter(|k| self.live(k.bytes()).is_some())
-                .count() as i64),
+            Command::Exists(keys) => {
+                int(keys.iter().filter(|k| self.exists(k.bytes())).count() as i64)
+            }
             Command::Incr(k) => self.incr_by(k.bytes(), 1),
             Command::Decr(k) => self.incr_by(k.bytes(), -1),
+            // The amount is parsed before the key is looked up.
             Command::IncrBy(k, n) => match parse_num(*n) {
                 Some(by) => self.incr_by(k.bytes(), by),
                 None => err(NOT_INTEGER),
@@ -222,7 +253,7 @@ impl Model {
                 None => err(NOT_INTEGER),
             },
             Command::Append(k, v) => {
-                let len = match self.live_mut(k.bytes()) {
+                let len = match self.lookup(k.bytes()) {
                     // APPEND keeps the key's TTL.
                     Some(e) => {
                         e.value.extend_from_slice(v.bytes());
@@ -235,21 +266,21 @@ impl Model {
                 };
                 int(len as i64)
             }
-            Command::Strlen(k) => int(self.live(k.bytes()).map_or(0, |e| e.value.len()) as i64),
+            Command::Strlen(k) => int(self.lookup(k.bytes()).map_or(0, |e| e.value.len()) as i64),
             Command::MSet(pairs) if pairs.is_empty() => arity("mset"),
             Command::MSet(pairs) => {
                 self.set_all(pairs);
                 Frame::ok()
             }
             Command::MGet(keys) if keys.is_empty() => arity("mget"),
-            Command::MGet(keys) => Frame::Array(
-                keys.iter()
-                    .map(|k| Frame::bulk_or_null(self.live(k.bytes()).map(|e| &e.value[..])))
-                    .collect(),
-            ),
+            Command::MGet(keys) => {
+                Frame::Array(keys.iter().map(|k| self.value_reply(k.bytes())).collect())
+            }
             Command::MSetNx(pairs) if pairs.is_empty() => arity("msetnx"),
             Command::MSetNx(pairs) => {
-                if pairs.iter().any(|(k, _)| self.live(k.bytes()).is_some()) {
+                // Redis looks the keys up in order and stops at the first
+                // live one: expired keys after it stay where they are.
+                if pairs.iter().any(|(k, _)| self.exists(k.bytes())) {
                     int(0)
                 } else {
                     self.set_all(pairs);
@@ -266,7 +297,7 @@ impl Model {
             Command::PExpireAt(k, at, c) => {
                 self.expire("pexpireat", *k, parse_at(*at, false), c, false, false)
             }
-            Command::Persist(k) => match self.live_mut(k.bytes()) {
+            Command::Persist(k) => match self.lookup(k.bytes()) {
                 Some(e) if e.expire_at_ms.is_some() => {
                     e.expire_at_ms = None;
                     int(1)
@@ -279,7 +310,7 @@ impl Model {
         Expected::Reply(reply)
     }
 
-    /// Store an entry, replacing whatever was there (live or ghost).
+    /// Store an entry, replacing whatever was there (live or expired).
     fn insert(&mut self, key: &[u8], entry: Entry) {
         self.entries.insert(key.to_vec(), entry);
     }
@@ -347,8 +378,10 @@ impl Model {
                 Some(ms as u64)
             }
         };
-        let old = self.live(key).cloned();
-        // With GET the reply is the old value, whether or not the SET happens.
+        // Looked up once for GET (the reply is the old value, whether or not
+        // the SET happens), once for NX/XX; the first lookup already removed
+        // an expired key, so once is enough here.
+        let old = self.lookup(key).cloned();
         let old_reply = Frame::bulk_or_null(old.as_ref().map(|e| &e.value[..]));
         if (nx && old.is_some()) || (xx && old.is_none()) {
             return if get { old_reply } else { Frame::Null };
@@ -358,13 +391,7 @@ impl Model {
         } else {
             deadline
         };
-        self.insert(
-            key,
-            Entry {
-                value: value.to_vec(),
-                expire_at_ms,
-            },
-        );
+        self.insert(key, Entry::new(value.to_vec(), expire_at_ms));
         if get {
             old_reply
         } else {
@@ -375,7 +402,7 @@ impl Model {
     /// Redis's `incrDecrCommand`: a missing key counts as 0, the stored
     /// string must be a canonical integer, the TTL is kept.
     fn incr_by(&mut self, key: &[u8], by: i64) -> Frame {
-        let current = match self.live(key) {
+        let current = match self.lookup(key) {
             None => 0,
             Some(e) => match string2ll(&e.value) {
                 Some(n) => n,
@@ -386,7 +413,7 @@ impl Model {
             return err(OVERFLOW);
         };
         let value = new.to_string().into_bytes();
-        match self.live_mut(key) {
+        match self.lookup(key) {
             Some(e) => e.value = value,
             None => self.insert(key, Entry::persistent(value)),
         }
@@ -395,17 +422,17 @@ impl Model {
 
     /// Redis's `renameGenericCommand`.
     fn rename(&mut self, src: &[u8], dst: &[u8], nx: bool) -> Frame {
-        if self.live(src).is_none() {
+        if !self.exists(src) {
             return err("ERR no such key");
         }
         if src == dst {
             return if nx { int(0) } else { Frame::ok() };
         }
-        if nx && self.live(dst).is_some() {
+        if self.exists(dst) && nx {
             return int(0);
         }
         // The value moves with its TTL.
-        if let Some(entry) = self.delete_live(src) {
+        if let Some(entry) = self.lookup_delete(src) {
             self.insert(dst, entry);
         }
         if nx {
@@ -456,7 +483,7 @@ impl Model {
         }
         when += base;
         let key = key.bytes();
-        let Some(entry) = self.live(key) else {
+        let Some(entry) = self.lookup(key) else {
             return int(0);
         };
         let current = entry.expire_at_ms.map(|at| at as i64);
@@ -468,8 +495,8 @@ impl Model {
             return int(0);
         }
         if when <= now {
-            self.delete_live(key);
-        } else if let Some(e) = self.live_mut(key) {
+            self.lookup_delete(key);
+        } else if let Some(e) = self.lookup(key) {
             e.expire_at_ms = Some(when as u64);
         }
         int(1)
@@ -477,14 +504,15 @@ impl Model {
 
     /// Redis's `ttlGenericCommand`: -2 no key, -1 no TTL, else the time left,
     /// in seconds rounded to the nearest.
-    fn ttl(&self, key: Key, seconds: bool) -> Frame {
-        let Some(entry) = self.live(key.bytes()) else {
+    fn ttl(&mut self, key: Key, seconds: bool) -> Frame {
+        let now = self.now_ms();
+        let Some(entry) = self.lookup(key.bytes()) else {
             return int(-2);
         };
         let Some(at) = entry.expire_at_ms else {
             return int(-1);
         };
-        let ms = at - self.now_ms();
+        let ms = at - now;
         int(if seconds { (ms + 500) / 1000 } else { ms } as i64)
     }
 }
@@ -522,7 +550,13 @@ mod tests {
         assert_eq!(m.apply(&Command::Pttl(Key(0))), Expected::Reply(int(0)));
         m.apply(&Command::Advance(1_000));
         assert_eq!(m.apply(&Command::Get(Key(0))), Expected::Reply(Frame::Null));
-        // The ghost still counts towards DBSIZE's upper bound.
+        // GET removed it; an active-expiry cycle may or may not remove
+        // another expired key.
+        assert_eq!(m.apply(&Command::DbSize), Expected::IntBetween(0, 0));
+        m.apply(&set);
+        m.apply(&Command::Advance(11_000));
+        assert_eq!(m.apply(&Command::DbSize), Expected::IntBetween(1, 1));
+        m.apply(&Command::ActiveExpire);
         assert_eq!(m.apply(&Command::DbSize), Expected::IntBetween(0, 1));
     }
 }

@@ -49,8 +49,15 @@ fn records() -> Vec<Record> {
             sampled: 20,
             expired: 6,
         }),
-        Record::Close {
+        Record::LazyExpire(LazyExpireRecord {
             seq: 5,
+            conn: 7,
+            now_us: 1_700_000_000_000_400,
+            deleted: 1,
+            request: b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n".to_vec(),
+        }),
+        Record::Close {
+            seq: 6,
             conn: 7,
             now_us: 1_700_000_000_200_000,
         },
@@ -80,7 +87,7 @@ fn lines_are_readable_resp() {
     let set = text.lines().find(|l| l.starts_with("C 2 ")).unwrap();
     assert_eq!(
         set,
-        r"C 2 7 1700000000000250 - = 36:*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\na\x20b\\c\r\n 5:+OK\r\n"
+        r"C 2 7 1700000000000250 - = 31:*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\na\x20b\\c\r\n 5:+OK\r\n"
     );
     assert!(text.contains("config 4:port 4:6379\n"));
     assert!(text.contains("config 4:save 0:\n"));
@@ -143,10 +150,10 @@ fn damage_is_reported_with_line_and_seq() {
     // A bad escape and a stray field.
     let bad = text.replacen(r"\r\n 5:+OK", r"\q\n 5:+OK", 1);
     assert!(decode(bad.as_bytes()).is_err());
-    let bad = text.replacen("\nX 5 7 1700000000200000", "\nX 5 7 1700000000200000 9", 1);
+    let bad = text.replacen("\nX 6 7 1700000000200000", "\nX 6 7 1700000000200000 9", 1);
     assert_eq!(
         decode(bad.as_bytes()).unwrap_err().to_string(),
-        "line 8 (record seq 5): extra fields at the end of the line"
+        "line 9 (record seq 6): extra fields at the end of the line"
     );
     // A header without a mode.
     assert!(decode(b"myongoredis-capture 1 seed=1\n").is_err());

@@ -10,6 +10,7 @@ use crate::error;
 use crate::exec::{Ctx, Flow};
 use crate::frame::Frame;
 use crate::glob::glob_match;
+use crate::info::{render, InfoSection};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
@@ -21,6 +22,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
     spec("command", -1, LOADING | STALE, NO_KEYS, "server", "Returns detailed information about all commands.", "2.8.13", Handler::Server(command)),
     spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
+    spec("info", -1, LOADING | STALE, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)),
     spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
 ];
 
@@ -243,7 +245,123 @@ fn command_docs(c: &CommandSpec) -> [Frame; 2] {
 
 /// CONFIG GET pattern [pattern ...]
 fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    subcommand(ctx, args, "config", &[("get", -3, config_get)])
+    subcommand(
+        ctx,
+        args,
+        "config",
+        &[
+            ("get", -3, config_get),
+            ("set", -4, config_set),
+            ("resetstat", 2, |ctx, _| {
+                if let Some(hooks) = ctx.exec.hooks() {
+                    hooks.reset_stats(ctx.exec.store());
+                }
+                Frame::ok()
+            }),
+        ],
+    )
+}
+
+/// The parameters CONFIG SET can change at run time, with Redis's bounds.
+const SETTABLE: &[(&str, i64, i64)] = &[
+    ("timeout", 0, i32::MAX as i64),
+    ("maxclients", 1, u32::MAX as i64),
+];
+
+/// CONFIG SET parameter value [parameter value ...]: all pairs are
+/// validated before any is applied, as Redis does.
+fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    if args.len() % 2 != 0 {
+        return error::wrong_arity("config|set");
+    }
+    let mut changes = Vec::new();
+    for pair in args[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let known = SETTABLE.iter().find(|(n, _, _)| *n == name);
+        let Some(&(name, min, max)) = known.filter(|_| ctx.exec.hooks().is_some()) else {
+            return Frame::error(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(&pair[0])
+            ));
+        };
+        let failed = |why: String| {
+            Frame::error(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        };
+        let Some(value) = super::parse_i64(&pair[1]) else {
+            return failed("argument couldn't be parsed into an integer".into());
+        };
+        if value < min || value > max {
+            return failed(format!(
+                "argument must be between {min} and {max} inclusive"
+            ));
+        }
+        changes.push((name, value));
+    }
+    for (name, value) in changes {
+        if let Some(hooks) = ctx.exec.hooks() {
+            hooks.set_config(name, value);
+        }
+        ctx.exec.config().set(name, &value.to_string());
+    }
+    Frame::ok()
+}
+
+/// INFO [section ...]: the shell's sections plus `keyspace`, in a fixed
+/// order whatever order they were asked in. `default` (or no argument)
+/// selects the default sections, `all` and `everything` every section;
+/// unknown names select nothing.
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let mut sections = ctx
+        .exec
+        .hooks()
+        .map(|h| h.info_sections(ctx.exec.store()))
+        .unwrap_or_default();
+    let keyspace = InfoSection {
+        name: "keyspace",
+        default: true,
+        fields: keyspace_fields(ctx),
+    };
+    let at = sections
+        .iter()
+        .position(|s| s.name == "contention")
+        .unwrap_or(sections.len());
+    sections.insert(at, keyspace);
+    let wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let everything = wanted.iter().any(|w| w == "all" || w == "everything");
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    sections.retain(|s| everything || (default && s.default) || wanted.iter().any(|w| w == s.name));
+    Frame::Bulk(render(&sections).into())
+}
+
+/// `db0:keys=N,expires=M,avg_ttl=T`, only when the database has keys.
+/// Each lock is taken on its own, so INFO never stops the whole server.
+fn keyspace_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+    let store = ctx.exec.store();
+    let (mut keys, mut expires, mut ttl_sum, mut ttl_n) = (0usize, 0usize, 0u64, 0u64);
+    for lock in 0..store.lock_count() {
+        let view = store.read(&[lock], "info");
+        for ks in view.keyspaces() {
+            keys += ks.len();
+            expires += ks.volatile_len();
+            if ks.avg_ttl() > 0 {
+                ttl_sum += ks.avg_ttl();
+                ttl_n += 1;
+            }
+        }
+    }
+    if keys == 0 {
+        return vec![];
+    }
+    let avg_ttl = if ttl_n == 0 { 0 } else { ttl_sum / ttl_n };
+    vec![(
+        "db0".into(),
+        format!("keys={keys},expires={expires},avg_ttl={avg_ttl}"),
+    )]
 }
 
 fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
@@ -313,7 +431,7 @@ mod tests {
             ),
             (
                 &["SELECT", "4294967296"],
-                err("ERR value is not an integer or out of range"),
+                err("ERR value is out of range, value must between -2147483648 and 2147483647"),
             ),
             (
                 &["FOO", "a"],
@@ -342,6 +460,26 @@ mod tests {
         let mut out = bytes::BytesMut::new();
         db.exec.execute(&mut db.session, &args, 0, &mut out);
         assert!(out.is_empty(), "SHUTDOWN sends no reply on success");
+    }
+
+    #[test]
+    fn info_without_hooks_has_the_keyspace_section() {
+        let mut db = TestDb::new(crate::store::Mode::Shard, 4);
+        assert_eq!(db.cmd(&["INFO"]), bulk("# Keyspace\r\n"));
+        for i in 0..10 {
+            db.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        db.cmd(&["EXPIRE", "k1", "100"]);
+        assert_eq!(
+            db.cmd(&["INFO", "KEYSPACE"]),
+            bulk("# Keyspace\r\ndb0:keys=10,expires=1,avg_ttl=0\r\n")
+        );
+        assert_eq!(db.cmd(&["INFO", "nosuch"]), bulk(""));
+        assert_eq!(
+            db.cmd(&["CONFIG", "SET", "timeout", "5"]),
+            err("ERR Unknown option or number of arguments for CONFIG SET - 'timeout'")
+        );
+        assert_eq!(db.cmd(&["CONFIG", "RESETSTAT"]), ok());
     }
 
     #[test]
@@ -422,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             db.cmd(&["CONFIG", "GET", "MAXCLIENTS", "maxclients"]),
-            arr(vec![bulk("maxclients"), bulk("10000")])
+            arr(vec![bulk("MAXCLIENTS"), bulk("10000")])
         );
         assert_eq!(
             db.cmd(&["CONFIG", "GET"]),

@@ -1,9 +1,32 @@
-//! String commands (Redis's `t_string.c`): SET and its relatives, GET and
-//! its relatives, counters, ranges and bits.
+//! String commands (Redis's `t_string.c` and the bit commands of
+//! `bitops.c`): SET and its relatives, GET and its relatives, counters,
+//! ranges and bits.
 //!
 //! A string is binary-safe bytes of at most 512 MB (`proto-max-bulk-len`);
 //! commands that grow one (APPEND, SETRANGE, SETBIT) check that limit
-//! before allocating.
+//! before allocating. Integers and floats are not a separate type: INCR
+//! parses the stored text, adds, and stores the canonical text of the
+//! result, as Redis's replies (and GET afterwards) show it.
+//!
+//! TTL rules, as in Redis: a command that *replaces* the value (SET without
+//! KEEPTTL, SETEX, MSET, GETSET, ...) drops the old TTL; a command that
+//! *modifies* it (APPEND, SETRANGE, SETBIT, INCR and friends) keeps it.
+//! Here that falls out of the code: replacing goes through
+//! [`Keyspace::set`] with a new deadline, modifying edits the stored bytes
+//! in place and never touches the deadline.
+//!
+//! This file holds the command table of the whole group, the helpers every
+//! string command shares, and the single-key GET/SET family; the
+//! multi-key commands, the counters, the range commands and the bit
+//! commands live in the submodules below.
+
+mod bits;
+mod counter;
+mod long_double;
+mod multi;
+mod range;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 
@@ -13,13 +36,42 @@ use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::{Keyspace, Value};
+use crate::resp::PROTO_MAX_BULK_LEN;
 use crate::store::{ReadView, WriteView};
+use bits::{bitcount, getbit, setbit};
+use counter::{decr, decrby, incr, incrby, incrbyfloat};
+use multi::{mget, mset, msetnx};
+use range::{append, getrange, setrange, strlen};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("get", 2, READONLY | FAST, (1, 1, 1), "string", "Returns the string value of a key.", "1.0.0", Handler::Read(get)),
-    spec("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0", Handler::Write(set)),
+    spec("get", 2, READONLY | FAST, (1, 1, 1), "string", "Get the value of a key", "1.0.0", Handler::Read(get)),
+    spec("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", "Set the string value of a key", "1.0.0", Handler::Write(set)),
+    spec("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Set the string value of a key and return its old value", "1.0.0", Handler::Write(getset)),
+    spec("getdel", 2, WRITE | FAST, (1, 1, 1), "string", "Get the value of a key and delete the key", "6.2.0", Handler::Write(getdel)),
+    spec("getex", -2, WRITE | FAST, (1, 1, 1), "string", "Get the value of a key and optionally set its expiration", "6.2.0", Handler::Write(getex)),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Set the value of a key, only if the key does not exist", "1.0.0", Handler::Write(setnx)),
+    spec("setex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Set the value and expiration of a key", "2.0.0", Handler::Write(setex)),
+    spec("psetex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Set the value and expiration in milliseconds of a key", "2.6.0", Handler::Write(psetex)),
+    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), "string", "Set multiple keys to multiple values", "1.0.1", Handler::Write(mset)),
+    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", Handler::Write(msetnx)),
+    spec("mget", -2, READONLY | FAST, (1, -1, 1), "string", "Get the values of all the given keys", "1.0.0", Handler::Read(mget)),
+    spec("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Append a value to a key", "2.0.0", Handler::Write(append)),
+    spec("strlen", 2, READONLY | FAST, (1, 1, 1), "string", "Get the length of the value stored in a key", "2.2.0", Handler::Read(strlen)),
+    spec("getrange", 4, READONLY, (1, 1, 1), "string", "Get a substring of the string stored at a key", "2.4.0", Handler::Read(getrange)),
+    spec("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0", Handler::Write(setrange)),
+    spec("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the integer value of a key by one", "1.0.0", Handler::Write(incr)),
+    spec("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Decrement the integer value of a key by one", "1.0.0", Handler::Write(decr)),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the integer value of a key by the given amount", "1.0.0", Handler::Write(incrby)),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Decrement the integer value of a key by the given number", "1.0.0", Handler::Write(decrby)),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the float value of a key by the given amount", "2.6.0", Handler::Write(incrbyfloat)),
+    spec("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "bitmap", "Sets or clears the bit at offset in the string value stored at key", "2.2.0", Handler::Write(setbit)),
+    spec("getbit", 3, READONLY | FAST, (1, 1, 1), "bitmap", "Returns the bit value at offset in the string value stored at key", "2.2.0", Handler::Read(getbit)),
+    spec("bitcount", -2, READONLY, (1, 1, 1), "bitmap", "Count set bits in a string", "2.6.0", Handler::Read(bitcount)),
 ];
+
+// ---------------------------------------------------------------------------
+// What every string command shares
 
 /// The string stored at `key`: `Ok(None)` if there is no live key,
 /// `Err(WRONGTYPE)` if the key holds another type.
@@ -38,13 +90,69 @@ pub(crate) fn string_at<'a>(
     }
 }
 
+/// [`string_at`] for modification, in place (so the key keeps its TTL).
+/// A key whose deadline has passed is deleted first and reads as absent.
+fn string_at_mut<'a>(
+    ks: &'a mut Keyspace,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a mut Vec<u8>>, Frame> {
+    match ks.get_mut(key, now_ms) {
+        None => Ok(None),
+        Some(entry) => entry
+            .value
+            .as_string_mut()
+            .map(Some)
+            .ok_or(Frame::static_error(error::WRONGTYPE)),
+    }
+}
+
+/// What GET replies for `key` (Redis's `getGenericCommand`, which GETSET,
+/// GETDEL and `SET ... GET` reuse): the value, nil, or WRONGTYPE as `Err`
+/// so the caller stops before changing anything.
+fn get_reply(ks: &Keyspace, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
+    string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Vec::as_slice)))
+}
+
+/// Redis's `checkStringLength`: may a string of `len` bytes grow by `more`?
+/// The limit is `proto-max-bulk-len`, the same one the protocol parser
+/// enforces on a single argument.
+fn check_string_length(len: u64, more: u64) -> Result<(), Frame> {
+    match len.checked_add(more) {
+        Some(total) if total <= PROTO_MAX_BULK_LEN as u64 => Ok(()),
+        _ => Err(Frame::static_error(error::STRING_TOO_LONG)),
+    }
+}
+
+/// Redis's index rules for GETRANGE and BITCOUNT over `len` units (bytes,
+/// or bits): negative indexes count from the end, both ends are then
+/// clamped into the string, and the range is inclusive. `None` when it is
+/// empty. Two negative indexes in the wrong order are empty *before*
+/// clamping, so `-1 -5` is empty rather than the last unit.
+fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    // `len` is at most 2^32 (bits of 512 MB) and the index is negative:
+    // the sum cannot overflow.
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let end = if end < 0 { len + end } else { end }.max(0).min(len - 1);
+    (start <= end).then_some((start, end))
+}
+
+/// A handler's result: the computation stops at the first error reply
+/// (`?`), and either side is what the client receives.
+fn reply(result: Result<Frame, Frame>) -> Frame {
+    result.unwrap_or_else(|error| error)
+}
+
+// ---------------------------------------------------------------------------
+// GET and SET, and their relatives
+
 /// GET key
 fn get(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
     let key = &args[1];
-    match string_at(view.ks(key), key, ctx.now_ms()) {
-        Ok(value) => Frame::bulk_or_null(value.map(Vec::as_slice)),
-        Err(e) => e,
-    }
+    reply(get_reply(view.ks(key), key, ctx.now_ms()))
 }
 
 /// When a SET-family command makes its key expire.
@@ -167,8 +275,8 @@ fn set(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
     // With GET, the reply is the old value, whether or not the SET happens;
     // a non-string old value aborts the command with WRONGTYPE.
     let old = if opts.get {
-        match string_at(ks, key, now) {
-            Ok(v) => Some(Frame::bulk_or_null(v.map(Vec::as_slice))),
+        match get_reply(ks, key, now) {
+            Ok(old) => Some(old),
             Err(e) => return e,
         }
     } else {
@@ -198,82 +306,140 @@ pub(crate) fn set_string(
     ks.set(key, Value::String(value), expire_at);
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::frame::Frame;
-    use crate::testkit::*;
+/// GETSET key value: SET that replies with the old value (and, like SET,
+/// drops the old TTL).
+fn getset(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    let (key, now) = (&args[1], ctx.now_ms());
+    let ks = view.ks_mut(key);
+    let old = match get_reply(ks, key, now) {
+        Ok(old) => old,
+        Err(e) => return e,
+    };
+    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    old
+}
 
-    #[test]
-    fn get_and_set() {
-        check_all_modes(&[
-            (&["GET", "k"], Frame::Null),
-            (&["SET", "k", "v"], ok()),
-            (&["GET", "k"], bulk("v")),
-            (
-                &["get", "k", "extra"],
-                err("ERR wrong number of arguments for 'get' command"),
-            ),
-            (
-                &["SET", "k"],
-                err("ERR wrong number of arguments for 'set' command"),
-            ),
-        ]);
+/// GETDEL key
+fn getdel(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    let (key, now) = (&args[1], ctx.now_ms());
+    let ks = view.ks_mut(key);
+    let old = match get_reply(ks, key, now) {
+        Ok(old) => old,
+        Err(e) => return e,
+    };
+    ks.remove(key, now);
+    old
+}
+
+/// What GETEX does to the key's TTL.
+#[derive(Debug, PartialEq, Eq)]
+enum GetExAction<'a> {
+    /// No option: GETEX is a GET.
+    Keep,
+    /// PERSIST: remove the TTL.
+    Persist,
+    /// EX / PX / EXAT / PXAT and its argument.
+    Expire(TimeArg, &'a [u8]),
+}
+
+/// GETEX's options, as Redis's `parseExtendedStringArgumentsOrReply` reads
+/// them for GET: PERSIST and one time unit exclude each other; the same
+/// option may repeat (the last one wins); anything else, including SET's
+/// NX/XX/GET/KEEPTTL, is a syntax error.
+fn parse_getex_options(args: &[Bytes]) -> Option<GetExAction<'_>> {
+    let mut action = GetExAction::Keep;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = &args[i];
+        if is_keyword(opt, "persist") && !matches!(action, GetExAction::Expire(..)) {
+            action = GetExAction::Persist;
+        } else if let Some(unit) = TimeArg::parse(opt) {
+            let compatible = match action {
+                GetExAction::Keep => true,
+                GetExAction::Persist => false,
+                GetExAction::Expire(seen, _) => seen == unit,
+            };
+            let arg = args.get(i + 1).filter(|_| compatible)?;
+            action = GetExAction::Expire(unit, arg);
+            i += 1;
+        } else {
+            return None;
+        }
+        i += 1;
     }
+    Some(action)
+}
 
-    #[test]
-    fn set_options_follow_redis() {
-        check_all_modes(&[
-            (&["SET", "k", "1", "NX"], ok()),
-            (&["SET", "k", "2", "NX"], Frame::Null),
-            (&["SET", "k", "3", "XX", "GET"], bulk("1")),
-            (&["SET", "missing", "3", "XX", "GET"], Frame::Null),
-            (&["SET", "k", "4", "NX", "XX"], err("ERR syntax error")),
-            (
-                &["SET", "k", "4", "EX", "10", "PX", "100"],
-                err("ERR syntax error"),
-            ),
-            (
-                &["SET", "k", "4", "EX", "10", "KEEPTTL"],
-                err("ERR syntax error"),
-            ),
-            (&["SET", "k", "4", "EX"], err("ERR syntax error")),
-            (
-                &["SET", "k", "4", "EX", "0"],
-                err("ERR invalid expire time in 'set' command"),
-            ),
-            (
-                &["SET", "k", "4", "EX", "-5"],
-                err("ERR invalid expire time in 'set' command"),
-            ),
-            (
-                &["SET", "k", "4", "EX", "x"],
-                err("ERR value is not an integer or out of range"),
-            ),
-            (
-                &["SET", "k", "4", "EX", "9223372036854776"],
-                err("ERR invalid expire time in 'set' command"),
-            ),
-            (
-                &["SET", "k", "4", "PX", "9223372036854775807"],
-                err("ERR invalid expire time in 'set' command"),
-            ),
-            (&["SET", "k", "4", "EX", "10", "EX", "20"], ok()),
-            (&["SET", "k", "5", "KEEPTTL"], ok()),
-            (&["GET", "k"], bulk("5")),
-        ]);
-    }
-
-    #[test]
-    fn set_expiry_is_lazy_and_exact_to_the_millisecond() {
-        for mut db in TestDb::all_modes() {
-            assert_eq!(db.cmd(&["SET", "k", "v", "PX", "100"]), ok());
-            db.advance_ms(100);
-            assert_eq!(db.cmd(&["GET", "k"]), bulk("v"), "alive at the deadline");
-            db.advance_ms(1);
-            assert_eq!(db.cmd(&["GET", "k"]), Frame::Null);
-            let past = (db.now_ms - 1).to_string();
-            assert_eq!(db.cmd(&["SET", "k", "v", "PXAT", &past]), ok());
-            assert_eq!(db.cmd(&["GET", "k"]), Frame::Null);
+/// GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]
+fn getex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    // The syntax is checked first; the expire time only once the key is
+    // known to exist (so `GETEX missing EX 0` is nil, not an error).
+    let Some(action) = parse_getex_options(args) else {
+        return Frame::static_error(error::SYNTAX);
+    };
+    let (key, now) = (&args[1], ctx.now_ms());
+    let ks = view.ks_mut(key);
+    let value = match string_at(ks, key, now) {
+        Err(e) => return e,
+        Ok(None) => return Frame::Null,
+        Ok(Some(value)) => Frame::bulk(value),
+    };
+    match action {
+        GetExAction::Keep => {}
+        GetExAction::Persist => {
+            ks.set_expire(key, None, now);
+        }
+        GetExAction::Expire(unit, arg) => {
+            let at = match unit.deadline(arg, now, "getex") {
+                Ok(at) => at,
+                Err(e) => return e,
+            };
+            // A deadline already reached (EXAT/PXAT in the past, or now)
+            // deletes the key at once, as Redis's `checkAlreadyExpired`.
+            if at <= now {
+                ks.remove(key, now);
+            } else {
+                ks.set_expire(key, Some(at), now);
+            }
         }
     }
+    value
+}
+
+/// SETNX key value: 1 if it set the key, 0 if the key existed.
+fn setnx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    let (key, now) = (&args[1], ctx.now_ms());
+    let ks = view.ks_mut(key);
+    if ks.contains(key, now) {
+        return Frame::Integer(0);
+    }
+    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    Frame::Integer(1)
+}
+
+/// SETEX key seconds value
+fn setex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    set_expiring(ctx, view, args, TimeArg::Ex)
+}
+
+/// PSETEX key milliseconds value
+fn psetex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+    set_expiring(ctx, view, args, TimeArg::Px)
+}
+
+/// SETEX and PSETEX are `SET key value EX|PX time`, with the time first
+/// and the command's own name in the invalid-time error.
+fn set_expiring(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+    unit: TimeArg,
+) -> Frame {
+    let (key, now) = (&args[1], ctx.now_ms());
+    let at = match unit.deadline(&args[2], now, ctx.spec.name) {
+        Ok(at) => at,
+        Err(e) => return e,
+    };
+    set_string(view.ks_mut(key), key, args[3].to_vec(), Expiry::At(at), now);
+    Frame::ok()
 }

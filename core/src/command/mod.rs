@@ -137,11 +137,15 @@ fn table() -> &'static [&'static CommandSpec] {
 
 /// Find a command by name, case-insensitively, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    let table = table();
-    table
+    position(name).map(|i| table()[i])
+}
+
+/// The index of a command in [`all`] (for per-command statistics kept in
+/// arrays rather than maps).
+pub fn position(name: &[u8]) -> Option<usize> {
+    table()
         .binary_search_by(|c| cmp_ignore_case(c.name.as_bytes(), name))
         .ok()
-        .map(|i| table[i])
 }
 
 /// Every command, sorted by name (COMMAND, COMMAND COUNT).

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::capture::{shell_dependent, Mark};
+use crate::capture::{shell_dependent, LazyExpireRecord, Mark};
 use crate::resp::encode_request;
 use crate::store::Mode;
 
@@ -53,7 +53,8 @@ impl Recorder {
     fn cmd(&mut self, conn: u64, now_ms: u64, args: &[&str]) -> Vec<u8> {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
         let mut request = BytesMut::new();
-        encode_request(&args, &mut request);
+        let parts: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        encode_request(&parts, &mut request);
         let mut out = BytesMut::new();
         let session = self.sessions.get_mut(&conn).unwrap();
         let executed = self
@@ -73,6 +74,15 @@ impl Recorder {
             request: request.to_vec(),
             reply: out.to_vec(),
         }));
+        if let Some(lazy) = executed.lazy_expire {
+            self.records.push(Record::LazyExpire(LazyExpireRecord {
+                seq: lazy.seq.unwrap(),
+                conn,
+                now_us: now_ms * 1000,
+                deleted: lazy.deleted,
+                request: request.to_vec(),
+            }));
+        }
         out.to_vec()
     }
 
@@ -111,7 +121,10 @@ fn session(mode: Mode, shards: u32) -> Recorder {
         );
         r.cmd(b, t, &["SET", &format!("p{i}"), "v"]);
     }
+    r.cmd(a, t, &["SET", "short", "v", "PX", "1"]);
     r.cmd(a, t, &["RANDOMKEY"]);
+    // A read that meets an expired key: deleted afterwards (an L record).
+    r.cmd(b, t + 2, &["EXISTS", "short", "p1"]);
     r.cmd(b, t + 5, &["RANDOMKEY"]);
     r.expire(t + 30);
     r.cmd(a, t + 31, &["DBSIZE"]);
@@ -131,6 +144,10 @@ fn replay_reproduces_every_reply_in_every_mode() {
         assert!(
             r.records.iter().any(|x| matches!(x, Record::Expire(_))),
             "{mode:?}: the workload should make the expiry cycle delete keys"
+        );
+        assert!(
+            r.records.iter().any(|x| matches!(x, Record::LazyExpire(_))),
+            "{mode:?}: EXISTS of an expired key should delete it afterwards"
         );
         // Shuffle as a multi-threaded writer would, then order again.
         let mut shuffled = r.records.clone();
@@ -158,6 +175,9 @@ fn replay_reproduces_every_reply_in_every_mode() {
                     }),
                 ) => {
                     assert_eq!((sampled, expired), (e.sampled, e.expired), "{mode:?}");
+                }
+                (Record::LazyExpire(l), Some(Outcome::LazyExpired { deleted, .. })) => {
+                    assert_eq!(deleted, l.deleted, "{mode:?}");
                 }
                 (Record::Open { .. } | Record::Close { .. }, None) => {}
                 (record, outcome) => panic!("{record:?} gave {outcome:?}"),

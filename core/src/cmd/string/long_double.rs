@@ -27,7 +27,9 @@
 //! exponent, [`MIN_EXP`], also holds the subnormals (top bit clear) and
 //! zero. Numbers wider than 128 bits are [`Natural`]s.
 
-use std::cmp::Ordering;
+mod natural;
+
+use natural::Natural;
 
 /// The exponent of the lowest mantissa bit of the smallest normal number
 /// (2^-16382) and of every subnormal: 2^-16382 / 2^63.
@@ -43,11 +45,20 @@ const MAX_CHARS: usize = 5 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LongDouble {
     /// `(-1)^negative × mantissa × 2^exp`, normalized as described above.
-    Finite { negative: bool, mantissa: u64, exp: i64 },
-    Infinite { negative: bool },
+    Finite {
+        negative: bool,
+        mantissa: u64,
+        exp: i64,
+    },
+    Infinite {
+        negative: bool,
+    },
 }
 
 impl LongDouble {
+    /// +0: what a missing key counts as.
+    pub(crate) const ZERO: LongDouble = LongDouble::zero(false);
+
     const fn zero(negative: bool) -> LongDouble {
         LongDouble::Finite {
             negative,
@@ -108,8 +119,16 @@ impl LongDouble {
     /// infinite or NaN (an infinite operand, or an overflow).
     pub(crate) fn checked_add(self, other: LongDouble) -> Option<LongDouble> {
         let (
-            LongDouble::Finite { negative: an, mantissa: am, exp: ae },
-            LongDouble::Finite { negative: bn, mantissa: bm, exp: be },
+            LongDouble::Finite {
+                negative: an,
+                mantissa: am,
+                exp: ae,
+            },
+            LongDouble::Finite {
+                negative: bn,
+                mantissa: bm,
+                exp: be,
+            },
         ) = (self, other)
         else {
             return None;
@@ -164,9 +183,17 @@ impl LongDouble {
     pub(crate) fn to_human_string(self) -> Vec<u8> {
         let (negative, mantissa, exp) = match self {
             LongDouble::Infinite { negative } => {
-                return if negative { b"-inf".to_vec() } else { b"inf".to_vec() };
+                return if negative {
+                    b"-inf".to_vec()
+                } else {
+                    b"inf".to_vec()
+                };
             }
-            LongDouble::Finite { negative, mantissa, exp } => (negative, mantissa, exp),
+            LongDouble::Finite {
+                negative,
+                mantissa,
+                exp,
+            } => (negative, mantissa, exp),
         };
         // The integer part and the 17 decimals, rounded as printf does.
         let (integer, decimals) = if exp >= 0 {
@@ -233,9 +260,9 @@ fn parse_exponent(e: &[u8]) -> Option<i64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let magnitude = digits
-        .iter()
-        .fold(0i64, |acc, &d| (acc * 10 + (d - b'0') as i64).min(1_000_000_000));
+    let magnitude = digits.iter().fold(0i64, |acc, &d| {
+        (acc * 10 + (d - b'0') as i64).min(1_000_000_000)
+    });
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -364,188 +391,6 @@ fn fixed_17(mantissa: u64, k: u64) -> (Natural, u128) {
     }
 }
 
-/// An arbitrary-size natural number: what exact parsing and printing of
-/// numbers up to 2^16384 needs, and nothing more. Little-endian 32-bit
-/// limbs, without high zero limbs (zero is the empty vector).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Natural {
-    limbs: Vec<u32>,
-}
-
-impl Natural {
-    fn from_u128(mut v: u128) -> Natural {
-        let mut limbs = Vec::new();
-        while v != 0 {
-            limbs.push(v as u32);
-            v >>= 32;
-        }
-        Natural { limbs }
-    }
-
-    fn from_u64(v: u64) -> Natural {
-        Natural::from_u128(v as u128)
-    }
-
-    /// From digit values (each below `radix`), most significant first.
-    fn from_digits(digits: &[u8], radix: u32) -> Natural {
-        let mut n = Natural { limbs: Vec::new() };
-        // Take as many digits at a time as fit in one limb multiplier.
-        let per_chunk = if radix == 10 { 9 } else { 7 };
-        for chunk in digits.chunks(per_chunk) {
-            let value = chunk.iter().fold(0u32, |acc, &d| acc * radix + d as u32);
-            n.mul_small_add(radix.pow(chunk.len() as u32), value);
-        }
-        n
-    }
-
-    fn is_zero(&self) -> bool {
-        self.limbs.is_empty()
-    }
-
-    fn trim(&mut self) {
-        while self.limbs.last() == Some(&0) {
-            self.limbs.pop();
-        }
-    }
-
-    /// `self = self × mul + add`.
-    fn mul_small_add(&mut self, mul: u32, add: u32) {
-        let mut carry = add as u64;
-        for limb in &mut self.limbs {
-            let v = *limb as u64 * mul as u64 + carry;
-            *limb = v as u32;
-            carry = v >> 32;
-        }
-        if carry != 0 {
-            self.limbs.push(carry as u32);
-        }
-        self.trim();
-    }
-
-    /// `self × 10^n`.
-    fn mul_pow10(mut self, n: u64) -> Natural {
-        for _ in 0..n / 9 {
-            self.mul_small_add(1_000_000_000, 0);
-        }
-        self.mul_small_add(10u32.pow((n % 9) as u32), 0);
-        self
-    }
-
-    fn bit_len(&self) -> u64 {
-        match self.limbs.last() {
-            None => 0,
-            Some(top) => self.limbs.len() as u64 * 32 - top.leading_zeros() as u64,
-        }
-    }
-
-    fn shl(&self, bits: u64) -> Natural {
-        if self.is_zero() {
-            return self.clone();
-        }
-        let (words, bits) = ((bits / 32) as usize, (bits % 32) as u32);
-        let mut limbs = vec![0u32; words];
-        let mut carry = 0u32;
-        for &limb in &self.limbs {
-            limbs.push(if bits == 0 { limb } else { (limb << bits) | carry });
-            carry = if bits == 0 { 0 } else { limb >> (32 - bits) };
-        }
-        limbs.push(carry);
-        let mut n = Natural { limbs };
-        n.trim();
-        n
-    }
-
-    fn shr1(&mut self) {
-        let mut carry = 0;
-        for limb in self.limbs.iter_mut().rev() {
-            let next = *limb & 1;
-            *limb = (*limb >> 1) | (carry << 31);
-            carry = next;
-        }
-        self.trim();
-    }
-
-    fn cmp(&self, other: &Natural) -> Ordering {
-        self.limbs
-            .len()
-            .cmp(&other.limbs.len())
-            .then_with(|| self.limbs.iter().rev().cmp(other.limbs.iter().rev()))
-    }
-
-    /// `self -= other`; `other` must not be larger.
-    fn sub_assign(&mut self, other: &Natural) {
-        let mut borrow = 0i64;
-        for (i, limb) in self.limbs.iter_mut().enumerate() {
-            let v = *limb as i64 - *other.limbs.get(i).unwrap_or(&0) as i64 - borrow;
-            borrow = (v < 0) as i64;
-            *limb = v.rem_euclid(1 << 32) as u32;
-        }
-        self.trim();
-    }
-
-    /// `self / den`, known to be below 2^128, and whether it left a
-    /// remainder. Binary long division: one compare-and-subtract per
-    /// quotient bit, which is cheap for the 67 bits we need.
-    fn div_small_quotient(mut self, den: &Natural) -> (u128, bool) {
-        let mut quotient = 0u128;
-        if self.bit_len() >= den.bit_len() {
-            let top = self.bit_len() - den.bit_len();
-            debug_assert!(top < 128);
-            let mut d = den.shl(top);
-            for i in (0..=top.min(127)).rev() {
-                if self.cmp(&d) != Ordering::Less {
-                    self.sub_assign(&d);
-                    quotient |= 1 << i;
-                }
-                d.shr1();
-            }
-        }
-        (quotient, !self.is_zero())
-    }
-
-    /// The top 128 bits (or all of them): `self = (top + sticky) × 2^shift`.
-    fn top_128(&self) -> (u128, i64, bool) {
-        let shift = self.bit_len().saturating_sub(128);
-        let (words, bits) = ((shift / 32) as usize, shift % 32);
-        let mut top = 0u128;
-        // Bits [shift, shift + 128) span at most five limbs from `words`.
-        for (i, &limb) in self.limbs.iter().enumerate().skip(words).take(5) {
-            let at = (i - words) as u64 * 32;
-            let limb = limb as u128;
-            top |= if at >= bits {
-                // A shift of 128 or more only happens past the top bit.
-                limb.checked_shl((at - bits) as u32).unwrap_or(0)
-            } else {
-                limb >> (bits - at)
-            };
-        }
-        let sticky = self.limbs[..words].iter().any(|&l| l != 0)
-            || self.limbs.get(words).is_some_and(|&l| bits > 0 && l & ((1 << bits) - 1) != 0);
-        (top, shift as i64, sticky)
-    }
-
-    /// Decimal digits (ASCII), `0` for zero.
-    fn to_decimal(&self) -> Vec<u8> {
-        let mut n = self.clone();
-        let mut chunks = Vec::new(); // base 10^9, least significant first
-        while !n.is_zero() {
-            let mut remainder = 0u64;
-            for limb in n.limbs.iter_mut().rev() {
-                let v = (remainder << 32) | *limb as u64;
-                *limb = (v / 1_000_000_000) as u32;
-                remainder = v % 1_000_000_000;
-            }
-            n.trim();
-            chunks.push(remainder);
-        }
-        let mut out = chunks.pop().unwrap_or(0).to_string();
-        for chunk in chunks.iter().rev() {
-            out.push_str(&format!("{chunk:09}"));
-        }
-        out.into_bytes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,7 +400,10 @@ mod tests {
     /// sum). Expected values come from real redis-server 7.0.15 and from
     /// glibc's strtold/printf in C.
     fn redis(a: &str, b: &str) -> Option<String> {
-        let (a, b) = (LongDouble::parse(a.as_bytes())?, LongDouble::parse(b.as_bytes())?);
+        let (a, b) = (
+            LongDouble::parse(a.as_bytes())?,
+            LongDouble::parse(b.as_bytes())?,
+        );
         Some(match a.checked_add(b) {
             Some(sum) => String::from_utf8(sum.to_human_string()).unwrap(),
             None => "NANINF".into(),
@@ -605,13 +453,16 @@ mod tests {
     #[test]
     fn rejects_what_string2ld_rejects() {
         for bad in [
-            "", " 1", "1 ", "abc", "nan", "-nan", "1e", "1e+", ".", "-", "+", "0x", "0xg", "1\u{0}2",
-            "1e5000", "-1e5000", "1e-4960", "1..2", "1e1.5", "infinit",
+            "", " 1", "1 ", "abc", "nan", "-nan", "1e", "1e+", ".", "-", "+", "0x", "0xg",
+            "1\u{0}2", "1e5000", "-1e5000", "1e-4960", "1..2", "1e1.5", "infinit",
         ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(LongDouble::parse("1".repeat(MAX_CHARS).as_bytes()), None);
-        assert!(LongDouble::parse("1".repeat(MAX_CHARS - 1).as_bytes()).is_none(), "overflows");
+        assert!(
+            LongDouble::parse("1".repeat(MAX_CHARS - 1).as_bytes()).is_none(),
+            "overflows"
+        );
         assert!(LongDouble::parse(format!("0.{}", "0".repeat(MAX_CHARS - 3)).as_bytes()).is_some());
     }
 
@@ -623,18 +474,42 @@ mod tests {
         let max = redis("1.18973149535723176502e4932", "0").unwrap();
         assert_eq!(max.len(), 4933);
         assert!(max.starts_with("118973149535723176502126385303"));
-        assert_eq!(redis("1.18973149535723176503e4932", "0"), None, "rounds past LDBL_MAX");
-        assert_eq!(redis("3.6e-4951", "0").as_deref(), Some("0"), "the smallest subnormal");
-        assert_eq!(redis("1.8e-4951", "0"), None, "below half of it: zero, ERANGE");
+        // Half an ulp above LDBL_MAX is about 1.1897314953572317650535e4932.
+        assert_eq!(
+            redis("1.18973149535723176505e4932", "0"),
+            Some(max),
+            "rounds down to LDBL_MAX"
+        );
+        assert_eq!(
+            redis("1.18973149535723176506e4932", "0"),
+            None,
+            "rounds past LDBL_MAX"
+        );
+        assert_eq!(
+            redis("3.6e-4951", "0").as_deref(),
+            Some("0"),
+            "the smallest subnormal"
+        );
+        assert_eq!(
+            redis("1.8e-4951", "0"),
+            None,
+            "below half of it: zero, ERANGE"
+        );
         assert_eq!(redis("0e-99999999999999999999", "0").as_deref(), Some("0"));
     }
 
     #[test]
     fn printf_rounds_ties_to_even() {
         // 2^-18 × 3 = 0.000011444091796875: the 18th decimal is a 5 exactly.
-        assert_eq!(redis("0x3p-18", "0").as_deref(), Some("0.00001144409179688"));
+        assert_eq!(
+            redis("0x3p-18", "0").as_deref(),
+            Some("0.00001144409179688")
+        );
         // 2^-18 = 0.000003814697265625: ...2656|25 rounds down to even.
-        assert_eq!(redis("0x1p-18", "0").as_deref(), Some("0.00000381469726562"));
+        assert_eq!(
+            redis("0x1p-18", "0").as_deref(),
+            Some("0.00000381469726562")
+        );
         assert_eq!(redis("0.999999999999999999", "0").as_deref(), Some("1"));
     }
 }

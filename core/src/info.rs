@@ -1,0 +1,92 @@
+//! INFO and the other commands whose answers belong to the shell.
+//!
+//! Uptime, connected clients, ops/s and lock statistics are facts about
+//! the process running `core`, not about the keyspace; `core` cannot know
+//! them (it reads no clock and owns no sockets). The shell implements
+//! [`ServerHooks`] and gives it to the executor; INFO asks it for its
+//! sections and adds the one section `core` owns, `keyspace`.
+//!
+//! Without hooks (tests, the WebAssembly guest) INFO reports the keyspace
+//! section only, and CONFIG SET accepts nothing.
+
+/// One INFO section: `# Name` and its `field:value` lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InfoSection {
+    /// Lowercase name, as `INFO name` selects it (`server`, `clients`, ...).
+    pub name: &'static str,
+    /// Shown by plain `INFO` (Redis's "default" set); others only by
+    /// `INFO all`/`everything` or by name (e.g. `commandstats`).
+    pub default: bool,
+    pub fields: Vec<(String, String)>,
+}
+
+/// What the shell provides to INFO, CONFIG SET and CONFIG RESETSTAT.
+pub trait ServerHooks: Send + Sync {
+    /// The shell's sections, in display order. `keyspace` is inserted by
+    /// `core` before any section named `contention`.
+    /// The store is passed so the shell can add keyspace-derived figures
+    /// (expired keys) to its own sections.
+    fn info_sections(&self, store: &dyn crate::store::Store) -> Vec<InfoSection>;
+
+    /// Apply a runtime-settable parameter (already validated by `core`);
+    /// `false` if the shell does not support changing it at run time.
+    fn set_config(&self, name: &str, value: i64) -> bool;
+
+    /// CONFIG RESETSTAT.
+    fn reset_stats(&self, store: &dyn crate::store::Store);
+}
+
+/// Render sections in Redis's format: `# Name\r\n` then `field:value\r\n`
+/// lines, sections separated by an empty line.
+pub fn render(sections: &[InfoSection]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, section) in sections.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"# ");
+        out.extend_from_slice(title(section.name).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (k, v) in &section.fields {
+            out.extend_from_slice(k.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+/// `server` → `Server`, `commandstats` → `Commandstats` (as Redis).
+fn title(name: &str) -> String {
+    let mut t = name.to_string();
+    if let Some(first) = t.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_redis() {
+        let sections = [
+            InfoSection {
+                name: "server",
+                default: true,
+                fields: vec![("redis_version".into(), "7.0.15".into())],
+            },
+            InfoSection {
+                name: "keyspace",
+                default: true,
+                fields: vec![],
+            },
+        ];
+        assert_eq!(
+            render(&sections),
+            b"# Server\r\nredis_version:7.0.15\r\n\r\n# Keyspace\r\n".to_vec()
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! Parser + executor: arbitrary bytes as one connection's traffic to a
+//! fresh store. Nothing may panic, whatever the commands do.
+//!
+//! The first byte picks the store (mutex, rw, shard with 1, 2 or 32
+//! shards); the rest is served as the connection's read buffer, at most
+//! [`MAX_COMMANDS`] commands, with the clock moving 1 ms per command. Every
+//! reply must be a well-formed RESP2 frame sequence.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use myongoredis_core::resp::parse_frame;
+use myongoredis_proptests::command::T0_MS;
+use myongoredis_proptests::harness::Target;
+use myongoredis_proptests::wire::serve;
+
+/// Bounds the work per input: a short input can hold many tiny commands.
+const MAX_COMMANDS: usize = 256;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, traffic)) = data.split_first() else {
+        return;
+    };
+    let target = Target::ALL[usize::from(pick) % Target::ALL.len()];
+    let exec = target.executor(u64::from(pick));
+    let mut session = exec.new_session();
+    let mut out = BytesMut::new();
+    let served = serve(&exec, &mut session, traffic, T0_MS * 1000, MAX_COMMANDS, &mut out);
+    assert!(served.consumed <= traffic.len());
+    // Then one run of the active-expiry cycle over what is left.
+    exec.active_expire_cycle(T0_MS + 10_000);
+
+    // The replies parse back as whole frames, one after the other.
+    let mut replies = &out[..];
+    while !replies.is_empty() {
+        match parse_frame(replies) {
+            Ok(Some((_, used))) => replies = &replies[used..],
+            other => panic!("malformed reply stream at {:?}: {other:?}", &replies[..replies.len().min(64)]),
+        }
+    }
+});

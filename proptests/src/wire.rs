@@ -1,0 +1,140 @@
+//! Bytes on the wire: writing a command in Redis's inline form, and serving
+//! a buffer of requests the way a connection does.
+
+use bytes::BytesMut;
+use myongoredis_core::resp::{parse_request, Request};
+use myongoredis_core::{Executor, Flow, Session};
+
+use crate::command::cli_quote;
+
+/// How one argument of an inline command is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Quoting {
+    /// As is, when it is plain text (`SET`, `key:1`).
+    Bare,
+    /// `"..."` with `\n`, `\xHH`, ... escapes: works for any bytes.
+    Double,
+    /// `'...'`: literal bytes, for printable text without `'` or `\`.
+    Single,
+}
+
+/// Can `arg` be written with `quoting` so Redis reads it back unchanged?
+fn fits(arg: &[u8], quoting: Quoting) -> bool {
+    match quoting {
+        // Bare arguments end at blanks and may not contain quotes; `*` at
+        // the start of a line would make it a multibulk.
+        Quoting::Bare => {
+            !arg.is_empty()
+                && arg
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b":_.-+{}".contains(&b))
+        }
+        Quoting::Double => true,
+        // Inside single quotes `\'` is the only escape, so a backslash
+        // followed by a quote could not be written; keep it simple.
+        Quoting::Single => arg
+            .iter()
+            .all(|&b| (b == b' ' || b.is_ascii_graphic()) && b != b'\'' && b != b'\\'),
+    }
+}
+
+/// `args` as one inline command line, each argument quoted as `quoting`
+/// asks where that works (double quotes otherwise), separated by
+/// `separator` (spaces or tabs), ended by `\r\n` or, if `bare_newline`,
+/// by `\n` alone (as `nc` sends).
+pub fn inline_request(
+    args: &[Vec<u8>],
+    quoting: &[Quoting],
+    separator: &str,
+    bare_newline: bool,
+) -> Vec<u8> {
+    let mut line = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            line.extend_from_slice(separator.as_bytes());
+        }
+        let wanted = quoting.get(i).copied().unwrap_or(Quoting::Double);
+        match if fits(arg, wanted) {
+            wanted
+        } else {
+            Quoting::Double
+        } {
+            Quoting::Bare => line.extend_from_slice(arg),
+            Quoting::Single => {
+                line.push(b'\'');
+                line.extend_from_slice(arg);
+                line.push(b'\'');
+            }
+            Quoting::Double => {
+                // cli_quote leaves plain text bare; force the quotes.
+                let quoted = cli_quote(arg);
+                if quoted.starts_with('"') {
+                    line.extend_from_slice(quoted.as_bytes());
+                } else {
+                    line.push(b'"');
+                    line.extend_from_slice(arg);
+                    line.push(b'"');
+                }
+            }
+        }
+    }
+    line.extend_from_slice(if bare_newline { b"\n" } else { b"\r\n" });
+    line
+}
+
+/// What [`serve`] did with a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// Bytes consumed from the input.
+    pub consumed: usize,
+    /// Commands executed.
+    pub commands: usize,
+    /// The connection would be closed now (protocol error or QUIT).
+    pub closed: bool,
+}
+
+/// Serve `input` as a connection's read buffer: parse and execute requests
+/// until the buffer runs out (an incomplete request stays unconsumed), a
+/// protocol error (its `-ERR Protocol error` reply is written and the
+/// connection closes, as Redis does), a QUIT, or `max_commands`. Replies
+/// are appended to `out`. The clock moves on by one millisecond per
+/// command, so expiry is exercised too.
+pub fn serve(
+    exec: &Executor,
+    session: &mut Session,
+    input: &[u8],
+    mut now_us: u64,
+    max_commands: usize,
+    out: &mut BytesMut,
+) -> Served {
+    let mut served = Served {
+        consumed: 0,
+        commands: 0,
+        closed: false,
+    };
+    while served.commands < max_commands {
+        let rest = &input[served.consumed..];
+        match parse_request(rest) {
+            Ok(Request::Command { args, consumed }) => {
+                served.consumed += consumed;
+                served.commands += 1;
+                if exec.execute(session, &args, now_us, out) == Flow::Close {
+                    served.closed = true;
+                    break;
+                }
+                now_us += 1000;
+            }
+            Ok(Request::Skip { consumed }) => served.consumed += consumed,
+            Ok(Request::Incomplete) => break,
+            Err(e) => {
+                out.extend_from_slice(b"-");
+                out.extend_from_slice(&e.message_bytes());
+                out.extend_from_slice(b"\r\n");
+                served.closed = true;
+                break;
+            }
+        }
+    }
+    served
+}
