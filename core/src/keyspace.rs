@@ -314,9 +314,8 @@ impl Keyspace {
                     ttl_samples += 1;
                 }
             }
-            if ttl_samples > 0 {
+            if let Some(avg) = ttl_sum.checked_div(ttl_samples) {
                 // Redis's smoothing: the new sample weighs 2 %.
-                let avg = ttl_sum / ttl_samples;
                 self.avg_ttl = if self.avg_ttl == 0 {
                     avg
                 } else {

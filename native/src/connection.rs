@@ -125,6 +125,11 @@ impl<'a> Connection<'a> {
                     if self.shared.shutdown.is_requested() || self.deadline_passed() {
                         return;
                     }
+                    // A quiet client's counts still reach INFO and /metrics
+                    // within a tick.
+                    if self.stats.commands > 0 {
+                        self.fold_stats();
+                    }
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -11,6 +11,7 @@ mod clock;
 mod connection;
 mod hooks;
 mod limits;
+mod metrics;
 mod observer;
 mod server;
 mod shutdown;

@@ -97,6 +97,25 @@ impl Client {
     }
 }
 
+/// Something that answers commands like a Redis server: this crate's
+/// executor ([`Client`]), or a real `redis-server` (the `reference` test).
+pub trait Server {
+    /// Send one command (as arguments) at clock `now_us`; its reply.
+    fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame;
+    /// Run one active-expiry cycle at `now_ms`, if the server lets us.
+    fn active_expire(&mut self, now_ms: u64);
+}
+
+impl Server for Client {
+    fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
+        Client::send(self, args, now_us)
+    }
+
+    fn active_expire(&mut self, now_ms: u64) {
+        self.exec.active_expire_cycle(now_ms);
+    }
+}
+
 /// Run `commands` on a fresh executor of `target` and on a fresh [`Model`],
 /// compare every reply, then compare the final state key by key (GET and
 /// PTTL of every key of the alphabet, DBSIZE, and `KEYS *` as a set).
@@ -104,7 +123,16 @@ impl Client {
 /// On the first disagreement, returns a report: the target, the session up
 /// to that point with the server's replies, and what the model expected.
 pub fn check_against_model(target: Target, commands: &[Command]) -> Result<(), String> {
-    let mut client = Client::new(target, 1);
+    check_session(&mut Client::new(target, 1), &target.to_string(), commands)
+}
+
+/// [`check_against_model`] for any [`Server`] holding an empty keyspace;
+/// `label` names it in the report.
+pub fn check_session(
+    server: &mut impl Server,
+    label: &str,
+    commands: &[Command],
+) -> Result<(), String> {
     let mut model = Model::new();
     let mut transcript = String::new();
     let mut step = |cmd: &Command, transcript: &mut String| -> Result<(), String> {
@@ -113,10 +141,10 @@ pub fn check_against_model(target: Target, commands: &[Command]) -> Result<(), S
         let actual = match cmd {
             Command::Advance(_) => None,
             Command::ActiveExpire => {
-                client.exec.active_expire_cycle(now_us / 1000);
+                server.active_expire(now_us / 1000);
                 None
             }
-            _ => Some(client.send(&cmd.args(), now_us)),
+            _ => Some(server.send(&cmd.args(), now_us)),
         };
         let agrees = match (&expected, &actual) {
             (Expected::Nothing, None) => true,
@@ -130,7 +158,7 @@ pub fn check_against_model(target: Target, commands: &[Command]) -> Result<(), S
             Ok(())
         } else {
             Err(format!(
-                "{target}: the server disagrees with the model at the last step:\n{transcript}  expected: {}",
+                "{label}: the server disagrees with the model at the last step:\n{transcript}  expected: {}",
                 show_expected(&expected)
             ))
         }
@@ -146,16 +174,16 @@ pub fn check_against_model(target: Target, commands: &[Command]) -> Result<(), S
     }
     step(&Command::DbSize, &mut transcript)?;
     let keys_cmd = vec![b"KEYS".to_vec(), b"*".to_vec()];
-    let mut keys = match client.send(&keys_cmd, model.now_us()) {
+    let mut keys = match server.send(&keys_cmd, model.now_us()) {
         Frame::Array(items) => items,
-        other => return Err(format!("{target}: KEYS * replied {}", show(&other))),
+        other => return Err(format!("{label}: KEYS * replied {}", show(&other))),
     };
     keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     let mut want: Vec<Frame> = model.live_keys().iter().map(|k| Frame::bulk(k)).collect();
     want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     if keys != want {
         return Err(format!(
-            "{target}: after\n{transcript}  {} -> {} (sorted), expected {}",
+            "{label}: after\n{transcript}  {} -> {} (sorted), expected {}",
             cli_line(&keys_cmd),
             show(&Frame::Array(keys)),
             show(&Frame::Array(want))

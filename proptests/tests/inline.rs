@@ -2,9 +2,9 @@
 
 use bytes::BytesMut;
 use myongoredis_core::resp::{encode_request, parse_request, Request};
-use myongoredis_proptests::command::{Command, T0_MS};
+use myongoredis_proptests::command::T0_MS;
 use myongoredis_proptests::harness::Target;
-use myongoredis_proptests::strategy::{cases, command};
+use myongoredis_proptests::strategy::{cases, real_command};
 use myongoredis_proptests::wire::{inline_request, serve, Quoting};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -12,11 +12,7 @@ use proptest::prelude::*;
 /// A command as arguments: one of the model's commands, or a few
 /// arbitrary bytes after a real command name (errors must match too).
 fn command_args() -> impl Strategy<Value = Vec<Vec<u8>>> {
-    let model = command()
-        .prop_filter("a real command", |c| {
-            !matches!(c, Command::Advance(_) | Command::ActiveExpire)
-        })
-        .prop_map(|c| c.args());
+    let model = real_command().prop_map(|c| c.args());
     let name = prop::sample::select(vec![
         "ECHO",
         "PING",

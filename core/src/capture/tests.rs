@@ -165,7 +165,7 @@ fn escaping_round_trips_every_byte() {
     let mut out = Vec::new();
     put_payload(&mut out, &all);
     assert!(!out.contains(&b' ') && !out.contains(&b'\n'));
-    assert_eq!(Fields(&out).payload().unwrap(), all);
+    assert_eq!(Fields::new(&out).payload().unwrap(), all);
     assert_eq!(escaped(b"a b\r\n\"\x00"), r#""a b\r\n\"\x00""#);
 }
 

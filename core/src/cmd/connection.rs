@@ -357,7 +357,7 @@ fn keyspace_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
     if keys == 0 {
         return vec![];
     }
-    let avg_ttl = if ttl_n == 0 { 0 } else { ttl_sum / ttl_n };
+    let avg_ttl = ttl_sum.checked_div(ttl_n).unwrap_or(0);
     vec![(
         "db0".into(),
         format!("keys={keys},expires={expires},avg_ttl={avg_ttl}"),

@@ -103,7 +103,7 @@ pub fn int_arg(s: &[u8]) -> Result<i64, Frame> {
 /// (commands then reject an infinite result themselves).
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(s).ok()?;
-    if text.is_empty() || text.len() > 5 * 1024 || text.starts_with(|c: char| c.is_whitespace()) {
+    if text.is_empty() || text.len() >= 5 * 1024 || text.starts_with(|c: char| c.is_whitespace()) {
         return None;
     }
     let v: f64 = text.parse().ok()?;

@@ -140,19 +140,13 @@ fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
     (start <= end).then_some((start, end))
 }
 
-/// A handler's result: the computation stops at the first error reply
-/// (`?`), and either side is what the client receives.
-fn reply(result: Result<Frame, Frame>) -> Frame {
-    result.unwrap_or_else(|error| error)
-}
-
 // ---------------------------------------------------------------------------
 // GET and SET, and their relatives
 
 /// GET key
 fn get(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
     let key = &args[1];
-    reply(get_reply(view.ks(key), key, ctx.now_ms()))
+    get_reply(view.ks(key), key, ctx.now_ms()).unwrap_or_else(|wrongtype| wrongtype)
 }
 
 /// When a SET-family command makes its key expire.

@@ -4,7 +4,8 @@
 //! Plotters writes `xmlns="http://www.w3.org/2000/svg"` on the root
 //! element. Inline `<svg>` in HTML5 needs no namespace, and the report
 //! promises to contain no URL at all (it must render with no network), so
-//! [`finish`] removes it.
+//! [`finish`] removes it. Legends are HTML above the charts (see
+//! `html.rs`), where they can never cover a bar.
 
 use std::error::Error;
 
@@ -126,15 +127,12 @@ where
             .enumerate()
             .filter_map(|(gi, row)| row.get(s).copied().flatten().map(|b| (gi, b)))
             .collect();
-        chart
-            .draw_series(bars.iter().map(|&(gi, b)| {
-                Rectangle::new(
-                    [(x0(gi), floor), (x0(gi) + width * 0.92, b.median)],
-                    color.filled(),
-                )
-            }))?
-            .label(name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart.draw_series(bars.iter().map(|&(gi, b)| {
+            Rectangle::new(
+                [(x0(gi), floor), (x0(gi) + width * 0.92, b.median)],
+                color.filled(),
+            )
+        }))?;
         // Whiskers: how far the repeats strayed from the median.
         chart.draw_series(bars.iter().filter(|(_, b)| b.max > b.min).map(|&(gi, b)| {
             let mid = x0(gi) + width * 0.46;
@@ -168,13 +166,6 @@ where
             text_style(13, VPos::Top),
         ))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font((FONT, 13))
-        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -215,36 +206,23 @@ pub fn timeline(t: &Timeline) -> String {
             .configure_mesh()
             .light_line_style(WHITE)
             .x_desc("second of the run")
+            .x_labels(seconds + 1)
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("ops/s")
             .y_label_formatter(&|v| fmt_ops(*v))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 13))
             .draw()?;
-        let mut labelled = Vec::new();
         for (row, repeat, counts) in &t.runs {
             let color = color_of(row);
-            // Each count is the second that ends at x = i + 1.
+            // Count i covers the second from x = i to i + 1: drawn at its middle.
             let points = counts
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| (i as f64 + 0.5, c as f64));
             let style = color.stroke_width(if *repeat == 1 { 2 } else { 1 });
-            let series = chart.draw_series(LineSeries::new(points, style))?;
-            // One legend entry per row, not per repeat.
-            if !labelled.contains(row) {
-                labelled.push(row.clone());
-                series.label(row.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-            }
+            chart.draw_series(LineSeries::new(points, style))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 13))
-            .draw()?;
         root.present()?;
         Ok(())
     })

@@ -87,7 +87,7 @@ pub struct Args {
     pub open_loop: bool,
 
     /// Directory for results.json, report.html and the servers' logs.
-    #[arg(long, default_value = "bench-results", value_name = "DIR")]
+    #[arg(long, default_value = "bench-out", value_name = "DIR")]
     pub out: PathBuf,
 
     /// Seed of the clients' key choices [default: from the clock; recorded

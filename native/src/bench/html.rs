@@ -20,6 +20,8 @@ table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child, th.l, td.l { text-align: left; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.3em; }
+.legend { margin: 0.6em 0 0 0; font-size: 0.9em; }
+.legend .item { margin-right: 1.2em; }
 svg.chart { width: 100%; height: auto; }
 .note { color: #555; font-size: 0.9em; }
 .chart-error { color: #a00; }
@@ -50,6 +52,15 @@ fn swatch(row: &str) -> String {
         c.2,
         escape(row)
     )
+}
+
+/// A line of colour swatches naming the rows, shown above each chart.
+fn legend(rows: &[String]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| format!("<span class=\"item\">{}</span>", swatch(r)))
+        .collect();
+    format!("<p class=\"legend\">{}</p>\n", items.join(""))
 }
 
 /// The whole page.
@@ -120,6 +131,7 @@ pub fn render(r: &Results) -> String {
             .collect()
     };
     h.push_str("<h2>Throughput</h2>\n");
+    h.push_str(&legend(&rows));
     h.push_str(&charts::grouped_bars(&Grouped {
         label: "ops per second by workload and row",
         y_desc: "ops/s (median)",
@@ -135,6 +147,7 @@ pub fn render(r: &Results) -> String {
 
     // Latency.
     h.push_str("<h2>Latency percentiles</h2>\n");
+    h.push_str(&legend(&rows));
     for &w in workloads {
         let pct = |s: &Summary| {
             [
@@ -177,6 +190,7 @@ pub fn render(r: &Results) -> String {
 
     // Lock wait.
     h.push_str("<h2>Lock wait as a share of client time</h2>\n");
+    h.push_str(&legend(&rows));
     h.push_str(&charts::grouped_bars(&Grouped {
         label: "lock wait share by workload and row",
         y_desc: "lock wait, % of client time",
@@ -193,6 +207,7 @@ pub fn render(r: &Results) -> String {
 
     // Timelines.
     h.push_str("<h2>Ops/s, second by second</h2>\n");
+    h.push_str(&legend(&rows));
     for &w in workloads {
         let runs = r
             .runs

@@ -1,0 +1,203 @@
+//! The model is Redis: the reference model's replies checked against a real
+//! `redis-server` 7.0, on the same random sessions as `model.rs`.
+//!
+//! The model is the oracle of the model-based tests, so it deserves a check
+//! of its own: if it and this server shared a misreading of Redis, the
+//! model test would pass. Real Redis reads the wall clock, so it runs under
+//! libfaketime with the clock frozen at the model's virtual time, which is
+//! written to a file before every command (sub-millisecond jumps included).
+//! Active expiry is switched off (`DEBUG SET-ACTIVE-EXPIRE 0`) so only the
+//! model's commands delete keys.
+//!
+//! Needs `redis-server` (7.0) and libfaketime: `apt-get install
+//! redis-server faketime`. Ignored by default for that reason; run with
+//! `cargo test -p myongoredis-proptests --release --test reference --
+//! --ignored`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use myongoredis_core::resp::{encode_request, parse_frame};
+use myongoredis_core::Frame;
+use myongoredis_proptests::command::{Command, T0_MS};
+use myongoredis_proptests::harness::{check_session, Server};
+use myongoredis_proptests::strategy::{cases, command};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const LIBFAKETIME: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+];
+
+/// A `redis-server` on a free loopback port with a frozen, settable clock.
+/// Killed when dropped (also when a test panics).
+struct RealRedis {
+    child: Child,
+    stream: TcpStream,
+    clock_file: PathBuf,
+    clock_us: Option<u64>,
+    dir: PathBuf,
+}
+
+impl RealRedis {
+    fn start() -> RealRedis {
+        let faketime = LIBFAKETIME
+            .iter()
+            .find(|p| Path::new(p).exists())
+            .expect("libfaketime not found: apt-get install faketime");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("myongoredis-reference-{port}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let clock_file = dir.join("clock");
+        write_clock(&clock_file, T0_MS * 1000);
+        let child = Process::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .env("LD_PRELOAD", faketime)
+            // The file holds Unix seconds with a fraction; re-read on every
+            // clock call. Only the wall clock is faked: Redis's event loop
+            // runs on the monotonic one.
+            .env("FAKETIME_FMT", "%s")
+            .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("DONT_FAKE_MONOTONIC", "1")
+            .env("TZ", "UTC")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server not found: apt-get install redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("redis-server did not start: {e}"),
+            }
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut redis = RealRedis {
+            child,
+            stream,
+            clock_file,
+            clock_us: Some(T0_MS * 1000),
+            dir,
+        };
+        let off = [
+            b"DEBUG".to_vec(),
+            b"SET-ACTIVE-EXPIRE".to_vec(),
+            b"0".to_vec(),
+        ];
+        assert_eq!(redis.call(&off), Frame::ok());
+        let version = redis.call(&[b"INFO".to_vec(), b"server".to_vec()]);
+        let Frame::Bulk(info) = version else {
+            panic!("INFO replied {version:?}")
+        };
+        assert!(
+            String::from_utf8_lossy(&info).contains("redis_version:7.0."),
+            "the reference is Redis 7.0"
+        );
+        redis
+    }
+
+    fn call(&mut self, args: &[Vec<u8>]) -> Frame {
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let mut out = BytesMut::new();
+        encode_request(&refs, &mut out);
+        self.stream.write_all(&out).expect("write to redis-server");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some((frame, _)) = parse_frame(&buf).expect("a valid reply") {
+                return frame;
+            }
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .expect("read from redis-server");
+            assert!(n > 0, "redis-server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Start a session: empty keyspace, clock at the model's start.
+    fn reset(&mut self) {
+        self.set_clock(T0_MS * 1000);
+        assert_eq!(self.call(&[b"FLUSHALL".to_vec()]), Frame::ok());
+    }
+
+    fn set_clock(&mut self, now_us: u64) {
+        if self.clock_us != Some(now_us) {
+            write_clock(&self.clock_file, now_us);
+            self.clock_us = Some(now_us);
+        }
+    }
+}
+
+/// Write the frozen time atomically (rename), so Redis never reads half.
+fn write_clock(path: &Path, now_us: u64) {
+    let tmp = path.with_extension("tmp");
+    let text = format!("{}.{:06}\n", now_us / 1_000_000, now_us % 1_000_000);
+    std::fs::write(&tmp, text).expect("write clock");
+    std::fs::rename(&tmp, path).expect("rename clock");
+}
+
+impl Server for RealRedis {
+    fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
+        self.set_clock(now_us);
+        self.call(args)
+    }
+
+    /// Redis runs its own cycle, switched off here; the model allows for
+    /// one having run (DBSIZE becomes a range), so doing nothing is valid.
+    fn active_expire(&mut self, _now_ms: u64) {}
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server 7.0 and libfaketime (apt-get install redis-server faketime)"]
+fn the_model_agrees_with_real_redis() {
+    // A RefCell: the runner takes an `Fn` closure; cases run one at a time.
+    let redis = std::cell::RefCell::new(RealRedis::start());
+    let mut runner = TestRunner::new(Config {
+        cases: cases(500),
+        max_shrink_iters: 5_000,
+        ..Config::default()
+    });
+    let result = runner.run(&vec(command(), 1..=40), |commands: Vec<Command>| {
+        let mut redis = redis.borrow_mut();
+        redis.reset();
+        check_session(&mut *redis, "redis-server 7.0", &commands).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
