@@ -28,8 +28,6 @@
 //! Requests are answered one at a time; a scraper that stops reading can
 //! delay the next scrape, never a client command.
 
-#![allow(dead_code)] // TEMPORARY: until server.rs calls `bind`/`serve`.
-
 mod expvar;
 mod prometheus;
 

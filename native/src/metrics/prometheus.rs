@@ -80,6 +80,9 @@ fn redis_exporter_families(s: &MetricsSnapshot, out: &mut DescriptorEncoder) -> 
         "1 if the server answered this scrape (always, when served by the server itself)",
         1,
     )?;
+    // redis_exporter's labels, less the three we have no value for
+    // (`redis_build_id`, `maxmemory_policy`, `run_id`): to PromQL a missing
+    // label and an empty one are the same thing.
     family(
         out,
         "redis_instance_info",
