@@ -289,11 +289,7 @@ pub fn command_records(
             conn,
             now_us,
             rng: executed.rng_position,
-            mark: if shell_dependent(args) {
-                Mark::Excluded
-            } else {
-                Mark::Compared
-            },
+            mark: command_mark(args),
             request: request.to_vec(),
             reply: reply.to_vec(),
         })
@@ -308,6 +304,39 @@ pub fn command_records(
         }))
     });
     command.into_iter().chain(lazy)
+}
+
+/// [`command_records`], encoded straight into `out` as lines: what the
+/// server does for every command, so it builds no records and allocates
+/// nothing but `out`'s growth.
+pub fn encode_command_records(
+    out: &mut Vec<u8>,
+    conn: u64,
+    now_us: u64,
+    args: &[bytes::Bytes],
+    request: &[u8],
+    reply: &[u8],
+    executed: &crate::exec::Executed,
+) {
+    if let Some(seq) = executed.seq {
+        let (rng, mark) = (executed.rng_position, command_mark(args));
+        text::put_command(out, seq, conn, now_us, rng, mark, request, reply);
+        out.push(b'\n');
+    }
+    if let Some(lazy) = executed.lazy_expire {
+        if let Some(seq) = lazy.seq {
+            text::put_lazy_expire(out, seq, conn, now_us, lazy.deleted, request);
+            out.push(b'\n');
+        }
+    }
+}
+
+fn command_mark(args: &[bytes::Bytes]) -> Mark {
+    if shell_dependent(args) {
+        Mark::Excluded
+    } else {
+        Mark::Compared
+    }
 }
 
 /// The record of one active-expiry step, if it deleted keys (and the

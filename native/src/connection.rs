@@ -188,13 +188,14 @@ impl<'a> Connection<'a> {
         let flow = loop {
             match parse_request(&self.input) {
                 Ok(Request::Command { args, consumed }) => {
-                    // The exact bytes, for the capture only.
-                    let request = self
-                        .shared
-                        .capture
-                        .is_some()
-                        .then(|| self.input[..consumed].to_vec());
-                    self.input.advance(consumed);
+                    // With a capture, the consumed bytes are kept (split
+                    // off, not copied) until the command is recorded.
+                    let request = if self.shared.capture.is_some() {
+                        Some(self.input.split_to(consumed))
+                    } else {
+                        self.input.advance(consumed);
+                        None
+                    };
                     executed_any = true;
                     let flow = self.execute(&args, now_us, request.as_deref());
                     if flow != Flow::Continue {
@@ -229,7 +230,9 @@ impl<'a> Connection<'a> {
             self.last_activity = Instant::now();
         }
         if let Some(c) = &self.shared.capture {
-            c.send(std::mem::take(&mut self.capture_lines));
+            // The next batch likely needs as much: allocate it once.
+            let next = Vec::with_capacity(self.capture_lines.len());
+            c.send(std::mem::replace(&mut self.capture_lines, next));
         }
         flow
     }
@@ -275,7 +278,8 @@ impl<'a> Connection<'a> {
         match result {
             Ok(executed) => {
                 if let Some(request) = request {
-                    let records = capture::command_records(
+                    capture::encode_command_records(
+                        &mut self.capture_lines,
                         self.session.id,
                         now_us,
                         args,
@@ -283,9 +287,6 @@ impl<'a> Connection<'a> {
                         &self.output[mark..],
                         &executed,
                     );
-                    for record in records {
-                        record.encode(&mut self.capture_lines);
-                    }
                 }
                 executed.flow
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use myongoredis_core::{new_store, Config, Executor, Frame, Mode, NoObserver, Session};
 
-use crate::command::{cli_line, Command, Key};
+use crate::command::{cli_line, At, Command, ExpireCond, Key, Num, SetOpt, Val};
 use crate::model::{Expected, Model};
 
 /// A store configuration under test: a mode, and for `shard` the number of
@@ -190,4 +190,84 @@ pub fn check_session(
         ));
     }
     Ok(())
+}
+
+/// Sessions kept as plain regression tests, checked against every mode
+/// (`model.rs`) and against real Redis (`reference.rs`): each pins a Redis
+/// rule that is easy to get wrong, or once exposed a disagreement.
+pub fn regression_sessions() -> Vec<(&'static str, Vec<Command>)> {
+    use Command::*;
+    let (a, b, c, counter) = (Key(0), Key(1), Key(2), Key(3));
+    vec![
+        (
+            "a key is alive at its deadline and gone one millisecond later",
+            vec![
+                Set(a, Val(1), vec![SetOpt::Px(Num::Int(100))]),
+                Advance(100_000),
+                Get(a),
+                Advance(1_000),
+                Get(a),
+                DbSize,
+            ],
+        ),
+        (
+            "EXPIRE GT refuses a key without TTL, LT accepts it",
+            vec![
+                Set(b, Val(0), vec![]),
+                Expire(b, Num::Int(5), vec![ExpireCond::Gt]),
+                Expire(b, Num::Int(5), vec![ExpireCond::Lt]),
+                Ttl(b),
+            ],
+        ),
+        (
+            "DECRBY of i64::MIN has its own error; INCR keeps the TTL",
+            vec![
+                Set(counter, Val(0), vec![SetOpt::Ex(Num::Int(10))]),
+                DecrBy(counter, Num::Int(i64::MIN)),
+                Incr(counter),
+                Ttl(counter),
+            ],
+        ),
+        (
+            "TTL rounds to the nearest second",
+            vec![
+                Set(a, Val(0), vec![SetOpt::Px(Num::Int(1499))]),
+                Ttl(a),
+                Advance(1_000),
+                Ttl(a),
+                Pttl(a),
+            ],
+        ),
+        (
+            "a deadline not in the future deletes the key at once",
+            vec![
+                Set(a, Val(0), vec![]),
+                PExpireAt(a, At::FromStart(0), vec![]),
+                DbSize,
+                Exists(vec![a]),
+            ],
+        ),
+        (
+            "MSETNX looks keys up in order and stops at the first live one",
+            vec![
+                Set(b, Val(0), vec![SetOpt::PxAt(At::FromStart(0))]),
+                Set(c, Val(0), vec![SetOpt::PxAt(At::FromStart(0))]),
+                Incr(counter),
+                Advance(1_000),
+                // b is expired and removed; counter is live, so the command
+                // stops before c, which stays until something looks it up.
+                MSetNx(vec![(b, Val(0)), (counter, Val(0)), (c, Val(0))]),
+                DbSize,
+            ],
+        ),
+        (
+            "SET XX on an expired key removes it (Redis looks it up first)",
+            vec![
+                Set(a, Val(0), vec![SetOpt::Px(Num::Int(1))]),
+                Advance(2_000),
+                Set(a, Val(1), vec![SetOpt::Xx]),
+                DbSize,
+            ],
+        ),
+    ]
 }

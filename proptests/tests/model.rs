@@ -1,8 +1,11 @@
 //! Model-based test: random sessions against the reference model, in every
 //! lock strategy. See the crate docs for what it guarantees.
 
-use myongoredis_proptests::command::{Command, ExpireCond, Key, Num, SetOpt, Val};
-use myongoredis_proptests::harness::{check_against_model, Target};
+use myongoredis_core::Frame;
+use myongoredis_proptests::command::{Command, Key, Num, SetOpt, Val};
+use myongoredis_proptests::harness::{
+    check_against_model, check_session, regression_sessions, Client, Server, Target,
+};
 use myongoredis_proptests::strategy::{cases, session};
 use proptest::prelude::*;
 
@@ -24,58 +27,52 @@ proptest! {
     }
 }
 
-/// The harness must be able to fail: a model that is wrong on purpose is
-/// caught. (If `check_against_model` compared nothing, every property above
-/// would pass vacuously.)
-#[test]
-fn the_check_catches_a_wrong_reply() {
-    // A wrong key in the final comparison cannot be staged without a buggy
-    // server, so check the two directions the harness compares: a session
-    // the server answers correctly passes...
-    let good = [
-        Command::Set(Key(0), Val(1), vec![SetOpt::Px(Num::Int(1500))]),
-        Command::Advance(1_000_000),
-        Command::Ttl(Key(0)),
-        Command::Expire(Key(0), Num::Int(5), vec![ExpireCond::Lt]),
-    ];
-    for target in Target::ALL {
-        assert_eq!(check_against_model(target, &good), Ok(()));
+/// A server that answers wrongly in one way, to show the check notices.
+struct Faulty {
+    inner: Client,
+    fault: fn(&[Vec<u8>]) -> Option<Frame>,
+}
+
+impl Server for Faulty {
+    fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
+        (self.fault)(args).unwrap_or_else(|| self.inner.send(args, now_us))
+    }
+
+    fn active_expire(&mut self, now_ms: u64) {
+        self.inner.exec.active_expire_cycle(now_ms);
     }
 }
 
-/// Sessions worth keeping as plain regression tests: each once exposed a
-/// disagreement, or pins a Redis rule that is easy to get wrong.
+/// The check can fail: a wrong reply, and a write that silently does
+/// nothing (seen only in the final state), are both reported. Otherwise
+/// the property above could pass vacuously.
 #[test]
-fn known_sessions_agree() {
-    let sessions: Vec<Vec<Command>> = vec![
-        // A key is alive at its deadline and gone one millisecond later.
-        vec![
-            Command::Set(Key(0), Val(1), vec![SetOpt::Px(Num::Int(100))]),
-            Command::Advance(100_000),
-            Command::Get(Key(0)),
-            Command::Advance(1_000),
-            Command::Get(Key(0)),
-            Command::DbSize,
-        ],
-        // EXPIRE with GT on a key without TTL refuses; LT accepts.
-        vec![
-            Command::Set(Key(1), Val(0), vec![]),
-            Command::Expire(Key(1), Num::Int(5), vec![ExpireCond::Gt]),
-            Command::Expire(Key(1), Num::Int(5), vec![ExpireCond::Lt]),
-            Command::Ttl(Key(1)),
-        ],
-        // DECRBY of i64::MIN has its own error; INCR keeps the TTL.
-        vec![
-            Command::Set(Key(3), Val(0), vec![SetOpt::Ex(Num::Int(10))]),
-            Command::DecrBy(Key(3), Num::Int(i64::MIN)),
-            Command::Incr(Key(3)),
-            Command::Ttl(Key(3)),
-        ],
+fn the_check_catches_wrong_replies_and_wrong_state() {
+    let session = [
+        Command::Set(Key(0), Val(1), vec![SetOpt::Px(Num::Int(1500))]),
+        Command::Advance(1_000_000),
+        Command::Ttl(Key(0)),
+        Command::Del(vec![Key(0)]),
     ];
-    for commands in sessions {
+    let target = Target::ALL[0];
+    assert_eq!(check_against_model(target, &session), Ok(()));
+    let wrong_ttl = |args: &[Vec<u8>]| (args[0] == b"TTL").then_some(Frame::Integer(42));
+    let lost_del = |args: &[Vec<u8>]| (args[0] == b"DEL").then_some(Frame::Integer(1));
+    for (fault, what) in [(wrong_ttl as fn(&[Vec<u8>]) -> Option<Frame>, "TTL a  ->  (integer) 42"), (lost_del, "GET a  ->  \"1\"")] {
+        let mut server = Faulty { inner: Client::new(target, 1), fault };
+        let report = check_session(&mut server, "faulty", &session).unwrap_err();
+        assert!(report.contains(what), "{report}");
+    }
+}
+
+/// The regression sessions (see `harness::regression_sessions`), in every
+/// mode.
+#[test]
+fn regression_sessions_agree() {
+    for (name, commands) in regression_sessions() {
         for target in Target::ALL {
             if let Err(report) = check_against_model(target, &commands) {
-                panic!("{report}");
+                panic!("{name}\n{report}");
             }
         }
     }

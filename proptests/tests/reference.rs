@@ -9,13 +9,15 @@
 //! Active expiry is switched off (`DEBUG SET-ACTIVE-EXPIRE 0`) so only the
 //! model's commands delete keys.
 //!
-//! Needs `redis-server` (7.0) and libfaketime: `apt-get install
-//! redis-server faketime`. Ignored by default for that reason; run with
+//! Needs `redis-server` 7.0 and a C compiler (`apt-get install
+//! redis-server gcc`); ignored by default for that reason. Run with
 //! `cargo test -p myongoredis-proptests --release --test reference --
 //! --ignored`.
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -24,42 +26,44 @@ use bytes::BytesMut;
 use myongoredis_core::resp::{encode_request, parse_frame};
 use myongoredis_core::Frame;
 use myongoredis_proptests::command::{Command, T0_MS};
-use myongoredis_proptests::harness::{check_session, Server};
+use myongoredis_proptests::harness::{check_session, regression_sessions, Server};
 use myongoredis_proptests::strategy::{cases, command};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-
-const LIBFAKETIME: &[&str] = &[
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/faketime/libfaketime.so.1",
-];
 
 /// A `redis-server` on a free loopback port with a frozen, settable clock.
 /// Killed when dropped (also when a test panics).
 struct RealRedis {
     child: Child,
     stream: TcpStream,
-    clock_file: PathBuf,
+    /// Holds the frozen time; rewritten in place, never truncated (the
+    /// server maps it, and reading past a shrunk file would crash it).
+    clock: File,
     clock_us: Option<u64>,
     dir: PathBuf,
 }
 
 impl RealRedis {
     fn start() -> RealRedis {
-        let faketime = LIBFAKETIME
-            .iter()
-            .find(|p| Path::new(p).exists())
-            .expect("libfaketime not found: apt-get install faketime");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let dir = std::env::temp_dir().join(format!("myongoredis-reference-{port}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
+        let shim = dir.join("frozen_clock.so");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/frozen_clock.c");
+        let built = Process::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&shim)
+            .arg(&source)
+            .status()
+            .expect("a C compiler (cc) to build the clock shim");
+        assert!(built.success(), "building {}", source.display());
         let clock_file = dir.join("clock");
-        write_clock(&clock_file, T0_MS * 1000);
+        let clock = File::create(&clock_file).expect("clock file");
+        write_clock(&clock, T0_MS * 1000);
         let child = Process::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -72,15 +76,8 @@ impl RealRedis {
             ])
             .arg("--dir")
             .arg(&dir)
-            .env("LD_PRELOAD", faketime)
-            // The file holds Unix seconds with a fraction; re-read on every
-            // clock call. Only the wall clock is faked: Redis's event loop
-            // runs on the monotonic one.
-            .env("FAKETIME_FMT", "%s")
-            .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
-            .env("FAKETIME_NO_CACHE", "1")
-            .env("DONT_FAKE_MONOTONIC", "1")
-            .env("TZ", "UTC")
+            .env("LD_PRELOAD", &shim)
+            .env("FROZEN_CLOCK_FILE", &clock_file)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server not found: apt-get install redis-server");
@@ -100,7 +97,7 @@ impl RealRedis {
         let mut redis = RealRedis {
             child,
             stream,
-            clock_file,
+            clock,
             clock_us: Some(T0_MS * 1000),
             dir,
         };
@@ -149,18 +146,18 @@ impl RealRedis {
 
     fn set_clock(&mut self, now_us: u64) {
         if self.clock_us != Some(now_us) {
-            write_clock(&self.clock_file, now_us);
+            write_clock(&self.clock, now_us);
             self.clock_us = Some(now_us);
         }
     }
 }
 
-/// Write the frozen time atomically (rename), so Redis never reads half.
-fn write_clock(path: &Path, now_us: u64) {
-    let tmp = path.with_extension("tmp");
-    let text = format!("{}.{:06}\n", now_us / 1_000_000, now_us % 1_000_000);
-    std::fs::write(&tmp, text).expect("write clock");
-    std::fs::rename(&tmp, path).expect("rename clock");
+/// Set the frozen time: Unix microseconds, little-endian, at offset 0. The
+/// server reads it only while running a command, after this returned.
+fn write_clock(clock: &File, now_us: u64) {
+    clock
+        .write_all_at(&now_us.to_le_bytes(), 0)
+        .expect("write clock");
 }
 
 impl Server for RealRedis {
@@ -192,6 +189,13 @@ fn the_model_agrees_with_real_redis() {
         max_shrink_iters: 5_000,
         ..Config::default()
     });
+    for (name, commands) in regression_sessions() {
+        let mut redis = redis.borrow_mut();
+        redis.reset();
+        if let Err(report) = check_session(&mut *redis, "redis-server 7.0", &commands) {
+            panic!("{name}\n{report}");
+        }
+    }
     let result = runner.run(&vec(command(), 1..=40), |commands: Vec<Command>| {
         let mut redis = redis.borrow_mut();
         redis.reset();

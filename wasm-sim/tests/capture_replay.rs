@@ -3,14 +3,15 @@
 //! For each lock mode: start `myongoredis --capture DIR` on an ephemeral
 //! port, drive it with the `redis` crate (pipelines, keys with short TTLs
 //! that the active cycle deletes, a read that meets an expired key, TIME,
-//! CLIENT ID, CONFIG SET, INFO), shut it down gracefully, and replay the
-//! capture in the wasm guest: every reply identical. Then change one byte
+//! CLIENT ID, CONFIG SET, INFO, an inline command and a protocol error),
+//! shut it down gracefully, and replay the capture in the wasm guest:
+//! every reply identical. Then change one byte
 //! of one reply in the file: the replay must fail and name that record.
 //!
 //! Needs the guest module (built by the test command before `cargo test`);
 //! without it the test says so and skips.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -151,6 +152,17 @@ fn drive(server: &Server) {
     pipe.cmd("EXPIRE").arg("x").arg(100);
     pipe.cmd("TTL").arg("x");
     let _: Vec<redis::Value> = pipe.query(&mut b).expect("second pipeline");
+    // A telnet-style client: an inline command, then a protocol error
+    // (the server answers it and hangs up).
+    let mut raw = std::net::TcpStream::connect(server.addr).expect("connects");
+    raw.write_all(b"SET inline \"a b\"\r\n*1\r\n$x\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).expect("read until closed");
+    assert_eq!(
+        answer,
+        b"+OK\r\n-ERR Protocol error: invalid bulk length\r\n"
+    );
     let x: i64 = redis::cmd("INCRBY")
         .arg("x")
         .arg(41)
@@ -191,9 +203,10 @@ fn captured_sessions_replay_identically_in_wasm_and_tampering_is_caught() {
         let census = replay::census(&loaded.records);
         assert!(census.commands.values().sum::<u64>() >= 80, "{mode}");
         assert_eq!(
-            census.connections, 3,
-            "{mode}: a, b and the one that sent SHUTDOWN"
+            census.connections, 4,
+            "{mode}: a, b, raw, and the one that sent SHUTDOWN"
         );
+        assert_eq!(census.protocol_errors, 1, "{mode}");
         assert!(
             census.expiry_steps >= 1,
             "{mode}: the active cycle should have deleted the short keys"
@@ -264,6 +277,32 @@ fn captured_sessions_replay_identically_in_wasm_and_tampering_is_caught() {
             "{mode}"
         );
     }
+
+    // SIGKILL: no graceful flush. What reached the file replays; an
+    // unfinished last line or records still queued are cut off, not read.
+    let dir = scratch.join("killed");
+    let mut server = Server::start(&bin, "shard", &dir);
+    let mut con = server.client();
+    for round in 0..20 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET").arg(format!("k{i}")).arg(round).ignore();
+            pipe.cmd("INCR").arg("n").ignore();
+        }
+        let () = pipe.query(&mut con).expect("pipeline");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    let loaded = replay::load(&dir).expect("a killed server's capture loads");
+    assert!(
+        loaded.records.len() > 1000,
+        "flushed while running: {} records",
+        loaded.records.len()
+    );
+    let replayed = replay::run(Runner::Wasm, Some(&guest), &loaded.header, &loaded.records)
+        .expect("the guest runs");
+    assert!(replay::compare(&loaded.records, &replayed.outcomes).is_none());
     let _ = std::fs::remove_dir_all(&scratch);
 }
 

@@ -185,3 +185,45 @@ fn shell_dependent_commands() {
     assert!(!shell_dependent(&args("GET info")));
     assert!(!shell_dependent(&[]));
 }
+
+#[test]
+fn direct_encoding_matches_the_records() {
+    use crate::exec::{Executed, Flow, LazyExpire};
+    let args: Vec<Bytes> = vec![Bytes::from_static(b"INFO")];
+    for executed in [
+        Executed {
+            flow: Flow::Continue,
+            seq: Some(9),
+            rng_position: Some(12345),
+            lazy_expire: Some(LazyExpire {
+                seq: Some(10),
+                deleted: 2,
+            }),
+        },
+        Executed {
+            flow: Flow::Continue,
+            seq: None,
+            rng_position: None,
+            lazy_expire: None,
+        },
+    ] {
+        let mut direct = Vec::new();
+        encode_command_records(
+            &mut direct,
+            3,
+            77,
+            &args,
+            b"INFO\r\n",
+            b"$0\r\n\r\n",
+            &executed,
+        );
+        let mut via_records = Vec::new();
+        for r in command_records(3, 77, &args, b"INFO\r\n", b"$0\r\n\r\n", &executed) {
+            r.encode(&mut via_records);
+        }
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(via_records).unwrap()
+        );
+    }
+}

@@ -35,52 +35,92 @@ impl Record {
     /// Append the record as one line.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            Record::Open { seq, conn, now_us } => put_fields(out, "O", &[*seq, *conn, *now_us]),
-            Record::Close { seq, conn, now_us } => put_fields(out, "X", &[*seq, *conn, *now_us]),
+            Record::Open { seq, conn, now_us } => put_fields(out, b'O', &[*seq, *conn, *now_us]),
+            Record::Close { seq, conn, now_us } => put_fields(out, b'X', &[*seq, *conn, *now_us]),
             Record::Expire(e) => put_fields(
                 out,
-                "E",
+                b'E',
                 &[e.seq, e.lock.into(), e.now_us, e.rng, e.sampled, e.expired],
             ),
             Record::LazyExpire(l) => {
-                put_fields(out, "L", &[l.seq, l.conn, l.now_us, l.deleted]);
-                out.pop(); // the '\n' put_fields ended with
-                out.push(b' ');
-                put_payload(out, &l.request);
-                out.push(b'\n');
+                put_lazy_expire(out, l.seq, l.conn, l.now_us, l.deleted, &l.request)
             }
-            Record::Command(c) => {
-                put_fields(out, "C", &[c.seq, c.conn, c.now_us]);
-                out.pop(); // the '\n' put_fields ended with
-                out.push(b' ');
-                match c.rng {
-                    Some(p) => out.extend_from_slice(p.to_string().as_bytes()),
-                    None => out.push(b'-'),
-                }
-                out.push(b' ');
-                out.extend_from_slice(c.mark.symbol().as_bytes());
-                out.push(b' ');
-                put_payload(out, &c.request);
-                out.push(b' ');
-                put_payload(out, &c.reply);
-                out.push(b'\n');
-            }
+            Record::Command(c) => put_command(
+                out, c.seq, c.conn, c.now_us, c.rng, c.mark, &c.request, &c.reply,
+            ),
         }
+        out.push(b'\n');
     }
 }
 
-fn put_fields(out: &mut Vec<u8>, tag: &str, numbers: &[u64]) {
-    out.extend_from_slice(tag.as_bytes());
-    for n in numbers {
-        out.push(b' ');
-        out.extend_from_slice(n.to_string().as_bytes());
+/// A command line from borrowed parts (the server writes these for every
+/// command, so nothing here allocates). No trailing newline.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn put_command(
+    out: &mut Vec<u8>,
+    seq: u64,
+    conn: u64,
+    now_us: u64,
+    rng: Option<u64>,
+    mark: Mark,
+    request: &[u8],
+    reply: &[u8],
+) {
+    put_fields(out, b'C', &[seq, conn, now_us]);
+    out.push(b' ');
+    match rng {
+        Some(p) => put_u64(out, p),
+        None => out.push(b'-'),
     }
-    out.push(b'\n');
+    out.push(b' ');
+    out.extend_from_slice(mark.symbol().as_bytes());
+    out.push(b' ');
+    put_payload(out, request);
+    out.push(b' ');
+    put_payload(out, reply);
+}
+
+/// A lazy-expiry line from borrowed parts. No trailing newline.
+pub(super) fn put_lazy_expire(
+    out: &mut Vec<u8>,
+    seq: u64,
+    conn: u64,
+    now_us: u64,
+    deleted: u64,
+    request: &[u8],
+) {
+    put_fields(out, b'L', &[seq, conn, now_us, deleted]);
+    out.push(b' ');
+    put_payload(out, request);
+}
+
+/// `tag n1 n2 ...`, no trailing newline.
+fn put_fields(out: &mut Vec<u8>, tag: u8, numbers: &[u64]) {
+    out.push(tag);
+    for &n in numbers {
+        out.push(b' ');
+        put_u64(out, n);
+    }
+}
+
+/// Decimal digits of `n`, without going through a `String`.
+fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// `<len>:<escaped>`.
 pub fn put_payload(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(bytes.len().to_string().as_bytes());
+    put_u64(out, bytes.len() as u64);
     out.push(b':');
     escape_into(out, bytes);
 }
@@ -88,12 +128,19 @@ pub fn put_payload(out: &mut Vec<u8>, bytes: &[u8]) {
 /// The escaping described in the module docs.
 pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
+    let plain = |b: u8| (b'!'..=b'~').contains(&b) && b != b'\\';
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // Runs of printable bytes (most of RESP) are copied in one go.
+        let run = rest.iter().position(|&b| !plain(b)).unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..run]);
+        let Some((&b, tail)) = rest[run..].split_first() else {
+            break;
+        };
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\n' => out.extend_from_slice(b"\\n"),
-            b'!'..=b'~' => out.push(b),
             _ => out.extend_from_slice(&[
                 b'\\',
                 b'x',
@@ -101,6 +148,7 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
                 HEX[(b & 15) as usize],
             ]),
         }
+        rest = tail;
     }
 }
 

@@ -132,13 +132,10 @@ pub fn prefill(addr: SocketAddr, space: Prefill, value: &[u8]) -> io::Result<()>
                 s.spawn(move || fill_range(addr, space, value, range))
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a fill thread panicked")))
-            })
-            .collect::<io::Result<()>>()
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(io::Error::other("a fill thread panicked")))
+        })
     })
 }
 

@@ -79,10 +79,10 @@ pub fn render(r: &Results) -> String {
          </head>\n<body>\n<h1>Lock contention: {}</h1>\n",
         escape(&rows.join(" vs "))
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"meta\">{} · {} cores, {} · git {} · {} clients, pipeline {}, {} s per run, \
-         {} repeat(s), {}<br>command: <code>{}</code></p>\n",
+         {} repeat(s), {}<br>command: <code>{}</code></p>",
         escape(&r.started_utc),
         r.machine.nproc,
         escape(r.machine.cpu_model.as_deref().unwrap_or("unknown CPU")),

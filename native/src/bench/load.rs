@@ -19,7 +19,7 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::RwLock;
 use std::thread;
@@ -179,7 +179,6 @@ pub fn run(spec: &LoadSpec, mut tick: impl FnMut(Duration, u64)) -> io::Result<M
     // One counter per client on its own cache line, written only by its
     // client and read by the progress ticker.
     let live: Vec<CachePadded<AtomicU64>> = (0..clients).map(|_| Default::default()).collect();
-    let finished = AtomicUsize::new(0);
     // The start gate: held for writing while threads are spawned, then
     // released so every client starts within microseconds of the others.
     let gate = RwLock::new(());
@@ -192,20 +191,18 @@ pub fn run(spec: &LoadSpec, mut tick: impl FnMut(Duration, u64)) -> io::Result<M
         let mut handles = Vec::with_capacity(clients);
         let mut spawn_error = None;
         for (i, stream) in streams.into_iter().enumerate() {
-            let (gate, live, finished) = (&gate, &live[i], &finished);
+            let (gate, live) = (&gate, &live[i]);
             let client = u32::try_from(i).unwrap_or(u32::MAX);
             let spawned = thread::Builder::new()
                 .name(format!("client-{i}"))
                 .stack_size(CLIENT_STACK)
                 .spawn_scoped(s, move || {
                     drop(gate.read());
-                    let tally = if spec.open_loop {
+                    if spec.open_loop {
                         open_loop(stream, spec, client, live)
                     } else {
                         closed_loop(stream, spec, client, live)
-                    };
-                    finished.fetch_add(1, Ordering::Release);
-                    tally
+                    }
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),
@@ -217,7 +214,9 @@ pub fn run(spec: &LoadSpec, mut tick: impl FnMut(Duration, u64)) -> io::Result<M
         }
         start = Instant::now();
         drop(held);
-        while finished.load(Ordering::Acquire) < handles.len() {
+        // `is_finished` rather than a counter the clients bump: a client
+        // that panicked never bumps anything, and this loop must end anyway.
+        while !handles.iter().all(|h| h.is_finished()) {
             thread::sleep(Duration::from_millis(100));
             let so_far = live.iter().map(|c| c.load(Ordering::Relaxed)).sum();
             tick(start.elapsed(), so_far);
