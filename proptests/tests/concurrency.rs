@@ -325,7 +325,7 @@ proptest! {
         target in target(),
         mixes in vec(vec(op(), 10..60), 2..=6),
     ) {
-        if let Err(why) = run(target, mixes, 40) {
+        if let Err(why) = run(target, mixes, 200) {
             prop_assert!(false, "{}", why);
         }
     }

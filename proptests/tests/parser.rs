@@ -198,7 +198,7 @@ fn is_size_limit(e: &ProtocolError) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(10_000)))]
 
     /// parse ∘ encode = id on frames, and encode ∘ parse = id on their
     /// bytes; prefixes are incomplete; trailing bytes are left alone.

@@ -235,13 +235,23 @@ fn summary_table(h: &mut String, r: &Results) {
     h.push_str(
         "<h2>Summary</h2>\n<table>\n<tr><th>workload</th><th class=\"l\">row</th><th>ops/s</th>\
          <th>min–max</th><th>spread</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th>\
-         <th>lock wait</th><th>errors</th></tr>\n",
+         <th>lock wait</th><th>contended</th><th>hold</th><th>wait if taken</th>\
+         <th>errors</th></tr>\n",
     );
     for s in &r.summary {
+        let (contended, hold, wait) = match s.locks {
+            Some(l) => (
+                format!("{:.1} %", l.contended_pct),
+                fmt_us(l.hold_us_per_acquisition),
+                fmt_us(l.wait_us_per_contended),
+            ),
+            None => ("n/a".into(), "n/a".into(), "n/a".into()),
+        };
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}–{}</td><td>{:.1} %</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{contended}</td>\
+             <td>{hold}</td><td>{wait}</td><td>{}</td></tr>",
             s.workload.name(),
             swatch(&s.row),
             fmt_ops(s.ops_per_sec.median),
@@ -256,7 +266,11 @@ fn summary_table(h: &mut String, r: &Results) {
             s.errors
         );
     }
-    h.push_str("</table>\n");
+    h.push_str(
+        "</table>\n<p class=\"note\">contended: acquisitions that found the lock taken; hold: \
+         mean time a lock was held per acquisition; wait if taken: mean wait of a contended \
+         acquisition. Medians over the repeats.</p>\n",
+    );
 }
 
 fn runs_table(h: &mut String, r: &Results) {

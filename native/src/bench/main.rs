@@ -142,6 +142,7 @@ fn run(args: &Args) -> Result<i32, String> {
         &summary,
         &reading::Context {
             nproc: machine.nproc,
+            clients: args.clients,
             loadavg: machine.loadavg_before.as_deref(),
         },
     );
@@ -258,7 +259,7 @@ fn measure(
     } else {
         let bar = ProgressBar::new(spec.duration.as_millis() as u64);
         // The template is a constant known to be valid.
-        let style = ProgressStyle::with_template("{prefix:<32} [{bar:30}] {msg}")
+        let style = ProgressStyle::with_template("{prefix:<36} [{bar:30}] {msg}")
             .expect("valid template")
             .progress_chars("=> ");
         bar.set_style(style);
@@ -292,7 +293,7 @@ fn measure(
     say(
         args,
         &format!(
-            "{prefix:<32} {:>9} ops/s  p99 {:>9}  lock wait {:>6}  errors {}",
+            "{prefix:<36} {:>9} ops/s  p99 {:>9}  lock wait {:>6}  errors {}",
             report::fmt_ops(result.ops_per_sec),
             report::fmt_us(result.latency_us.p99),
             report::fmt_share(result.lock_wait_share_pct),

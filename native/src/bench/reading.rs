@@ -7,7 +7,7 @@
 //! win: on a shared two-core machine that happens, and a report that
 //! pretended otherwise would teach the wrong lesson.
 
-use crate::report::{fmt_ops, fmt_share, Summary};
+use crate::report::{fmt_ops, fmt_share, fmt_us, Summary};
 use crate::servers::RowInfo;
 use crate::workload::WorkloadKind;
 
@@ -18,6 +18,7 @@ const LOCKS_NOT_THE_LIMIT_PCT: f64 = 5.0;
 /// Facts about the machine that the reading mentions.
 pub struct Context<'a> {
     pub nproc: usize,
+    pub clients: u32,
     pub loadavg: Option<&'a str>,
 }
 
@@ -82,6 +83,10 @@ pub fn reading(
         ));
     }
 
+    if let Some(line) = where_wait_comes_from(summary, ctx) {
+        out.push(line);
+    }
+
     let errors: u64 = summary.iter().map(|s| s.errors).sum();
     if errors == 0 {
         out.push("Every reply was checked (SET +OK, GET the value or nil): no errors.".into());
@@ -113,6 +118,63 @@ pub fn reading(
         ));
     }
     out
+}
+
+/// Below this share the worst row's waiting is not worth explaining.
+const WAIT_WORTH_EXPLAINING_PCT: f64 = 1.0;
+
+/// Waits this many times longer than holds are not a queue of critical
+/// sections: they are threads waiting for a CPU after the lock was freed.
+const SCHEDULING_NOT_HOLDING: f64 = 10.0;
+
+/// Explain the row that waited most: is the wait the critical sections
+/// queueing up (long holds), or threads that, once woken, wait for a CPU
+/// (tiny holds, long waits)? And what it does to the tail.
+fn where_wait_comes_from(summary: &[Summary], ctx: &Context) -> Option<String> {
+    let wait = |s: &Summary| s.lock_wait_share_pct.map(|w| w.median);
+    let worst = summary
+        .iter()
+        .filter(|s| s.locks.is_some())
+        .max_by(|a, b| wait(a).unwrap_or(0.0).total_cmp(&wait(b).unwrap_or(0.0)))?;
+    let share = wait(worst)?;
+    let locks = worst.locks?;
+    if share < WAIT_WORTH_EXPLAINING_PCT {
+        return None;
+    }
+    let mut line = format!(
+        "Where lock wait was highest ({} on {}, {} of client time), a lock was held {} per \
+         acquisition, and a thread that found it taken ({:.1} % of acquisitions) waited {} on \
+         average",
+        worst.row,
+        worst.workload.name(),
+        fmt_share(Some(share)),
+        fmt_us(locks.hold_us_per_acquisition),
+        locks.contended_pct,
+        fmt_us(locks.wait_us_per_contended),
+    );
+    if locks.wait_us_per_contended > SCHEDULING_NOT_HOLDING * locks.hold_us_per_acquisition {
+        line.push_str(&format!(
+            ": far longer than anyone holds it, so most of that wait is waiting to run again \
+             ({} client threads and as many server threads share {} cores)",
+            ctx.clients, ctx.nproc
+        ));
+    } else {
+        line.push_str(": the critical sections themselves queue up");
+    }
+    let calmest = summary
+        .iter()
+        .filter(|s| s.workload == worst.workload && s.locks.is_some())
+        .min_by(|a, b| wait(a).unwrap_or(0.0).total_cmp(&wait(b).unwrap_or(0.0)));
+    if let Some(calm) = calmest.filter(|c| c.row != worst.row) {
+        line.push_str(&format!(
+            ". It shows in the tail: p99 {} against {} for {}",
+            fmt_us(worst.latency_us.p99),
+            fmt_us(calm.latency_us.p99),
+            calm.row
+        ));
+    }
+    line.push('.');
+    Some(line)
 }
 
 /// "; lock wait fell from 41 % (mutex) to 3.0 % (shard)" when a mode beat
@@ -169,7 +231,7 @@ fn compare_to_mutex(w: WorkloadKind, base: &Summary, mine: &[&Summary]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Latency, Spread};
+    use crate::report::{Latency, LockShape, Spread};
 
     fn row(label: &str, server: &str) -> RowInfo {
         RowInfo {
@@ -202,6 +264,12 @@ mod tests {
                 median: w,
                 ..Spread::default()
             }),
+            // A mutex-like shape: 2 µs holds, 2 ms waits.
+            locks: wait.map(|_| LockShape {
+                contended_pct: 7.0,
+                hold_us_per_acquisition: 2.0,
+                wait_us_per_contended: 2000.0,
+            }),
             errors: 0,
         }
     }
@@ -220,6 +288,7 @@ mod tests {
         ];
         let ctx = Context {
             nproc: 2,
+            clients: 50,
             loadavg: Some("1.00"),
         };
         let text = reading(&rows, &[WorkloadKind::ReadHeavy], &sums, &ctx).join("\n");
@@ -233,6 +302,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("no errors"), "{text}");
+        assert!(
+            text.contains("mutex on read-heavy, 41 % of client time), a lock was held 2.0 µs"),
+            "{text}"
+        );
+        assert!(text.contains("waiting to run again"), "{text}");
     }
 
     #[test]
@@ -244,6 +318,7 @@ mod tests {
         ];
         let ctx = Context {
             nproc: 2,
+            clients: 50,
             loadavg: None,
         };
         let text = reading(&rows, &[WorkloadKind::ReadHeavy], &sums, &ctx).join("\n");

@@ -189,7 +189,43 @@ pub struct Summary {
     /// Medians of the runs' percentiles.
     pub latency_us: Latency,
     pub lock_wait_share_pct: Option<Spread>,
+    /// How the lock behaved (medians over the runs; `None` without INFO
+    /// contention).
+    pub locks: Option<LockShape>,
     pub errors: u64,
+}
+
+/// What one acquisition looked like: together these tell a long critical
+/// section (hold is large) from a scheduling problem (hold is tiny, yet a
+/// thread that finds the lock taken waits long).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct LockShape {
+    /// Acquisitions that found the lock taken, in percent.
+    pub contended_pct: f64,
+    /// Mean hold time per acquisition.
+    pub hold_us_per_acquisition: f64,
+    /// Mean wait per contended acquisition.
+    pub wait_us_per_contended: f64,
+}
+
+impl LockShape {
+    fn of(c: &Contention) -> Option<LockShape> {
+        (c.acquisitions > 0).then(|| LockShape {
+            contended_pct: c.contended as f64 * 100.0 / c.acquisitions as f64,
+            hold_us_per_acquisition: c.hold_us as f64 / c.acquisitions as f64,
+            wait_us_per_contended: c.wait_us as f64 / c.contended.max(1) as f64,
+        })
+    }
+
+    fn median(shapes: &[LockShape]) -> LockShape {
+        let med =
+            |f: fn(&LockShape) -> f64| Spread::of(&shapes.iter().map(f).collect::<Vec<_>>()).median;
+        LockShape {
+            contended_pct: med(|l| l.contended_pct),
+            hold_us_per_acquisition: med(|l| l.hold_us_per_acquisition),
+            wait_us_per_contended: med(|l| l.wait_us_per_contended),
+        }
+    }
 }
 
 /// Medians per row and workload, in row order then workload order.
@@ -208,6 +244,10 @@ pub fn summarize(rows: &[RowInfo], workloads: &[WorkloadKind], runs: &[RunResult
                 Spread::of(&mine.iter().map(|r| f(r)).collect::<Vec<_>>()).median
             };
             let shares: Vec<f64> = mine.iter().filter_map(|r| r.lock_wait_share_pct).collect();
+            let shapes: Vec<LockShape> = mine
+                .iter()
+                .filter_map(|r| r.contention.as_ref().and_then(LockShape::of))
+                .collect();
             out.push(Summary {
                 row: row.label.clone(),
                 workload: *w,
@@ -224,6 +264,7 @@ pub fn summarize(rows: &[RowInfo], workloads: &[WorkloadKind], runs: &[RunResult
                 // Only a figure if every run had one: a median of some runs
                 // would hide that the others could not be measured.
                 lock_wait_share_pct: (shares.len() == mine.len()).then(|| Spread::of(&shares)),
+                locks: (shapes.len() == mine.len()).then(|| LockShape::median(&shapes)),
                 errors: mine.iter().map(|r| r.errors.total()).sum(),
             });
         }
@@ -246,6 +287,8 @@ pub fn fmt_ops(x: f64) -> String {
 pub fn fmt_us(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.2} ms", us / 1000.0)
+    } else if us < 10.0 {
+        format!("{us:.1} µs")
     } else {
         format!("{us:.0} µs")
     }
@@ -301,6 +344,7 @@ mod tests {
         assert_eq!(fmt_ops(1_234_567.0), "1.23M");
         assert_eq!(fmt_us(412.4), "412 µs");
         assert_eq!(fmt_us(1234.0), "1.23 ms");
+        assert_eq!(fmt_us(2.24), "2.2 µs");
         assert_eq!(fmt_share(Some(41.2)), "41 %");
         assert_eq!(fmt_share(Some(3.21)), "3.2 %");
         assert_eq!(fmt_share(None), "n/a");

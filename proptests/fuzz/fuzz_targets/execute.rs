@@ -1,10 +1,11 @@
 //! Parser + executor: arbitrary bytes as one connection's traffic to a
 //! fresh store. Nothing may panic, whatever the commands do.
 //!
-//! The first byte picks the store (mutex, rw, shard with 1, 2 or 32
-//! shards); the rest is served as the connection's read buffer, at most
-//! [`MAX_COMMANDS`] commands, with the clock moving 1 ms per command. Every
-//! reply must be a well-formed RESP2 frame sequence.
+//! The input is served as the connection's read buffer, unchanged (so the
+//! seed corpus is raw captured traffic): at most [`MAX_COMMANDS`] commands,
+//! the clock moving 1 ms per command. Its length picks the store (mutex,
+//! rw, shard with 1, 2 or 32 shards), so every store sees every kind of
+//! input. Every reply must be a well-formed RESP2 frame sequence.
 #![no_main]
 
 use bytes::BytesMut;
@@ -17,12 +18,9 @@ use myongoredis_proptests::wire::serve;
 /// Bounds the work per input: a short input can hold many tiny commands.
 const MAX_COMMANDS: usize = 256;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&pick, traffic)) = data.split_first() else {
-        return;
-    };
-    let target = Target::ALL[usize::from(pick) % Target::ALL.len()];
-    let exec = target.executor(u64::from(pick));
+fuzz_target!(|traffic: &[u8]| {
+    let target = Target::ALL[traffic.len() % Target::ALL.len()];
+    let exec = target.executor(traffic.len() as u64);
     let mut session = exec.new_session();
     let mut out = BytesMut::new();
     let served = serve(&exec, &mut session, traffic, T0_MS * 1000, MAX_COMMANDS, &mut out);
