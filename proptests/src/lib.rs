@@ -3,8 +3,8 @@
 //! Properties, a reference model and fuzz targets that try to break
 //! `myongoredis-core`. Unit tests (next to the code) show that a command
 //! does what its author thought of; these show that it keeps doing so for
-//! inputs nobody thought of. Nothing here touches a socket: every test
-//! drives the engine directly, with a virtual clock.
+//! inputs nobody thought of. Every test drives the engine directly, with a
+//! virtual clock; only `reference.rs` opens a socket (to a real Redis).
 //!
 //! ## What each property guarantees (the tests in `tests/`)
 //!
@@ -35,10 +35,19 @@
 //!   keyspace and expiry commands, with clock jumps and active-expiry runs,
 //!   go to a plain sequential [`model::Model`] and to the real executor in
 //!   every lock strategy (mutex, rw, shard with 1, 2 and 32 shards). Every
-//!   reply must be the model's (DBSIZE: within the model's bounds, see
-//!   [`model`]), and so must the final state: GET and PTTL of every key,
-//!   DBSIZE, and `KEYS *`. A failure shrinks to a short session printed as
-//!   redis-cli lines (see [`command::Command`]).
+//!   reply must be the model's, and so must the final state: GET and PTTL
+//!   of every key, DBSIZE, and `KEYS *`. DBSIZE is exact: the model deletes
+//!   expired keys exactly where Redis's lookups do (only after an
+//!   active-expiry cycle, which samples at random, does it allow a range).
+//!   A failure shrinks to a short session printed as redis-cli lines (see
+//!   [`command::Command`]). [`harness::regression_sessions`] are replayed
+//!   every run.
+//! * **`reference.rs` — the model is Redis** (ignored by default: needs
+//!   `redis-server` 7.0 and `cc`). The same random sessions and regression
+//!   sessions against a real Redis 7.0, whose wall clock is frozen at the
+//!   model's virtual time by a small LD_PRELOAD shim. It keeps the oracle
+//!   honest: a misreading of Redis shared by the model and the server would
+//!   otherwise pass `model.rs`.
 //! * **`concurrency.rs` — locks do their job.** Threads hammer one store
 //!   (shard mode with 2, 3 or 32 shards, and the other modes) with a random
 //!   mix; multi-key commands must be atomic: a reader never sees part of an
@@ -53,15 +62,26 @@
 //!   layout.
 //!
 //! Case counts are chosen so `cargo test -p myongoredis-proptests
-//! --release` takes well under two minutes on two cores; the environment
-//! variable `PROPTEST_CASES` raises every property's count for a soak.
+//! --release` runs in seconds (well under the two-minute budget on two
+//! cores); the environment variable `PROPTEST_CASES` sets every property's
+//! count, for a soak.
+//!
+//! ## The library
+//! [`command`] is the typed command language, [`model`] the reference,
+//! [`harness`] runs a session against an executor (or any [`harness::Server`])
+//! and the model, [`wire`] writes inline commands and serves a read buffer
+//! as a connection does, and `strategy` (feature `proptest`, on by default)
+//! generates all of it.
 //!
 //! ## Fuzzing
 //! `fuzz/` is a cargo-fuzz project (outside the workspace) with three
 //! targets: `resp_parser`, `execute` (parser + executor on arbitrary bytes)
 //! and `model`, which feeds `arbitrary`-generated command sequences to
 //! [`harness::check_against_model`], the same check as `model.rs`. Run
-//! `fuzz/run.sh [seconds]`.
+//! `fuzz/run.sh [seconds]`: it replays the committed seed corpus, then
+//! fuzzes each target for that long. The corpus is real client traffic
+//! (redis-cli, redis-benchmark, inline commands) and the replies to it,
+//! recorded with `fuzz/capture.py`, a small TCP proxy.
 
 pub mod command;
 pub mod harness;

@@ -14,7 +14,7 @@
 //! every reply treats it as absent. It is *physically* removed, as in
 //! Redis, when a command looks it up (`expireIfNeeded` inside every
 //! `lookupKey*`), so the model looks keys up exactly where and in the order
-//! the Redis command does ([`Model::lookup`]), and DBSIZE, which counts
+//! the Redis command does (`Model::lookup`), and DBSIZE, which counts
 //! expired keys not yet removed, is exact. The one thing the model cannot
 //! know is which expired keys an active-expiry cycle removed (it samples at
 //! random); keys expired when a cycle ran are marked "maybe gone", and
@@ -151,7 +151,7 @@ impl Model {
     }
 
     /// The entry of `key` if it is live, without touching anything (for
-    /// the final comparison; commands use [`Model::lookup`]).
+    /// the final comparison; commands use `Model::lookup`).
     pub fn live(&self, key: &[u8]) -> Option<&Entry> {
         let now = self.now_ms();
         self.entries.get(key).filter(|e| !e.is_expired(now))

@@ -313,7 +313,7 @@ fn run(target: Target, mixes: Vec<Vec<Op>>, rounds: usize) -> Result<(), String>
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(24),
+        cases: cases(48),
         // Each case runs threads for real; shrinking a failure is slow and
         // only roughly repeatable, so keep it short.
         max_shrink_iters: 64,

@@ -86,10 +86,13 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// The reply bytes of each step, and whether the connection would close.
+type Replies = Vec<(Vec<u8>, Flow)>;
+
 /// The reply bytes (and whether the connection would close) of each step,
 /// on a fresh executor of `target` with `seed`. Steps that are not
 /// commands give empty bytes.
-fn run(target: Target, seed: u64, steps: &[Step]) -> Vec<(Vec<u8>, Flow)> {
+fn run(target: Target, seed: u64, steps: &[Step]) -> Replies {
     let exec = target.executor(seed);
     let mut session = exec.new_session();
     // The model only keeps the clock here.
@@ -143,11 +146,11 @@ fn layout_dependent(step: &Step, after_active_expire: bool) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(300)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn same_inputs_same_bytes(steps in vec(step(), 1..40), seed in any::<u64>()) {
-        let runs: Vec<(Target, Vec<(Vec<u8>, Flow)>)> =
+        let runs: Vec<(Target, Replies)> =
             Target::ALL.iter().map(|&t| (t, run(t, seed, &steps))).collect();
         // Two fresh executors of the same mode: everything identical,
         // RANDOMKEY, KEYS, SCAN and the expiry cycle's statistics included.

@@ -40,7 +40,7 @@ fn quoting() -> impl Strategy<Value = Vec<Quoting>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(1000)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(3000)))]
 
     /// One executor receives the session as multibulk requests, another
     /// (fresh, same seed) as inline lines with random quoting; the reply
@@ -72,7 +72,7 @@ proptest! {
             let exec = target.executor(seed);
             let mut session = exec.new_session();
             let mut out = BytesMut::new();
-            let served = serve(&exec, &mut session, input, T0_MS * 1000, usize::MAX, &mut out);
+            let served = serve(&exec, &mut session, input, T0_MS * 1000, usize::MAX, |_| true, &mut out);
             (served.commands, out)
         };
         let (a_count, a_out) = run(&multibulk);

@@ -81,6 +81,9 @@ fn assert_prefixes_incomplete(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// What parsing one request yields: its arguments, or `None` for a skip.
+type Parsed = Option<Vec<Vec<u8>>>;
+
 /// One request in a pipelined buffer, and what parsing it must yield.
 #[derive(Clone, Debug)]
 enum Piece {
@@ -106,7 +109,7 @@ impl Piece {
         }
     }
 
-    fn expected(&self) -> Option<Vec<Vec<u8>>> {
+    fn expected(&self) -> Parsed {
         match self {
             Piece::Multibulk(args) | Piece::Inline(args, ..) => Some(args.clone()),
             Piece::Skipped(_) => None,
@@ -130,7 +133,7 @@ fn piece() -> impl Strategy<Value = Piece> {
 
 /// Feed `chunks` one read at a time, parsing as a connection does after
 /// each read. Returns the commands (`None` for a skip) and what is left.
-fn parse_in_reads(chunks: &[&[u8]]) -> Result<(Vec<Option<Vec<Vec<u8>>>>, Vec<u8>), ProtocolError> {
+fn parse_in_reads(chunks: &[&[u8]]) -> Result<(Vec<Parsed>, Vec<u8>), ProtocolError> {
     let mut pending: Vec<u8> = Vec::new();
     let mut seen = Vec::new();
     for chunk in chunks {
@@ -237,7 +240,7 @@ proptest! {
     #[test]
     fn any_split_parses_the_same(pieces in vec(piece(), 1..8), cuts in vec(any::<Index>(), 0..8)) {
         let buffer: Vec<u8> = pieces.iter().flat_map(Piece::bytes).collect();
-        let want: Vec<Option<Vec<Vec<u8>>>> = pieces.iter().map(Piece::expected).collect();
+        let want: Vec<Parsed> = pieces.iter().map(Piece::expected).collect();
         let (whole, left) = parse_in_reads(&[&buffer]).unwrap();
         prop_assert_eq!(&whole, &want);
         prop_assert!(left.is_empty());

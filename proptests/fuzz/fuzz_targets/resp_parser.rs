@@ -23,13 +23,25 @@ fuzz_target!(|data: &[u8]| {
             Ok(Request::Skip { consumed }) => *consumed,
             Ok(Request::Incomplete) | Err(_) => break,
         };
-        assert!(consumed > 0 && consumed <= rest.len(), "consumed {consumed} of {}", rest.len());
-        assert_eq!(parse_request(&rest[..consumed]), result, "decision needs unconsumed bytes");
+        assert!(
+            consumed > 0 && consumed <= rest.len(),
+            "consumed {consumed} of {}",
+            rest.len()
+        );
+        assert_eq!(
+            parse_request(&rest[..consumed]),
+            result,
+            "decision needs unconsumed bytes"
+        );
         rest = &rest[consumed..];
     }
 
     if let Ok(Some((frame, used))) = parse_frame(data) {
         assert!(used <= data.len());
-        assert_eq!(&frame.to_bytes()[..], &data[..used], "not canonical: {frame:?}");
+        assert_eq!(
+            &frame.to_bytes()[..],
+            &data[..used],
+            "not canonical: {frame:?}"
+        );
     }
 });
