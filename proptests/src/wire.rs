@@ -173,3 +173,35 @@ pub fn serve(
     }
     served
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<Bytes> {
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn small_memory_stops_only_big_offsets() {
+        assert!(!small_memory(&args(&["SETRANGE", "k", "536870911", "x"])));
+        assert!(small_memory(&args(&["setrange", "k", "1048576", "x"])));
+        assert!(!small_memory(&args(&["setbit", "k", "8388609", "1"])));
+        assert!(small_memory(&args(&["SETBIT", "k", "8388608", "1"])));
+        // Not a number: the command's own error, no allocation.
+        assert!(small_memory(&args(&["SETRANGE", "k", "x", "y"])));
+        assert!(small_memory(&args(&["GET", "k"])));
+    }
+
+    #[test]
+    fn inline_lines_quote_what_needs_it() {
+        let args = vec![b"SET".to_vec(), b"sp ace".to_vec(), b"it's".to_vec()];
+        let quoting = [Quoting::Bare, Quoting::Single, Quoting::Single];
+        assert_eq!(
+            inline_request(&args, &quoting, " ", false),
+            b"SET 'sp ace' \"it's\"\r\n"
+        );
+    }
+}

@@ -90,6 +90,12 @@ pub struct Args {
     #[arg(long, default_value = "bench-out", value_name = "DIR")]
     pub out: PathBuf,
 
+    /// Have each mode's server record a contention trace
+    /// (`--trace DIR/trace-MODE.json --trace-sample N`, one command in N),
+    /// linked from the report with how to open it in Perfetto.
+    #[arg(long, value_name = "N")]
+    pub trace_sample: Option<u64>,
+
     /// Seed of the clients' key choices [default: from the clock; recorded
     /// in results.json so a run can be repeated].
     #[arg(long)]

@@ -342,7 +342,13 @@ fn traces(h: &mut String, r: &Results) {
     }
     h.push_str("<h2>Traces</h2>\n<ul>\n");
     for (row, path) in traced {
-        let shown = escape(&path.display().to_string());
+        // The traces sit beside report.html: link by file name, so the
+        // directory can be moved or archived whole.
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let shown = escape(&name);
         let _ = writeln!(
             h,
             "<li>{}: <a href=\"{shown}\">{shown}</a></li>",

@@ -225,7 +225,10 @@ fn start_servers(args: &Args, logs: &Path) -> Result<Vec<Server>, String> {
         modes.dedup();
         for mode in modes {
             // On error, the servers already started are killed by Drop.
-            servers.push(Server::start_mode(&binary, mode, args.shards, logs)?);
+            let trace = args
+                .trace_sample
+                .map(|n| (args.out.join(format!("trace-{}.json", mode.as_str())), n));
+            servers.push(Server::start_mode(&binary, mode, args.shards, logs, trace)?);
         }
     }
     if let Some(path) = &args.redis_server {

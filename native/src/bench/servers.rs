@@ -45,9 +45,7 @@ pub struct RowInfo {
     pub version: Option<String>,
     /// Where the server's output went.
     pub log: Option<PathBuf>,
-    /// The server's trace file, for the report to link. Always `None`
-    /// today: it is the hook for the server's planned trace option, to be
-    /// set where the server is started once that option exists.
+    /// The server's trace file (`--trace-sample`), for the report to link.
     pub trace_file: Option<PathBuf>,
     /// How the server ended: `exit 0`, `exit 1`, `signal 9`, ...
     pub exit: Option<String>,
@@ -67,6 +65,7 @@ impl Server {
         mode: ModeName,
         shards: Option<u32>,
         logs: &Path,
+        trace: Option<(PathBuf, u64)>,
     ) -> Result<Server, String> {
         let log_path = logs.join(format!("server-{}.log", mode.as_str()));
         let log = File::create(&log_path)
@@ -82,6 +81,11 @@ impl Server {
         ]);
         if let (ModeName::Shard, Some(n)) = (mode, shards) {
             cmd.args(["--shards", &n.to_string()]);
+        }
+        if let Some((path, sample)) = &trace {
+            cmd.arg("--trace")
+                .arg(path)
+                .args(["--trace-sample", &sample.to_string()]);
         }
         let mut child = spawn(cmd, Stdio::piped(), &log, binary)?;
         let stdout = child
@@ -130,7 +134,7 @@ impl Server {
                 addr,
                 version: Some(line),
                 log: Some(log_path),
-                trace_file: None,
+                trace_file: trace.map(|(path, _)| path),
                 exit: None,
             },
             child: Some(child),

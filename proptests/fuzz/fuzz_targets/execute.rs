@@ -33,6 +33,7 @@ fuzz_target!(|traffic: &[u8]| {
         traffic,
         T0_MS * 1000,
         MAX_COMMANDS,
+        small_memory,
         &mut out,
     );
     assert!(served.consumed <= traffic.len());
