@@ -299,9 +299,13 @@ fn print_contention_summary(shared: &Shared) {
             .max()
             .unwrap_or(0)),
     );
-    if m.locks > 1 {
+    let waited: Vec<_> = top_locks_by_wait(&m, 5)
+        .into_iter()
+        .filter(|(_, t)| t.wait_ns > 0)
+        .collect();
+    if m.locks > 1 && !waited.is_empty() {
         out.push_str("  top locks by wait:");
-        for (lock, t) in top_locks_by_wait(&m, 5) {
+        for (lock, t) in waited {
             out.push_str(&format!(
                 " #{lock} {:.1} ms ({} waits);",
                 t.wait_ns as f64 / 1e6,

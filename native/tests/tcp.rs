@@ -129,7 +129,9 @@ fn idle_clients_are_closed_and_active_ones_are_not() {
 /// and the process exits 0.
 #[test]
 fn sigterm_under_load_loses_no_acknowledged_reply() {
-    let mut server = Server::start("shard", &[]);
+    let dir = std::env::temp_dir().join(format!("myongoredis-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Server::start("shard", &["--capture", dir.to_str().unwrap()]);
     let addr = server.addr;
     let received: Vec<(usize, usize)> = thread::scope(|s| {
         let workers: Vec<_> = (0..20)
@@ -175,12 +177,46 @@ fn sigterm_under_load_loses_no_acknowledged_reply() {
     });
     let status = server.wait_exit(Duration::from_secs(10)).expect("exits");
     assert!(status.success(), "{status:?}");
-    for (c, got) in received {
+    let total: usize = received.iter().map(|(_, got)| got).sum();
+    for (c, got) in &received {
         assert!(
-            got >= 64,
+            *got >= 64,
             "client {c} got only {got} replies before shutdown"
         );
     }
+    // The final state written: the capture holds every command the
+    // server executed. Each client must have received exactly as many
+    // replies as INCRs were executed on its key: every acknowledged reply
+    // is in the final state, and every executed command was answered.
+    let log = std::fs::read(dir.join("capture.log")).expect("capture written on shutdown");
+    let capture = myongoredis_core::capture::decode(&log).expect("capture decodes");
+    assert_eq!(
+        capture.truncated_tail, 0,
+        "a graceful shutdown closes the capture cleanly"
+    );
+    for (c, got) in &received {
+        let key = format!("$4\r\nc{c:03}\r\n");
+        let executed = capture
+            .records
+            .iter()
+            .filter(|r| match r {
+                myongoredis_core::capture::Record::Command(cmd) => {
+                    cmd.request.windows(key.len()).any(|w| w == key.as_bytes())
+                }
+                _ => false,
+            })
+            .count();
+        assert_eq!(
+            executed, *got,
+            "client {c}: executed {executed}, received {got}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!(
+        "graceful shutdown: {} clients received {total} INCR replies, each client's \
+         contiguous from 1, none truncated, equal to the INCRs in the capture; exit 0",
+        received.len()
+    );
 }
 
 #[test]
