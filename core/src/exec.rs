@@ -386,6 +386,12 @@ impl Executor {
                 let locks = self.lock_plan(spec, args);
                 let mut view = self.store.write(&locks, spec.name);
                 let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args));
+                // A writer that met an expired key deleted it (or did not
+                // need to); its sighting must not make the next reader
+                // take a needless write-lock pass.
+                for ks in view.keyspaces() {
+                    ks.take_expired_seen();
+                }
                 (reply, self.next_seq())
             }
         };

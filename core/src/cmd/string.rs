@@ -276,7 +276,8 @@ fn set(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
     } else {
         None
     };
-    let exists = ks.contains(key, now);
+    // get_mut, not contains: like Redis's lookup, it deletes an expired key.
+    let exists = ks.get_mut(key, now).is_some();
     if (opts.nx && exists) || (opts.xx && !exists) {
         return old.unwrap_or(Frame::Null);
     }

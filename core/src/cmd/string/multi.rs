@@ -38,7 +38,7 @@ pub(super) fn msetnx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]
     if args[1..]
         .iter()
         .step_by(2)
-        .any(|key| view.ks(key).contains(key, now))
+        .any(|key| view.ks_mut(key).get_mut(key, now).is_some())
     {
         return Frame::Integer(0);
     }
