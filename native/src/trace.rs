@@ -34,7 +34,9 @@
 //! a killed server's file still loads. This writer does better: after each
 //! write the file ends in `]`, which the next write overwrites, so the
 //! file is strict JSON whenever the writer is between writes — a SIGKILL
-//! leaves a file any JSON parser reads.
+//! then leaves a file any JSON parser reads. A SIGKILL that lands *inside*
+//! a multi-page `write` can leave that write's last line cut short (Linux
+//! stops such a write between pages); everything before it is intact.
 //!
 //! `--trace-sample N` records one command in N (and its locks and one
 //! read/write pair in N), for long runs.
