@@ -1,10 +1,10 @@
 //! `myongoredis-bench` end to end: the real bench binary starts the real
-//! server, and its load generator is checked against redis-benchmark.
+//! server, every reply of its load generator is checked, and its outputs
+//! (results.json, report.html, the cross-check's lines) are complete.
+//! Nothing here asserts a rate: throughput belongs to benchmarks.
 //!
 //! The tests in this file take turns (one lock): two load generators on
 //! two cores at once would measure each other, not the server.
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -153,170 +153,47 @@ fn open_loop_seed_checks_every_reply() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Depth of the cross-check's pipelines.
-///
-/// At depth 1 on two shared cores, a run is bound by CPU, and half of that
-/// CPU is the load generator's own system calls: two generators then differ
-/// by their own cost per request (measured here: redis-benchmark, whose
-/// event loop re-arms epoll around every request, spent 23 µs of CPU per
-/// request and made the server spend 21; ours 17 and 16), not by what they
-/// make of the server. At depth 16 the system calls are shared by 16
-/// requests, the server's work dominates, and both measure the server.
-const CROSS_CHECK_PIPELINE: u32 = 16;
-
-/// Requests per second of redis-benchmark's SET and GET tests together:
-/// total requests over total time, comparable with a 50/50 mix.
-fn redis_benchmark_rate(program: &Path, port: u16, requests: u64, keys: u64) -> f64 {
-    // One event-loop thread per core: with the default single thread,
-    // redis-benchmark is itself the bottleneck on a two-core machine
-    // (measured: its thread ran 75 % of the time and waited for a CPU most
-    // of the rest). Our generator spreads over every core too.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let flags = format!(
-        "-h 127.0.0.1 -p {port} -c 50 -P {CROSS_CHECK_PIPELINE} -d 3 -t set,get --csv \
-         --threads {threads} -n {requests} -r {keys}"
-    );
-    let output = Command::new(program)
-        .args(flags.split_whitespace())
-        .output()
-        .expect("redis-benchmark runs");
-    assert!(
-        output.status.success(),
-        "redis-benchmark failed: {output:?}"
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    let rates: Vec<f64> = text
-        .lines()
-        .filter(|l| l.starts_with("\"SET\"") || l.starts_with("\"GET\""))
-        .filter_map(|l| l.split(',').nth(1))
-        .filter_map(|v| v.trim_matches('"').parse().ok())
-        .collect();
-    assert_eq!(rates.len(), 2, "no SET and GET rates in:\n{text}");
-    2.0 / (1.0 / rates[0] + 1.0 / rates[1])
-}
-
-/// Other processes' share of the machine's CPU time, to tell whether a
-/// throughput comparison means anything.
-///
-/// Two load generators agree only when both get the CPU they ask for. On a
-/// machine busy with other work they do not, and not alike: a thread that
-/// always has work (redis-benchmark's event loop) is treated by the
-/// scheduler as a CPU hog and waits behind everyone else, while 50 threads
-/// that each sleep on a socket are woken promptly. So the CPU time spent
-/// outside this test (the test, its children and the server) is measured
-/// from /proc around each comparison, and busy rounds do not count.
-struct CpuMeter {
-    server_pid: u32,
-    start: [u64; 3],
-}
-
-impl CpuMeter {
-    /// (busy jiffies of all CPUs, all jiffies, jiffies of ours)
-    fn sample(server_pid: u32) -> [u64; 3] {
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let cpu: Vec<u64> = stat
-            .lines()
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        let field = |i: usize| cpu.get(i).copied().unwrap_or(0);
-        // user nice system idle iowait irq softirq steal
-        let busy = field(0) + field(1) + field(2) + field(5) + field(6) + field(7);
-        let all = busy + field(3) + field(4);
-        // utime, stime, cutime, cstime: fields 14-17 of /proc/PID/stat,
-        // counted after the command name, which may contain spaces.
-        let times = |path: String| -> u64 {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let after = text.rsplit(')').next().unwrap_or("");
-            after
-                .split_whitespace()
-                .skip(11)
-                .take(4)
-                .filter_map(|v| v.parse::<u64>().ok())
-                .sum()
-        };
-        let ours = times("/proc/self/stat".into()) + times(format!("/proc/{server_pid}/stat"));
-        [busy, all, ours]
-    }
-
-    fn start(server_pid: u32) -> CpuMeter {
-        CpuMeter {
-            server_pid,
-            start: Self::sample(server_pid),
-        }
-    }
-
-    /// Share (0..1) of all CPU time since `start` that others used.
-    fn foreign_share(&self) -> f64 {
-        let end = Self::sample(self.server_pid);
-        let busy = end[0].saturating_sub(self.start[0]);
-        let all = end[1].saturating_sub(self.start[1]).max(1);
-        let ours = end[2].saturating_sub(self.start[2]);
-        busy.saturating_sub(ours) as f64 / all as f64
-    }
-}
-
-/// Above this share of the CPUs used by other processes, the machine is
-/// too busy for two load generators to be compared.
-const QUIET_ENOUGH: f64 = 0.10;
-
+/// `--cross-check` runs both generators on one server and prints what
+/// each measured. Only the function is tested here: every reply of ours
+/// was right (exit 0, not 2) and both rates and the explanation are
+/// printed. How the two rates compare is the machine's business, so it is
+/// read by a person, never asserted (see the module doc of
+/// `src/bench/cross_check.rs`).
 #[test]
-fn load_generator_agrees_with_redis_benchmark_within_15_percent_when_the_machine_is_quiet() {
-    let Some(redis_benchmark) = find_program("redis-benchmark") else {
+fn cross_check_prints_both_generators_rates_and_their_cpu_per_request() {
+    if find_program("redis-benchmark").is_none() {
         eprintln!("SKIPPED: redis-benchmark is not installed (apt-get install redis-tools)");
         return;
-    };
+    }
     let _turn = turn();
-    let server = common::Server::start("shard", &[]);
-    let port = server.addr.port();
-    const KEYS: u64 = 100_000;
-    let flags = format!(
-        "--target {} --workloads uniform --clients 50 --pipeline {CROSS_CHECK_PIPELINE} \
-         --duration 2s --repeat 1 --keys {KEYS} --value-size 3",
-        server.addr
-    );
-    let ours = |round: usize| {
-        let out = out_dir(&format!("xcheck-{round}"));
-        let output = bench(&out, &flags, &[]);
-        assert_ok(&output);
-        let rate = results(&out)["runs"][0]["ops_per_sec"].as_f64();
-        let _ = std::fs::remove_dir_all(&out);
-        rate.expect("ops/s in results.json")
-    };
-    // Alternate the two, and compare each one's best round among those
-    // run while the machine was quiet enough.
-    let (mut best_ours, mut best_theirs) = (0.0f64, 0.0f64);
-    for round in 0..3 {
-        let meter = CpuMeter::start(server.pid());
-        let mine = ours(round);
-        // About two seconds of redis-benchmark too: one for SET, one for GET.
-        let requests = (mine as u64).clamp(10_000, 5_000_000);
-        let theirs = redis_benchmark_rate(&redis_benchmark, port, requests, KEYS);
-        let foreign = meter.foreign_share();
-        eprintln!(
-            "round {round}: myongoredis-bench {mine:.0} ops/s, redis-benchmark {theirs:.0} ops/s, \
-             other processes used {:.0} % of the CPUs",
-            foreign * 100.0
-        );
-        if foreign <= QUIET_ENOUGH {
-            best_ours = best_ours.max(mine);
-            best_theirs = best_theirs.max(theirs);
+    let out = out_dir("xcheck");
+    let flags = "--cross-check --duration 1s --repeat 2 --keys 1000 --clients 10 --pipeline 16";
+    let output = bench_with_server(&out, flags, &[]);
+    assert_ok(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for round in ["round 1:", "round 2:"] {
+        assert!(stdout.contains(round), "{round} missing:\n{stdout}");
+    }
+    for generator in ["myongoredis-bench", "redis-benchmark"] {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with(generator))
+            .collect();
+        assert_eq!(lines.len(), 2, "one {generator} line per round:\n{stdout}");
+        for line in lines {
+            assert!(
+                line.contains("ops/s") && line.contains("µs CPU/request"),
+                "{line}"
+            );
+            // The server is ours, so its CPU per request is known.
+            assert!(!line.contains("server   n/a"), "{line}");
         }
     }
-    if best_theirs == 0.0 {
-        eprintln!(
-            "SKIPPED the 15 % assertion: other processes used more than {:.0} % of the CPUs in \
-             every round (see CpuMeter)",
-            QUIET_ENOUGH * 100.0
-        );
-        return;
-    }
-    let ratio = best_ours / best_theirs;
+    assert_eq!(stdout.matches("  ratio ").count(), 2, "{stdout}");
+    assert!(stdout.contains("how to read it"), "{stdout}");
     assert!(
-        (0.85..=1.15).contains(&ratio),
-        "myongoredis-bench measured {best_ours:.0} ops/s, redis-benchmark {best_theirs:.0} ({ratio:.2}×)"
+        !out.join("results.json").exists(),
+        "a cross-check writes no report"
     );
+    let _ = std::fs::remove_dir_all(&out);
 }

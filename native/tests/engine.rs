@@ -298,10 +298,14 @@ fn expiry_is_observed_through_the_socket() {
     for mode in MODES {
         let server = Server::start(mode, &[]);
         let mut con = server.client();
+        let set_at = Instant::now();
         let _: () = con.pset_ex("short", "v", 150).unwrap();
-        assert_eq!(
-            con.get::<_, Option<String>>("short").unwrap().as_deref(),
-            Some("v")
+        // Still there, unless this machine was so slow that 150 ms passed
+        // already (then its absence is right too, and proves less).
+        let early = con.get::<_, Option<String>>("short").unwrap();
+        assert!(
+            early.as_deref() == Some("v") || set_at.elapsed() >= Duration::from_millis(150),
+            "{mode}: {early:?}"
         );
         // Keys nobody reads again: only the active cycle can remove them.
         for i in 0..200 {
@@ -314,7 +318,7 @@ fn expiry_is_observed_through_the_socket() {
             None,
             "{mode}"
         );
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
             if n == 1 {

@@ -104,7 +104,7 @@ impl MetricsServer {
     /// Scrape `/metrics` until `done` accepts it: counters are published
     /// per batch, possibly just after the reply went out.
     fn scrape_until(&self, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (status, content_type, body) = self.get("/metrics");
             assert_eq!(status, 200);

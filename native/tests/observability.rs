@@ -146,7 +146,7 @@ fn a_trace_of_a_load_run_has_tracks_spans_and_counters() {
 #[test]
 fn a_killed_server_leaves_a_trace_that_parses_as_written() {
     let path = trace_path("killed.json");
-    let server = Server::start("mutex", &["--trace", path.to_str().unwrap()]);
+    let mut server = Server::start("mutex", &["--trace", path.to_str().unwrap()]);
     load(&server, 800);
     // Kill it mid-run (clients connected, counters still being written),
     // but between the writer's writes: Linux may stop a multi-page write()
@@ -156,7 +156,9 @@ fn a_killed_server_leaves_a_trace_that_parses_as_written() {
     let _idle_client = server.client();
     thread::sleep(Duration::from_millis(600));
     kill(server.pid(), "KILL");
-    thread::sleep(Duration::from_millis(200));
+    server
+        .wait_exit(Duration::from_secs(30))
+        .expect("SIGKILL ends the server");
     let text = std::fs::read_to_string(&path).expect("trace file");
     let events: Vec<Value> =
         serde_json::from_str(&text).expect("strict JSON without appending anything");
@@ -179,6 +181,26 @@ fn info(raw: &mut Raw, section: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// INFO `section` once `ready` holds, or panics after a generous deadline.
+fn wait_for_info(
+    raw: &mut Raw,
+    section: &str,
+    ready: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> BTreeMap<String, String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let fields = info(raw, section);
+        if ready(&fields) {
+            return fields;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "INFO {section} never got there: {fields:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn info_sections_report_real_figures() {
     let server = Server::start("shard", &["--shards", "8"]);
@@ -189,8 +211,9 @@ fn info_sections_report_real_figures() {
     raw.call(&[b"EXPIRE", b"k1", b"100"]);
     raw.call(&[b"GET", b"k2"]);
     raw.call(&[b"GET", b"missing"]);
-    thread::sleep(Duration::from_millis(250)); // statistics fold every 100 ms
-    let all = info(&mut raw, "everything");
+    // A connection folds its statistics into the server's totals at most
+    // every 100 ms (and on its idle tick): wait until the hit is counted.
+    let all = wait_for_info(&mut raw, "everything", |all| all["keyspace_hits"] == "1");
     assert_eq!(all["redis_version"], "7.0.15");
     assert_eq!(all["process_id"], server.pid().to_string());
     assert_eq!(all["tcp_port"], server.addr.port().to_string());
@@ -243,7 +266,6 @@ fn config_set_applies_at_run_time() {
         admin.call(&[b"CONFIG", b"SET", b"timeout", b"abc"]),
         Frame::static_error("ERR CONFIG SET failed (possibly related to argument 'timeout') - argument couldn't be parsed into an integer")
     );
-    thread::sleep(Duration::from_millis(2200));
     assert!(
         idle.is_closed(),
         "idle client survived CONFIG SET timeout 1"

@@ -3,8 +3,9 @@
 //!
 //! The model is the oracle of the model-based tests, so it deserves a check
 //! of its own: if it and this server shared a misreading of Redis, the
-//! model test would pass. Real Redis reads the wall clock, so it runs under
-//! libfaketime with the clock frozen at the model's virtual time, which is
+//! model test would pass. Real Redis reads the wall clock, so it runs with
+//! a small LD_PRELOAD shim (`tests/reference/frozen_clock.c`, built here
+//! with `cc`) that freezes the clock at the model's virtual time, which is
 //! written to a file before every command (sub-millisecond jumps included).
 //! Active expiry is switched off (`DEBUG SET-ACTIVE-EXPIRE 0`) so only the
 //! model's commands delete keys.
@@ -180,7 +181,7 @@ impl Drop for RealRedis {
 }
 
 #[test]
-#[ignore = "needs redis-server 7.0 and libfaketime (apt-get install redis-server faketime)"]
+#[ignore = "needs redis-server 7.0 and a C compiler (apt-get install redis-server gcc)"]
 fn the_model_agrees_with_real_redis() {
     // A RefCell: the runner takes an `Fn` closure; cases run one at a time.
     let redis = std::cell::RefCell::new(RealRedis::start());

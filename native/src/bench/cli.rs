@@ -15,7 +15,7 @@ use crate::workload::WorkloadKind;
 /// redis-server) with the same workloads, and write `results.json` plus a
 /// self-contained `report.html` that shows where the time went.
 #[derive(Debug, Parser)]
-#[command(version, about, after_long_help = WORKLOAD_HELP)]
+#[command(version, after_long_help = WORKLOAD_HELP)]
 pub struct Args {
     /// The myongoredis server binary to start once per mode [default: the
     /// `myongoredis` next to this executable].
@@ -100,6 +100,19 @@ pub struct Args {
     /// in results.json so a run can be repeated].
     #[arg(long)]
     pub seed: Option<u64>,
+
+    /// Instead of the report: run our generator and redis-benchmark in
+    /// turns (--repeat rounds of --duration each) on one server (shard
+    /// mode, or the one mode given with --modes, or --target), with the uniform
+    /// workload, and print both rates, their ratio, and the CPU each
+    /// generator and the server spent per request, which explains it.
+    /// Try `--pipeline 16`, where the server's work dominates.
+    #[arg(long, conflicts_with_all = ["redis_server", "trace_sample", "open_loop"])]
+    pub cross_check: bool,
+
+    /// The redis-benchmark for --cross-check [default: from PATH].
+    #[arg(long, value_name = "PATH", requires = "cross_check")]
+    pub redis_benchmark: Option<PathBuf>,
 
     /// No progress bars and no per-run lines (for CI); the summary table is
     /// still printed.

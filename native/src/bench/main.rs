@@ -22,6 +22,7 @@
 mod charts;
 mod cli;
 mod client;
+mod cross_check;
 mod html;
 mod info;
 mod load;
@@ -61,6 +62,9 @@ fn run(args: &Args) -> Result<i32, String> {
     let started = SystemTime::now();
     let logs = args.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    if args.cross_check {
+        return cross_check::run(args, &logs);
+    }
     let seed = args.seed.unwrap_or_else(|| {
         started
             .duration_since(UNIX_EPOCH)
@@ -215,12 +219,7 @@ fn start_servers(args: &Args, logs: &Path) -> Result<Vec<Server>, String> {
     if let Some(addr) = args.target {
         servers.push(Server::existing(addr)?);
     } else {
-        let binary = match &args.server {
-            Some(path) => path.clone(),
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot find my own executable: {e}"))?
-                .with_file_name("myongoredis"),
-        };
+        let binary = server_binary(args)?;
         let mut modes = args.modes.clone();
         modes.dedup();
         for mode in modes {
@@ -246,6 +245,16 @@ fn start_servers(args: &Args, logs: &Path) -> Result<Vec<Server>, String> {
         );
     }
     Ok(servers)
+}
+
+/// `--server`, or the `myongoredis` next to this executable.
+fn server_binary(args: &Args) -> Result<PathBuf, String> {
+    match &args.server {
+        Some(path) => Ok(path.clone()),
+        None => Ok(std::env::current_exe()
+            .map_err(|e| format!("cannot find my own executable: {e}"))?
+            .with_file_name("myongoredis")),
+    }
 }
 
 /// One run with its progress bar and its INFO contention snapshots.

@@ -208,6 +208,11 @@ impl Server {
         self.row.addr
     }
 
+    /// The process id of a server the bench started (not of `--target`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     fn wait_for_ping(&mut self) -> Result<(), String> {
         let started = Instant::now();
         loop {

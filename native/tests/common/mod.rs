@@ -14,6 +14,9 @@ use std::time::Duration;
 
 pub const MODES: [&str; 3] = ["mutex", "rw", "shard"];
 
+/// How long [`Raw::is_closed`] waits for the server to close a connection.
+pub const CLOSE_DEADLINE: Duration = Duration::from_secs(30);
+
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
@@ -158,10 +161,29 @@ impl Raw {
         }
     }
 
-    /// True if the server closed the connection (reads EOF or a reset).
+    /// Wait for the server to close the connection: true when it does (EOF
+    /// or a reset) within [`CLOSE_DEADLINE`], false when the connection is
+    /// still open then, or the server sends bytes instead.
+    ///
+    /// The deadline is generous on purpose: a test waits for a condition,
+    /// and only a server that never closes makes it wait that long.
     pub fn is_closed(&mut self) -> bool {
-        use std::io::Read;
+        use std::io::{ErrorKind, Read};
+        self.stream
+            .set_read_timeout(Some(CLOSE_DEADLINE))
+            .expect("timeout");
         let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+        let closed = match self.stream.read(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            ),
+        };
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        closed
     }
 }
