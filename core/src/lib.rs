@@ -4,7 +4,8 @@
 //! contention visible and to be replayed deterministically.
 //!
 //! Everything between *bytes in* and *bytes out* lives here:
-//! [`resp`] turns bytes into commands, [`exec::Executor`] looks each one up
+//! [`pipeline::Pipeline`] is one client connection without its socket
+//! (every shell serves clients through it), [`resp`] turns bytes into commands, [`exec::Executor`] looks each one up
 //! in the [`command`] table, takes the locks its keys need from a
 //! [`store::Store`] (one mutex, one RwLock, or N shards), runs the handler
 //! in [`cmd`], and encodes the reply [`frame::Frame`].
@@ -27,6 +28,7 @@ pub mod glob;
 pub mod hash;
 pub mod info;
 pub mod keyspace;
+pub mod pipeline;
 pub mod replay;
 pub mod resp;
 pub mod rng;
@@ -36,4 +38,5 @@ pub(crate) mod testkit;
 
 pub use exec::{Config, Executor, Flow, Session};
 pub use frame::Frame;
+pub use pipeline::{CaptureSink, Outcome, Pipeline, PlainShell, Shell, Step};
 pub use store::{new_store, LockObserver, LockSpan, Mode, NoObserver, Store};

@@ -1,12 +1,15 @@
-//! One client connection: read, parse every complete request, execute
-//! them all, write every reply with one `write`.
+//! One client connection: read, hand the bytes to core's [`Pipeline`]
+//! (which parses and executes every complete request), write every reply
+//! with one `write`.
 //!
 //! That loop is what makes pipelining work: a client that sends 16
 //! commands before reading gets 16 replies in one buffer, one syscall each
 //! way instead of 32.
 //!
-//! The loop also enforces the connection's deadlines (see [`Deadlines`])
-//! and keeps its own statistics, folded into the server's totals at most
+//! What this shell adds around the pipeline: the socket, the connection's
+//! deadlines (see [`Deadlines`]), a trace span and a timing per command,
+//! `catch_unwind` so a panicking command closes only its own connection,
+//! and its own statistics, folded into the server's totals at most
 //! every [`STATS_FOLD`] so that counting never puts a shared cache line on
 //! the path of every command.
 
@@ -16,11 +19,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
-use myongoredis_core::capture::{self, CommandRecord, Mark, Record};
+use bytes::{Bytes, BytesMut};
+use myongoredis_core::exec::Executed;
 use myongoredis_core::keyspace::take_thread_lookups;
-use myongoredis_core::resp::{parse_request, Request};
-use myongoredis_core::{command, Flow, Frame, Session};
+use myongoredis_core::{command, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
 
 use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
@@ -42,22 +44,20 @@ pub struct Connection<'a> {
     stream: TcpStream,
     /// This client's `--maxclients` slot, released when the connection ends.
     _slot: Slot<'a>,
-    session: Session,
+    /// The session and the bytes not executed yet; with `--capture`, this
+    /// batch's records, encoded there (off any lock, in parallel with
+    /// other connections) and handed to the writer once per batch.
+    pipeline: Pipeline,
     shared: &'a Shared,
     deadlines: &'a Deadlines,
-    input: BytesMut,
     output: BytesMut,
     /// When the client last completed a request (idle `--timeout`).
     last_activity: Instant,
-    /// When the unfinished request now in `input` began to arrive. A
+    /// When the unfinished request now in the pipeline began to arrive. A
     /// slowloris client trickling one byte at a time does not reset it:
     /// the deadline is for the whole request, not for each byte.
     partial_since: Option<Instant>,
     stats: LocalStats,
-    /// With `--capture`: this batch's records, encoded here (off any lock,
-    /// in parallel with other connections) and handed to the writer once
-    /// per batch.
-    capture_lines: Vec<u8>,
 }
 
 /// This connection's counts since they were last folded into the server's.
@@ -73,13 +73,16 @@ struct LocalStats {
 
 impl<'a> Connection<'a> {
     pub fn new(stream: TcpStream, slot: Slot<'a>, session: Session, shared: &'a Shared) -> Self {
+        let capture = match shared.capture {
+            Some(_) => CaptureSink::Lines(Vec::new()),
+            None => CaptureSink::Off,
+        };
         Connection {
             stream,
             _slot: slot,
-            session,
+            pipeline: Pipeline::new(session, capture),
             shared,
             deadlines: shared.deadlines(),
-            input: BytesMut::with_capacity(READ_CHUNK),
             output: BytesMut::with_capacity(READ_CHUNK),
             last_activity: Instant::now(),
             partial_since: None,
@@ -91,7 +94,6 @@ impl<'a> Connection<'a> {
                 latency: [0; 65],
                 folded_at: Instant::now(),
             },
-            capture_lines: Vec::new(),
         }
     }
 
@@ -139,7 +141,7 @@ impl<'a> Connection<'a> {
                 tracer.io("read", start, tracer.now_ns(), n);
             }
             self.stats.bytes_in += n as u64;
-            self.input.extend_from_slice(&chunk[..n]);
+            self.pipeline.feed(&chunk[..n]);
             // Fold before executing, so this batch's INFO already counts
             // this connection's earlier commands.
             if self.stats.folded_at.elapsed() >= STATS_FOLD {
@@ -148,12 +150,17 @@ impl<'a> Connection<'a> {
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
             let flow = self.execute_buffered();
-            if self.input.is_empty() {
+            if self.pipeline.pending() == 0 {
                 self.partial_since = None;
             } else if self.partial_since.is_none() {
                 self.partial_since = Some(Instant::now());
             }
-            let flushed = self.flush();
+            let flushed = flush(
+                &mut self.stream,
+                self.shared,
+                &mut self.stats,
+                &mut self.output,
+            );
             if flushed.is_err()
                 || flow != Flow::Continue
                 || self.shared.shutdown.is_requested()
@@ -178,161 +185,29 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Execute every complete request in the input buffer, appending the
-    /// replies to the output buffer.
+    /// Execute every complete request buffered, appending the replies to
+    /// the output buffer.
     fn execute_buffered(&mut self) -> Flow {
         // One clock reading per batch, as Redis caches the time per event
         // loop iteration: every command of a pipeline sees the same "now".
         let now_us = unix_now_us();
-        let mut executed_any = false;
-        let flow = loop {
-            match parse_request(&self.input) {
-                Ok(Request::Command { args, consumed }) => {
-                    // With a capture, the consumed bytes are kept (split
-                    // off, not copied) until the command is recorded.
-                    let request = if self.shared.capture.is_some() {
-                        Some(self.input.split_to(consumed))
-                    } else {
-                        self.input.advance(consumed);
-                        None
-                    };
-                    executed_any = true;
-                    let flow = self.execute(&args, now_us, request.as_deref());
-                    if flow != Flow::Continue {
-                        break flow;
-                    }
-                    if self.output.len() >= FLUSH_AT && self.flush().is_err() {
-                        break Flow::Close;
-                    }
-                }
-                Ok(Request::Skip { consumed }) => self.input.advance(consumed),
-                Ok(Request::Incomplete) => break Flow::Continue,
-                Err(e) => {
-                    // As Redis: reply with the protocol error, then close
-                    // (the rest of the stream cannot be framed any more).
-                    Frame::Error(e.message_bytes().into()).encode(&mut self.output);
-                    if let Some(seq) = self.shared.exec.next_seq() {
-                        self.capture_record(Record::Command(CommandRecord {
-                            seq,
-                            conn: self.session.id,
-                            now_us,
-                            rng: None,
-                            mark: Mark::Compared,
-                            request: self.input.to_vec(),
-                            reply: capture::protocol_error_reply(&e),
-                        }));
-                    }
-                    break Flow::Close;
-                }
-            }
+        let mut shell = Around {
+            stream: &mut self.stream,
+            shared: self.shared,
+            stats: &mut self.stats,
         };
-        if executed_any {
+        let (flow, executed) =
+            self.pipeline
+                .run_batch(&self.shared.exec, now_us, &mut self.output, &mut shell);
+        if executed > 0 {
             self.last_activity = Instant::now();
         }
         if let Some(c) = &self.shared.capture {
-            // The next batch likely needs as much: allocate it once.
-            let next = Vec::with_capacity(self.capture_lines.len());
-            c.send(std::mem::replace(&mut self.capture_lines, next));
+            if let CaptureSink::Lines(lines) = self.pipeline.take_capture() {
+                c.send(lines);
+            }
         }
         flow
-    }
-
-    fn capture_record(&mut self, record: Record) {
-        record.encode(&mut self.capture_lines);
-    }
-
-    /// Execute one command, containing any panic to this connection.
-    /// `request` holds the command's bytes when capturing.
-    fn execute(&mut self, args: &[Bytes], now_us: u64, request: Option<&[u8]>) -> Flow {
-        let mark = self.output.len();
-        let shared = self.shared;
-        // The trace's span uses the tracer's clock at both ends, so that it
-        // encloses the lock spans stamped (with the same clock) inside it.
-        let trace_start = shared
-            .tracer
-            .as_ref()
-            .filter(|t| t.begin_command())
-            .map(|t| t.now_ns());
-        let started = Instant::now();
-        let (session, output) = (&mut self.session, &mut self.output);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            if shared
-                .panic_on
-                .as_deref()
-                .is_some_and(|c| args[0].eq_ignore_ascii_case(c))
-            {
-                panic!("--debug-panic-on {}", String::from_utf8_lossy(&args[0]));
-            }
-            shared.exec.execute_captured(session, args, now_us, output)
-        }));
-        let elapsed = started.elapsed().as_nanos() as u64;
-        self.stats.commands += 1;
-        self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
-        if let Some(i) = command::position(&args[0]) {
-            self.stats.per_command[i].0 += 1;
-            self.stats.per_command[i].1 += elapsed;
-            if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {
-                tracer.end_command(command::all()[i].name, start, tracer.now_ns());
-            }
-        }
-        match result {
-            Ok(executed) => {
-                if let Some(request) = request {
-                    capture::encode_command_records(
-                        &mut self.capture_lines,
-                        self.session.id,
-                        now_us,
-                        args,
-                        request,
-                        &self.output[mark..],
-                        &executed,
-                    );
-                }
-                executed.flow
-            }
-            Err(_) => {
-                // The panic message went to stderr through the panic hook.
-                // This client gets an error and is closed; a lock the
-                // command held was released during unwinding, and the
-                // store enters poisoned locks (see core's strategies.rs).
-                self.output.truncate(mark);
-                Frame::static_error(
-                    "ERR internal error while executing the command; closing the connection",
-                )
-                .encode(&mut self.output);
-                // Replay cannot redo half a command: marked, not replayed.
-                if let (Some(request), Some(seq)) = (request, shared.exec.next_seq()) {
-                    self.capture_record(Record::Command(CommandRecord {
-                        seq,
-                        conn: self.session.id,
-                        now_us,
-                        rng: None,
-                        mark: Mark::Panicked,
-                        request: request.to_vec(),
-                        reply: self.output[mark..].to_vec(),
-                    }));
-                }
-                Flow::Close
-            }
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if self.output.is_empty() {
-            return Ok(());
-        }
-        let start = self.trace_stamp();
-        self.stream.write_all(&self.output)?;
-        if let (Some(tracer), Some(start)) = (&self.shared.tracer, start) {
-            tracer.io("write", start, tracer.now_ns(), self.output.len());
-            tracer.flush_thread(false);
-        }
-        self.stats.bytes_out += self.output.len() as u64;
-        self.output.clear();
-        if self.output.capacity() > KEEP_OUTPUT_CAPACITY {
-            self.output = BytesMut::with_capacity(READ_CHUNK);
-        }
-        Ok(())
     }
 
     fn trace_stamp(&self) -> Option<u64> {
@@ -367,6 +242,88 @@ impl<'a> Connection<'a> {
         l.latency = [0; 65];
         l.folded_at = Instant::now();
     }
+}
+
+/// What this shell puts around each command of a batch (see
+/// [`myongoredis_core::Shell`]).
+struct Around<'c, 'a> {
+    stream: &'c mut TcpStream,
+    shared: &'a Shared,
+    stats: &'c mut LocalStats,
+}
+
+impl Shell for Around<'_, '_> {
+    /// Time and trace the command, and contain its panic: the panic message
+    /// goes to stderr through the panic hook, and the pipeline answers this
+    /// client with an error and closes it. A lock the command held was
+    /// released during unwinding (see core's strategies.rs on poisoning).
+    fn command(&mut self, args: &[Bytes], run: &mut dyn FnMut() -> Executed) -> Outcome {
+        let shared = self.shared;
+        // The trace's span uses the tracer's clock at both ends, so that it
+        // encloses the lock spans stamped (with the same clock) inside it.
+        let trace_start = shared
+            .tracer
+            .as_ref()
+            .filter(|t| t.begin_command())
+            .map(|t| t.now_ns());
+        let started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if shared
+                .panic_on
+                .as_deref()
+                .is_some_and(|c| args[0].eq_ignore_ascii_case(c))
+            {
+                panic!("--debug-panic-on {}", String::from_utf8_lossy(&args[0]));
+            }
+            run()
+        }));
+        let elapsed = started.elapsed().as_nanos() as u64;
+        self.stats.commands += 1;
+        self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
+        if let Some(i) = command::position(&args[0]) {
+            self.stats.per_command[i].0 += 1;
+            self.stats.per_command[i].1 += elapsed;
+            if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {
+                tracer.end_command(command::all()[i].name, start, tracer.now_ns());
+            }
+        }
+        match result {
+            Ok(executed) => Outcome::Ran(executed),
+            Err(_) => Outcome::Panicked,
+        }
+    }
+
+    /// Flush mid-batch once the replies reach [`FLUSH_AT`].
+    fn replies(&mut self, out: &mut BytesMut) -> io::Result<()> {
+        if out.len() >= FLUSH_AT {
+            flush(self.stream, self.shared, self.stats, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Write the buffered replies (one `write_all`), traced and counted.
+fn flush(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    stats: &mut LocalStats,
+    output: &mut BytesMut,
+) -> io::Result<()> {
+    if output.is_empty() {
+        return Ok(());
+    }
+    let start = shared.tracer.as_ref().map(|t| t.now_ns());
+    stream.write_all(output)?;
+    if let (Some(tracer), Some(start)) = (&shared.tracer, start) {
+        tracer.io("write", start, tracer.now_ns(), output.len());
+        tracer.flush_thread(false);
+    }
+    stats.bytes_out += output.len() as u64;
+    output.clear();
+    if output.capacity() > KEEP_OUTPUT_CAPACITY {
+        *output = BytesMut::with_capacity(READ_CHUNK);
+    }
+    Ok(())
 }
 
 fn is_timeout(e: &io::Error) -> bool {

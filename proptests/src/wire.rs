@@ -1,9 +1,10 @@
 //! Bytes on the wire: writing a command in Redis's inline form, and serving
-//! a buffer of requests the way a connection does.
+//! a buffer of requests through core's connection pipeline, as the server
+//! does.
 
 use bytes::{Bytes, BytesMut};
-use myongoredis_core::resp::{parse_request, Request};
-use myongoredis_core::{Executor, Flow, Session};
+use myongoredis_core::exec::Executed;
+use myongoredis_core::{CaptureSink, Executor, Flow, Outcome, Pipeline, Session, Shell, Step};
 
 use crate::command::cli_quote;
 
@@ -124,13 +125,14 @@ pub fn small_memory(args: &[Bytes]) -> bool {
     offset.is_none_or(|o| o <= limit)
 }
 
-/// Serve `input` as a connection's read buffer: parse and execute requests
-/// until the buffer runs out (an incomplete request stays unconsumed), a
-/// protocol error (its `-ERR Protocol error` reply is written and the
-/// connection closes, as Redis does), a QUIT, or `max_commands`. Replies
-/// are appended to `out`. The clock moves on by one millisecond per
-/// command, so expiry is exercised too. Commands for which `allow` is false
-/// are consumed but not executed (and get no reply).
+/// Serve `input` as a connection's read buffer, through the server's own
+/// [`Pipeline`]: parse and execute requests until the buffer runs out (an
+/// incomplete request stays unconsumed), a protocol error (its `-ERR
+/// Protocol error` reply is written and the connection closes, as Redis
+/// does), a QUIT or SHUTDOWN, or `max_commands` requests. Replies are
+/// appended to `out`. The clock moves on by one millisecond per executed
+/// command, so expiry is exercised too. Commands for which `allow` is
+/// false are consumed but not executed (and get no reply).
 pub fn serve(
     exec: &Executor,
     session: &mut Session,
@@ -140,38 +142,47 @@ pub fn serve(
     allow: impl Fn(&[Bytes]) -> bool,
     out: &mut BytesMut,
 ) -> Served {
+    let mut pipeline = Pipeline::new(session.clone(), CaptureSink::Off);
+    pipeline.feed(input);
+    let mut shell = Allow(allow);
     let mut served = Served {
         consumed: 0,
         commands: 0,
         closed: false,
     };
-    while served.commands < max_commands {
-        let rest = &input[served.consumed..];
-        match parse_request(rest) {
-            Ok(Request::Command { args, consumed }) => {
-                served.consumed += consumed;
-                served.commands += 1;
-                if !allow(&args) {
-                    continue;
+    let mut requests = 0;
+    while requests < max_commands {
+        match pipeline.run_next(exec, now_us, out, &mut shell) {
+            Step::Incomplete => break,
+            Step::Done { flow, executed } => {
+                requests += 1;
+                if executed {
+                    served.commands += 1;
+                    now_us += 1000;
                 }
-                if exec.execute(session, &args, now_us, out) == Flow::Close {
+                if flow != Flow::Continue {
                     served.closed = true;
                     break;
                 }
-                now_us += 1000;
-            }
-            Ok(Request::Skip { consumed }) => served.consumed += consumed,
-            Ok(Request::Incomplete) => break,
-            Err(e) => {
-                out.extend_from_slice(b"-");
-                out.extend_from_slice(&e.message_bytes());
-                out.extend_from_slice(b"\r\n");
-                served.closed = true;
-                break;
             }
         }
     }
+    served.consumed = pipeline.consumed();
+    *session = pipeline.into_session();
     served
+}
+
+/// A shell that runs only the commands its filter allows.
+struct Allow<F>(F);
+
+impl<F: Fn(&[Bytes]) -> bool> Shell for Allow<F> {
+    fn command(&mut self, args: &[Bytes], run: &mut dyn FnMut() -> Executed) -> Outcome {
+        if (self.0)(args) {
+            Outcome::Ran(run())
+        } else {
+            Outcome::Declined
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,17 +5,20 @@
 //! of clients, which client sends next and how many commands it pipelines,
 //! every command and argument, and the virtual clock. The workload is run
 //! on a real (sequenced) executor in this process exactly the way the
-//! native server runs commands, producing a capture in memory, which the
+//! native server runs commands (through the same connection pipeline),
+//! producing a capture in memory, which the
 //! simulator then replays natively and in wasm.
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use myongoredis_core::capture::{self, CommandRecord, Header, Mark, Record};
+use myongoredis_core::capture::{self, Header, Record};
 use myongoredis_core::replay::ReplayHooks;
 use myongoredis_core::resp::{encode_request, parse_request, Request};
 use myongoredis_core::rng::Rng;
-use myongoredis_core::{new_store, Config, Executor, Flow, Mode, NoObserver, Session};
+use myongoredis_core::{
+    new_store, CaptureSink, Config, Executor, Flow, Mode, NoObserver, Pipeline, PlainShell,
+};
 
 /// How a workload is shaped; `None` lets the seed choose.
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,7 +69,7 @@ pub fn run(seed: u64, shape: Shape) -> Workload {
         exec,
         now_us: start_us,
         next_tick: start_us + EXPIRY_TICK_US,
-        sessions: (0..clients).map(|_| None).collect(),
+        clients: (0..clients).map(|_| None).collect(),
         records: Vec::new(),
     };
     let mut done = 0;
@@ -102,7 +105,8 @@ struct Sim {
     exec: Executor,
     now_us: u64,
     next_tick: u64,
-    sessions: Vec<Option<Session>>,
+    /// Each client's connection, while it is open.
+    clients: Vec<Option<Pipeline>>,
     records: Vec<Record>,
 }
 
@@ -140,7 +144,7 @@ impl Sim {
     fn open(&mut self, client: usize) -> u64 {
         let session = self.exec.new_session();
         let conn = session.id;
-        self.sessions[client] = Some(session);
+        self.clients[client] = Some(Pipeline::new(session, CaptureSink::Records(Vec::new())));
         let record = Record::Open {
             seq: self.seq(),
             conn,
@@ -151,52 +155,34 @@ impl Sim {
     }
 
     fn close(&mut self, client: usize) {
-        if let Some(session) = self.sessions[client].take() {
+        if let Some(pipeline) = self.clients[client].take() {
             let record = Record::Close {
                 seq: self.seq(),
-                conn: session.id,
+                conn: pipeline.session().id,
                 now_us: self.now_us,
             };
             self.records.push(record);
         }
     }
 
-    /// One command from `client`; false if the connection closed.
+    /// One command from `client`, through its connection pipeline (a
+    /// malformed one is answered with Redis's protocol error and hangs
+    /// up, as the server does); false if the connection closed.
     fn send(&mut self, client: usize) -> bool {
-        if self.sessions[client].is_none() {
+        if self.clients[client].is_none() {
             self.open(client);
         }
         let request = self.request();
-        let now_us = self.now_us;
-        let args = match parse_request(&request) {
-            Ok(Request::Command { args, .. }) => args,
-            Err(e) => {
-                // A malformed request: the server answers and hangs up.
-                let conn = self.sessions[client].as_ref().map_or(0, |s| s.id);
-                let record = Record::Command(CommandRecord {
-                    seq: self.seq(),
-                    conn,
-                    now_us,
-                    rng: None,
-                    mark: Mark::Compared,
-                    request,
-                    reply: capture::protocol_error_reply(&e),
-                });
-                self.records.push(record);
-                self.close(client);
-                return false;
-            }
-            // The generator only makes whole, non-empty requests.
-            Ok(_) => unreachable!("generated an incomplete request"),
-        };
+        let pipeline = self.clients[client].as_mut().expect("opened above");
+        pipeline.feed(&request);
         let mut out = BytesMut::new();
-        let session = self.sessions[client].as_mut().expect("opened above");
-        let conn = session.id;
-        let executed = self.exec.execute_captured(session, &args, now_us, &mut out);
-        self.records.extend(capture::command_records(
-            conn, now_us, &args, &request, &out, &executed,
-        ));
-        match executed.flow {
+        let (flow, _) = pipeline.run_batch(&self.exec, self.now_us, &mut out, &mut PlainShell);
+        // The generator only makes whole requests: nothing stays buffered.
+        debug_assert_eq!(pipeline.pending(), 0, "generated an incomplete request");
+        if let CaptureSink::Records(records) = pipeline.take_capture() {
+            self.records.extend(records);
+        }
+        match flow {
             Flow::Continue => true,
             Flow::Close | Flow::Shutdown => {
                 self.close(client);
