@@ -15,7 +15,7 @@ use crate::info::{render, InfoSection};
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("ping", -1, FAST, NO_KEYS, "connection", "Returns the server's liveliness response.", "1.0.0", Handler::Server(ping)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    spec("echo", 2, FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
+    spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
     spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, "connection", "Closes the connection.", "1.0.0", Handler::Server(quit)),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Changes the selected database.", "1.0.0", Handler::Server(select)),
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
