@@ -30,12 +30,29 @@ pub const EXPIRE_NX_AND_OTHERS: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 /// EXPIRE & co: GT and LT together.
 pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// COMMAND GETKEYS: the named command does not exist.
+pub const GETKEYS_INVALID_COMMAND: &str = "ERR Invalid command specified";
+/// COMMAND GETKEYS: the named command never has keys.
+pub const GETKEYS_NO_KEYS: &str = "ERR The command has no key arguments";
+/// COMMAND GETKEYS: the arguments break the named command's arity.
+pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
+/// COMMAND GETKEYS: the key specs cannot read these arguments.
+pub const GETKEYS_INVALID_ARGS: &str = "ERR Invalid arguments specified for command";
 
 /// `ERR wrong number of arguments for 'get' command`; `name` is the
 /// command's full lowercase name (`config|get` for a subcommand).
 pub fn wrong_arity(name: &str) -> Frame {
     Frame::error(format!(
         "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// A command touched a key whose lock it does not hold: a bug in its
+/// command-table row (its key specs miss a key). Not a Redis error; worded
+/// like Redis's own internal errors so a client sees it is not its fault.
+pub fn key_outside_lock_plan(lock: u32) -> Frame {
+    Frame::error(format!(
+        "ERR internal error: the command touched a key whose lock ({lock}) is not in its lock plan"
     ))
 }
 

@@ -5,9 +5,11 @@
 //! record). For one command it
 //! 1. looks the name up in the command table (unknown → Redis's error);
 //! 2. checks the arity (→ Redis's error) before any command code runs;
-//! 3. plans the locks from the key positions and takes them, in ascending
-//!    order, shared for readers and exclusive for writers;
-//! 4. runs the handler and encodes its reply into the caller's buffer.
+//! 3. plans the locks from the keys its key specs find in the arguments and
+//!    takes them, in ascending order, shared for readers and exclusive for
+//!    writers;
+//! 4. runs the handler and encodes its reply into the caller's buffer (a
+//!    handler that reaches outside its lock plan replies with an error).
 //!
 //! Time comes in as `now_us` (Unix microseconds, read by the shell);
 //! randomness from the executor's seeded [`Rng`]. Nothing else varies.
@@ -351,6 +353,18 @@ impl Executor {
         if !spec.arity_ok(args.len()) {
             return early(error::wrong_arity(spec.name));
         }
+        self.run(spec, session, args, now_us)
+    }
+
+    /// Run the row `spec` (found and arity-checked) under the locks its key
+    /// specs plan for `args`.
+    fn run(
+        &self,
+        spec: &'static CommandSpec,
+        session: &mut Session,
+        args: &[Bytes],
+        now_us: u64,
+    ) -> (Frame, Executed) {
         let mut ctx = Ctx {
             now_us,
             session,
@@ -371,7 +385,7 @@ impl Executor {
             Handler::Read(run) => {
                 let locks = self.lock_plan(spec, args);
                 let view = self.store.read(&locks, spec.name);
-                let reply = run(&mut ctx, &view, args);
+                let reply = run(&mut ctx, &view, args).unwrap_or_else(Frame::from);
                 let seq = self.next_seq();
                 let expired_seen = view
                     .keyspaces()
@@ -385,7 +399,8 @@ impl Executor {
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
                 let mut view = self.store.write(&locks, spec.name);
-                let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args));
+                let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args))
+                    .unwrap_or_else(Frame::from);
                 // A writer that met an expired key deleted it (or did not
                 // need to); its sighting must not make the next reader
                 // take a needless write-lock pass.
@@ -419,9 +434,13 @@ impl Executor {
     ) -> Option<LazyExpire> {
         let mut view = self.store.write(locks, "lazy-expire");
         let mut deleted = 0;
-        for i in spec.key_positions(args.len()) {
-            if view.ks_mut(&args[i]).expire_if_due(&args[i], now_ms) {
-                deleted += 1;
+        for key in spec.keys(args) {
+            let key = &args[key.pos];
+            // The keys are the ones the locks were planned from.
+            if let Ok(ks) = view.ks_mut(key) {
+                if ks.expire_if_due(key, now_ms) {
+                    deleted += 1;
+                }
             }
         }
         (deleted > 0).then(|| LazyExpire {
@@ -447,9 +466,9 @@ impl Executor {
     }
 
     /// The locks a command needs: every lock for whole-keyspace commands,
-    /// else the locks of its key arguments, sorted and deduplicated so
-    /// they are always taken in ascending order (no deadlock between two
-    /// multi-key commands).
+    /// else the locks of the keys its key specs find in `args`, sorted and
+    /// deduplicated so they are always taken in ascending order (no
+    /// deadlock between two multi-key commands).
     pub fn lock_plan(&self, spec: &CommandSpec, args: &[Bytes]) -> Vec<u32> {
         let count = self.store.lock_count();
         if count == 1 {
@@ -459,8 +478,9 @@ impl Executor {
             return (0..count).collect();
         }
         let mut locks: Vec<u32> = spec
-            .key_positions(args.len())
-            .map(|i| lock_of(&args[i], count))
+            .keys(args)
+            .iter()
+            .map(|k| lock_of(&args[k.pos], count))
             .collect();
         locks.sort_unstable();
         locks.dedup();
@@ -518,3 +538,6 @@ impl Executor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,11 @@
-//! Connection and introspection commands: PING, ECHO, QUIT, SELECT, TIME,
-//! CLIENT, COMMAND, CONFIG. None of them touches a key, so none takes a
-//! lock (`Handler::Server`).
+//! Connection and server commands: PING, ECHO, QUIT, SELECT, TIME,
+//! CLIENT, CONFIG, INFO, SHUTDOWN (COMMAND is in `introspect.rs`). None
+//! of them touches a key, so none takes a lock (`Handler::Server`).
 
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec, NO_KEYS};
-use crate::command::{self, flags::*, CommandSpec, Handler};
+use crate::command::{flags::*, CommandSpec, Handler};
 use crate::error;
 use crate::exec::{Ctx, Flow};
 use crate::frame::Frame;
@@ -14,15 +14,14 @@ use crate::info::{render, InfoSection};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST, NO_KEYS, "connection", "Returns the server's liveliness response.", "1.0.0", Handler::Server(ping)),
-    spec("echo", 2, FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
+    spec("ping", -1, FAST, NO_KEYS, "connection", "Returns the server's liveliness response.", "1.0.0", Handler::Server(ping)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
     spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, "connection", "Closes the connection.", "1.0.0", Handler::Server(quit)),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Changes the selected database.", "1.0.0", Handler::Server(select)),
-    spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)),
+    spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
     spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
-    spec("command", -1, LOADING | STALE, NO_KEYS, "server", "Returns detailed information about all commands.", "2.8.13", Handler::Server(command)),
     spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
-    spec("info", -1, LOADING | STALE, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)),
+    spec("info", -1, LOADING | STALE, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)).with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
     spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
 ];
 
@@ -100,11 +99,16 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 }
 
 /// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
-type Sub = (&'static str, i32, fn(&mut Ctx<'_>, &[Bytes]) -> Frame);
+pub(super) type Sub = (&'static str, i32, fn(&mut Ctx<'_>, &[Bytes]) -> Frame);
 
 /// Dispatch `args[1]` among `subs`, with Redis's errors for an unknown
 /// subcommand and for a subcommand's wrong arity (`'config|get'`).
-fn subcommand(ctx: &mut Ctx<'_>, args: &[Bytes], container: &str, subs: &[Sub]) -> Frame {
+pub(super) fn subcommand(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    container: &str,
+    subs: &[Sub],
+) -> Frame {
     let Some(&(name, arity, run)) = subs.iter().find(|(n, _, _)| is_keyword(&args[1], n)) else {
         return error::unknown_subcommand(&args[1], container);
     };
@@ -143,104 +147,6 @@ fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     }
     ctx.session.name = (!name.is_empty()).then(|| name.clone());
     Frame::ok()
-}
-
-/// COMMAND | COMMAND COUNT | COMMAND INFO [name ...] | COMMAND DOCS [name ...]
-fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    if args.len() == 1 {
-        return Frame::Array(command::all().iter().map(|c| command_info(c)).collect());
-    }
-    subcommand(
-        ctx,
-        args,
-        "command",
-        &[
-            ("count", 2, |_, _| {
-                Frame::Integer(command::all().len() as i64)
-            }),
-            ("info", -2, |_, args| {
-                let rows = command_rows(&args[2..]);
-                Frame::Array(
-                    rows.into_iter()
-                        .map(|c| c.map_or(Frame::Null, command_info))
-                        .collect(),
-                )
-            }),
-            ("docs", -2, |_, args| {
-                let rows = command_rows(&args[2..]);
-                // DOCS omits unknown names instead of replying nil for them.
-                Frame::Array(rows.into_iter().flatten().flat_map(command_docs).collect())
-            }),
-        ],
-    )
-}
-
-/// The rows named in `names`, or every row when none are named.
-fn command_rows(names: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
-    if names.is_empty() {
-        command::all().iter().map(|c| Some(*c)).collect()
-    } else {
-        names.iter().map(|n| command::lookup(n)).collect()
-    }
-}
-
-/// One `COMMAND INFO` entry, in Redis 7's ten-field shape: name, arity,
-/// flags, first key, last key, step, ACL categories, tips, key specs,
-/// subcommands. (Tips, key specs and subcommands are left empty.)
-fn command_info(c: &CommandSpec) -> Frame {
-    let flags = NAMES
-        .iter()
-        .filter(|(f, _)| c.has(*f))
-        .map(|(_, n)| Frame::simple(n))
-        .collect();
-    // ACL categories, in Redis's category order (keyspace, read, write,
-    // string, fast/slow, connection), derived from the group and flags.
-    let mut categories = vec![];
-    if c.group == "generic" {
-        categories.push("@keyspace");
-    }
-    if c.has(READONLY) {
-        categories.push("@read");
-    }
-    if c.has(WRITE) {
-        categories.push("@write");
-    }
-    if c.group == "string" {
-        categories.push("@string");
-    }
-    categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
-    if c.group == "connection" {
-        categories.push("@connection");
-    }
-    let categories = categories.into_iter().map(Frame::simple).collect();
-    Frame::Array(vec![
-        Frame::bulk(c.name.as_bytes()),
-        Frame::Integer(c.arity as i64),
-        Frame::Array(flags),
-        Frame::Integer(c.first_key as i64),
-        Frame::Integer(c.last_key as i64),
-        Frame::Integer(c.step as i64),
-        Frame::Array(categories),
-        Frame::Array(vec![]),
-        Frame::Array(vec![]),
-        Frame::Array(vec![]),
-    ])
-}
-
-/// One `COMMAND DOCS` entry: the name, then a map (flattened in RESP2) of
-/// summary, since and group.
-fn command_docs(c: &CommandSpec) -> [Frame; 2] {
-    [
-        Frame::bulk(c.name.as_bytes()),
-        Frame::Array(vec![
-            Frame::bulk(b"summary"),
-            Frame::bulk(c.summary.as_bytes()),
-            Frame::bulk(b"since"),
-            Frame::bulk(c.since.as_bytes()),
-            Frame::bulk(b"group"),
-            Frame::bulk(c.group.as_bytes()),
-        ]),
-    ]
 }
 
 /// CONFIG GET pattern [pattern ...]
@@ -530,30 +436,8 @@ mod tests {
     }
 
     #[test]
-    fn command_and_config() {
+    fn config_get() {
         let mut db = TestDb::new(crate::store::Mode::Shard, 4);
-        let Frame::Integer(n) = db.cmd(&["COMMAND", "COUNT"]) else {
-            panic!("COUNT is an integer")
-        };
-        assert_eq!(n as usize, crate::command::all().len());
-        let Frame::Array(info) = db.cmd(&["COMMAND", "INFO", "get", "nosuch"]) else {
-            panic!("INFO is an array")
-        };
-        assert_eq!(info[1], Frame::Null);
-        let Frame::Array(get) = &info[0] else {
-            panic!("an entry is an array")
-        };
-        assert_eq!(get.len(), 10);
-        assert_eq!(get[0], bulk("get"));
-        assert_eq!(get[1], int(2));
-        assert_eq!(
-            get[2],
-            arr(vec![Frame::simple("readonly"), Frame::simple("fast")])
-        );
-        let Frame::Array(docs) = db.cmd(&["COMMAND", "DOCS", "set"]) else {
-            panic!("DOCS is an array")
-        };
-        assert_eq!(docs[0], bulk("set"));
         assert_eq!(
             db.cmd(&["CONFIG", "GET", "save"]),
             arr(vec![bulk("save"), bulk("")])

@@ -11,23 +11,23 @@
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec};
-use crate::command::{flags::*, CommandSpec, Handler};
+use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("expire", -3, WRITE | FAST, (1, 1, 1), "generic", "Set a key's time to live in seconds", "1.0.0", Handler::Write(expire)),
-    spec("pexpire", -3, WRITE | FAST, (1, 1, 1), "generic", "Set a key's time to live in milliseconds", "2.6.0", Handler::Write(pexpire)),
-    spec("expireat", -3, WRITE | FAST, (1, 1, 1), "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0", Handler::Write(expireat)),
-    spec("pexpireat", -3, WRITE | FAST, (1, 1, 1), "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", Handler::Write(pexpireat)),
-    spec("ttl", 2, READONLY | FAST, (1, 1, 1), "generic", "Get the time to live for a key in seconds", "1.0.0", Handler::Read(ttl)),
-    spec("pttl", 2, READONLY | FAST, (1, 1, 1), "generic", "Get the time to live for a key in milliseconds", "2.6.0", Handler::Read(pttl)),
-    spec("expiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "Get the expiration Unix timestamp for a key", "7.0.0", Handler::Read(expiretime)),
-    spec("pexpiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", Handler::Read(pexpiretime)),
-    spec("persist", 2, WRITE | FAST, (1, 1, 1), "generic", "Remove the expiration from a key", "2.2.0", Handler::Write(persist)),
+    spec("expire", -3, WRITE | FAST, &[KeySpec::key(1, RW | UPDATE)], "generic", "Set a key's time to live in seconds", "1.0.0", Handler::Write(expire)),
+    spec("pexpire", -3, WRITE | FAST, &[KeySpec::key(1, RW | UPDATE)], "generic", "Set a key's time to live in milliseconds", "2.6.0", Handler::Write(pexpire)),
+    spec("expireat", -3, WRITE | FAST, &[KeySpec::key(1, RW | UPDATE)], "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0", Handler::Write(expireat)),
+    spec("pexpireat", -3, WRITE | FAST, &[KeySpec::key(1, RW | UPDATE)], "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", Handler::Write(pexpireat)),
+    spec("ttl", 2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "generic", "Get the time to live for a key in seconds", "1.0.0", Handler::Read(ttl)).with_tips(&["nondeterministic_output"]),
+    spec("pttl", 2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "generic", "Get the time to live for a key in milliseconds", "2.6.0", Handler::Read(pttl)).with_tips(&["nondeterministic_output"]),
+    spec("expiretime", 2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "generic", "Get the expiration Unix timestamp for a key", "7.0.0", Handler::Read(expiretime)),
+    spec("pexpiretime", 2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", Handler::Read(pexpiretime)),
+    spec("persist", 2, WRITE | FAST, &[KeySpec::key(1, RW | UPDATE)], "generic", "Remove the expiration from a key", "2.2.0", Handler::Write(persist)),
 ];
 
 /// The unit of EXPIRE-family arguments and of TTL-family replies.
@@ -45,22 +45,38 @@ enum Base {
 }
 
 /// EXPIRE key seconds [NX | XX | GT | LT]
-fn expire(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn expire(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     expire_generic(ctx, view, args, Base::Now, Unit::Seconds)
 }
 
 /// PEXPIRE key milliseconds [NX | XX | GT | LT]
-fn pexpire(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn pexpire(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     expire_generic(ctx, view, args, Base::Now, Unit::Millis)
 }
 
 /// EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
-fn expireat(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn expireat(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     expire_generic(ctx, view, args, Base::Epoch, Unit::Seconds)
 }
 
 /// PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
-fn pexpireat(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn pexpireat(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     expire_generic(ctx, view, args, Base::Epoch, Unit::Millis)
 }
 
@@ -130,14 +146,14 @@ fn expire_generic(
     args: &[Bytes],
     base: Base,
     unit: Unit,
-) -> Frame {
+) -> Result<Frame, KeyOutsidePlan> {
     let conditions = match parse_conditions(&args[3..]) {
         Ok(c) => c,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     let n = match int_arg(&args[2]) {
         Ok(n) => n,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     let now = i64::try_from(ctx.now_ms()).unwrap_or(i64::MAX);
     let basetime = if base == Base::Now { now } else { 0 };
@@ -149,12 +165,12 @@ fn expire_generic(
     // and n >= LLONG_MIN / 1000 * 1000 the sum cannot underflow, so
     // `checked_add` fails exactly where Redis reports the error.
     let Some(when) = ms.and_then(|ms| ms.checked_add(basetime)) else {
-        return error::invalid_expire(ctx.spec.name);
+        return Ok(error::invalid_expire(ctx.spec.name));
     };
     let key = &args[1];
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let Some(entry) = ks.get_mut(key, ctx.now_ms()) else {
-        return Frame::Integer(0);
+        return Ok(Frame::Integer(0));
     };
     // Deadlines are stored as u64 but always fit an i64 (every command that
     // sets one checks it), so this conversion never saturates in practice.
@@ -162,7 +178,7 @@ fn expire_generic(
         .expire_at()
         .map(|at| i64::try_from(at).unwrap_or(i64::MAX));
     if !conditions.allow(current, when) {
-        return Frame::Integer(0);
+        return Ok(Frame::Integer(0));
     }
     if when <= now {
         ks.remove(key, ctx.now_ms());
@@ -170,26 +186,34 @@ fn expire_generic(
         // `when > now >= 0` here, so the conversion is lossless.
         ks.set_expire(key, Some(when as u64), ctx.now_ms());
     }
-    Frame::Integer(1)
+    Ok(Frame::Integer(1))
 }
 
 /// TTL key: seconds left, -1 without a deadline, -2 without a key.
-fn ttl(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn ttl(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     ttl_generic(ctx, view, args, Unit::Seconds, Base::Now)
 }
 
 /// PTTL key: milliseconds left.
-fn pttl(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn pttl(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     ttl_generic(ctx, view, args, Unit::Millis, Base::Now)
 }
 
 /// EXPIRETIME key: the deadline as Unix seconds.
-fn expiretime(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn expiretime(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     ttl_generic(ctx, view, args, Unit::Seconds, Base::Epoch)
 }
 
 /// PEXPIRETIME key: the deadline as Unix milliseconds.
-fn pexpiretime(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn pexpiretime(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     ttl_generic(ctx, view, args, Unit::Millis, Base::Epoch)
 }
 
@@ -205,14 +229,14 @@ fn ttl_generic(
     args: &[Bytes],
     unit: Unit,
     base: Base,
-) -> Frame {
+) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
     let now = ctx.now_ms();
-    let Some(entry) = view.ks(key).get(key, now) else {
-        return Frame::Integer(-2);
+    let Some(entry) = view.ks(key)?.get(key, now) else {
+        return Ok(Frame::Integer(-2));
     };
     let Some(at) = entry.expire_at() else {
-        return Frame::Integer(-1);
+        return Ok(Frame::Integer(-1));
     };
     // A live key has `at >= now`, so the difference is never negative.
     let ms = match base {
@@ -225,22 +249,26 @@ fn ttl_generic(
         Unit::Millis => ms,
         Unit::Seconds => ms.saturating_add(500) / 1000,
     };
-    Frame::Integer(i64::try_from(value).unwrap_or(i64::MAX))
+    Ok(Frame::Integer(i64::try_from(value).unwrap_or(i64::MAX)))
 }
 
 /// PERSIST key: 1 if a deadline was removed, 0 if the key is missing or
 /// had none.
-fn persist(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn persist(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
     let now = ctx.now_ms();
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let had_deadline = ks
         .get_mut(key, now)
         .is_some_and(|e| e.expire_at().is_some());
     if had_deadline {
         ks.set_expire(key, None, now);
     }
-    Frame::Integer(i64::from(had_deadline))
+    Ok(Frame::Integer(i64::from(had_deadline)))
 }
 
 #[cfg(test)]

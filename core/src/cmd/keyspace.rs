@@ -19,26 +19,26 @@
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec, NO_KEYS};
-use crate::command::{flags::*, CommandSpec, Handler};
+use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::glob::glob_match;
 use crate::keyspace::Keyspace;
 use crate::rng::Rng;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), "generic", "Delete a key", "1.0.0", Handler::Write(del)),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", Handler::Write(del)),
-    spec("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "Determine if a key exists", "1.0.0", Handler::Read(exists)),
-    spec("type", 2, READONLY | FAST, (1, 1, 1), "generic", "Determine the type stored at key", "1.0.0", Handler::Read(type_)),
-    spec("keys", 2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Find all keys matching the given pattern", "1.0.0", Handler::Read(keys)),
-    spec("scan", -2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Incrementally iterate the keys space", "2.8.0", Handler::Read(scan)),
-    spec("randomkey", 1, READONLY | ALL_KEYS, NO_KEYS, "generic", "Return a random key from the keyspace", "1.0.0", Handler::Read(randomkey)),
-    spec("rename", 3, WRITE, (1, 2, 1), "generic", "Rename a key", "1.0.0", Handler::Write(rename)),
-    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", "Rename a key, only if the new key does not exist", "1.0.0", Handler::Write(renamenx)),
+    spec("del", -2, WRITE, &[KeySpec::index(1).range(-1, 1, 0).flags(RM | DELETE)], "generic", "Delete a key", "1.0.0", Handler::Write(del)).with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    spec("unlink", -2, WRITE | FAST, &[KeySpec::index(1).range(-1, 1, 0).flags(RM | DELETE)], "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", Handler::Write(del)).with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    spec("exists", -2, READONLY | FAST, &[KeySpec::index(1).range(-1, 1, 0).flags(RO)], "generic", "Determine if a key exists", "1.0.0", Handler::Read(exists)).with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    spec("type", 2, READONLY | FAST, &[KeySpec::key(1, RO)], "generic", "Determine the type stored at key", "1.0.0", Handler::Read(type_)),
+    spec("keys", 2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Find all keys matching the given pattern", "1.0.0", Handler::Read(keys)).with_tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
+    spec("scan", -2, READONLY | ALL_KEYS, NO_KEYS, "generic", "Incrementally iterate the keys space", "2.8.0", Handler::Read(scan)).with_tips(&["nondeterministic_output", "request_policy:special"]),
+    spec("randomkey", 1, READONLY | ALL_KEYS, NO_KEYS, "generic", "Return a random key from the keyspace", "1.0.0", Handler::Read(randomkey)).with_tips(&["request_policy:all_shards", "nondeterministic_output"]),
+    spec("rename", 3, WRITE, &[KeySpec::key(1, RW | ACCESS | DELETE), KeySpec::key(2, OW | UPDATE)], "generic", "Rename a key", "1.0.0", Handler::Write(rename)),
+    spec("renamenx", 3, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE), KeySpec::key(2, OW | INSERT)], "generic", "Rename a key, only if the new key does not exist", "1.0.0", Handler::Write(renamenx)),
 ];
 
 /// DEL key [key ...] and UNLINK key [key ...]: the number of keys removed.
@@ -46,38 +46,46 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 /// UNLINK frees large values in a background thread in Redis; here freeing
 /// is part of the command either way, so the two are the same. A key named
 /// twice counts once: the second removal finds nothing.
-fn del(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn del(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let now = ctx.now_ms();
-    let removed = args[1..]
-        .iter()
-        .filter(|key| view.ks_mut(key).remove(key, now).is_some())
-        .count();
-    Frame::Integer(removed as i64)
+    let mut removed = 0;
+    for key in &args[1..] {
+        if view.ks_mut(key)?.remove(key, now).is_some() {
+            removed += 1;
+        }
+    }
+    Ok(Frame::Integer(removed))
 }
 
 /// EXISTS key [key ...]: how many of the named keys exist. A key named
 /// twice counts twice, as in Redis.
-fn exists(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn exists(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let now = ctx.now_ms();
-    let found = args[1..]
-        .iter()
-        .filter(|key| view.ks(key).contains(key, now))
-        .count();
-    Frame::Integer(found as i64)
+    let mut found = 0;
+    for key in &args[1..] {
+        if view.ks(key)?.contains(key, now) {
+            found += 1;
+        }
+    }
+    Ok(Frame::Integer(found))
 }
 
 /// TYPE key: the value's type as a status reply, `none` if missing.
-fn type_(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn type_(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    let entry = view.ks(key).get(key, ctx.now_ms());
-    Frame::simple(entry.map_or("none", |e| e.value.type_name()))
+    let entry = view.ks(key)?.get(key, ctx.now_ms());
+    Ok(Frame::simple(entry.map_or("none", |e| e.value.type_name())))
 }
 
 /// KEYS pattern: every live key matching the glob, shard after shard.
 ///
 /// It walks the whole keyspace while holding every lock, which is why Redis
 /// documents it as "dangerous" in production and why SCAN exists.
-fn keys(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn keys(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let pattern = &args[1][..];
     // `*` is answered without matching: besides being faster, the matcher
     // (like Redis's) does not match the empty key against `*`, and Redis
@@ -90,7 +98,7 @@ fn keys(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
         .filter(|(key, _)| all || glob_match(pattern, key, false))
         .map(|(key, _)| Frame::bulk(key))
         .collect();
-    Frame::Array(found)
+    Ok(Frame::Array(found))
 }
 
 /// SCAN's options, parsed as in Redis's `scanGenericCommand`.
@@ -165,13 +173,13 @@ fn parse_scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, Frame> {
 /// table must not make one call slow), or the walk ends. The gathered keys
 /// are then filtered by pattern, type and expiry, so a reply may hold fewer
 /// keys than COUNT, even none, while the cursor is not yet 0.
-fn scan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn scan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let Some(cursor) = parse_cursor(&args[1]) else {
-        return Frame::static_error(error::INVALID_CURSOR);
+        return Ok(Frame::static_error(error::INVALID_CURSOR));
     };
     let opts = match parse_scan_options(args) {
         Ok(opts) => opts,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     // At least 1: the executor gives ALL_KEYS commands every lock.
     let n = view.held_count().max(1) as u64;
@@ -209,10 +217,10 @@ fn scan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
         })
         .map(|(_, key)| Frame::Bulk(key.into()))
         .collect();
-    Frame::Array(vec![
+    Ok(Frame::Array(vec![
         Frame::Bulk(next_cursor.to_string().into()),
         Frame::Array(keys),
-    ])
+    ]))
 }
 
 /// SCAN's filters, in Redis's order: pattern, type, then expiry (a key
@@ -275,7 +283,7 @@ fn c_str(arg: &[u8]) -> &[u8] {
 /// dead keys, it is dropped and another is drawn. All draws come from the
 /// command's stream forked from the executor's seeded PRNG: the same seed
 /// and commands give the same keys.
-fn randomkey(ctx: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Frame {
+fn randomkey(ctx: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let rng = ctx.rng();
     let now = ctx.now_ms();
     let mut candidates: Vec<(&Keyspace, u64)> = view
@@ -300,11 +308,11 @@ fn randomkey(ctx: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Frame {
             pick -= len;
         }
         if let Some(key) = random_live_key(candidates[chosen].0, rng, now) {
-            return Frame::bulk(key);
+            return Ok(Frame::bulk(key));
         }
         candidates.remove(chosen);
     }
-    Frame::Null
+    Ok(Frame::Null)
 }
 
 /// A random live key of `ks`, if it has one.
@@ -328,12 +336,20 @@ fn random_live_key<'a>(ks: &'a Keyspace, rng: &Rng, now_ms: u64) -> Option<&'a [
 }
 
 /// RENAME key newkey
-fn rename(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn rename(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     rename_generic(ctx, view, args, false)
 }
 
 /// RENAMENX key newkey
-fn renamenx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn renamenx(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     rename_generic(ctx, view, args, true)
 }
 
@@ -341,34 +357,37 @@ fn renamenx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Fram
 /// existing `newkey` is overwritten (RENAME) or left alone (RENAMENX, which
 /// then replies 0). In shard mode the two keys may live in different shards;
 /// both are locked, so no client sees the key in both places or in neither.
-fn rename_generic(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes], nx: bool) -> Frame {
+fn rename_generic(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+    nx: bool,
+) -> Result<Frame, KeyOutsidePlan> {
     let (src, dst) = (&args[1], &args[2]);
     let now = ctx.now_ms();
     // A missing source is an error even when both names are the same.
-    if view.ks_mut(src).get_mut(src, now).is_none() {
-        return Frame::static_error(error::NO_SUCH_KEY);
+    if view.ks_mut(src)?.get_mut(src, now).is_none() {
+        return Ok(Frame::static_error(error::NO_SUCH_KEY));
     }
     // Renaming a key to itself changes nothing (Redis 7.0: OK, or 0 for
     // RENAMENX because `newkey` exists).
     if src == dst {
-        return if nx { Frame::Integer(0) } else { Frame::ok() };
+        return Ok(if nx { Frame::Integer(0) } else { Frame::ok() });
     }
     // `get_mut` also deletes an expired destination, as Redis's lookup does.
-    let dst_exists = view.ks_mut(dst).get_mut(dst, now).is_some();
+    // The destination's lock is checked before the source is removed, so a
+    // plan that missed it cannot lose the value.
+    let dst_exists = view.ks_mut(dst)?.get_mut(dst, now).is_some();
     if nx && dst_exists {
-        return Frame::Integer(0);
+        return Ok(Frame::Integer(0));
     }
-    let Some(entry) = view.ks_mut(src).remove(src, now) else {
+    let Some(entry) = view.ks_mut(src)?.remove(src, now) else {
         // Unreachable: the source was live above, under the same locks.
-        return Frame::static_error(error::NO_SUCH_KEY);
+        return Ok(Frame::static_error(error::NO_SUCH_KEY));
     };
     let expire_at = entry.expire_at();
-    view.ks_mut(dst).set(dst, entry.value, expire_at);
-    if nx {
-        Frame::Integer(1)
-    } else {
-        Frame::ok()
-    }
+    view.ks_mut(dst)?.set(dst, entry.value, expire_at);
+    Ok(if nx { Frame::Integer(1) } else { Frame::ok() })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The commands, one file per group, as in Redis's `t_string.c`,
 //! `db.c`, `expire.c`: each file holds its handlers *and* their
 //! command-table rows ([`CommandSpec`]), so a command's arity, flags and key
-//! positions sit beside its code.
+//! specs sit beside its code.
 //!
 //! Every handler has one of three shapes (see [`Handler`]): a server
 //! command sees only its context, a reader a [`ReadView`](crate::store::ReadView),
@@ -11,17 +11,19 @@
 
 pub mod connection;
 pub mod expire;
+pub mod introspect;
 pub mod keyspace;
 pub mod server;
 pub mod string;
 
-use crate::command::{CommandSpec, Handler};
+use crate::command::{CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::frame::Frame;
 
 /// Every group's rows; [`crate::command::lookup`] merges and sorts them.
 pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
+    introspect::COMMANDS,
     server::COMMANDS,
     string::COMMANDS,
     keyspace::COMMANDS,
@@ -29,14 +31,16 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists
-/// them: name, arity, flags, key positions (first, last, step), then the
-/// documentation (group, summary, since) and the handler.
+/// them: name, arity, flags, key specs, then the documentation (group,
+/// summary, since) and the handler. Tips and a key finder, which few
+/// commands have, are added with [`CommandSpec::with_tips`] and
+/// [`CommandSpec::with_key_finder`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) const fn spec(
     name: &'static str,
     arity: i32,
     flags: u32,
-    keys: (i32, i32, i32),
+    keys: &'static [KeySpec],
     group: &'static str,
     summary: &'static str,
     since: &'static str,
@@ -46,9 +50,9 @@ pub(crate) const fn spec(
         name,
         arity,
         flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
+        keys,
+        key_finder: None,
+        tips: &[],
         group,
         summary,
         since,
@@ -56,8 +60,8 @@ pub(crate) const fn spec(
     }
 }
 
-/// Key positions of a command without keys.
-pub(crate) const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+/// Key specs of a command without keys.
+pub(crate) const NO_KEYS: &[KeySpec] = &[];
 
 /// Parse a signed 64-bit integer exactly as Redis's `string2ll`: an
 /// optional `-`, then digits with no leading zero (except `0` itself); no

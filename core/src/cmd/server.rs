@@ -10,32 +10,38 @@ use crate::command::{flags::*, CommandSpec, Handler};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("dbsize", 1, READONLY | FAST | ALL_KEYS, NO_KEYS, "server", "Returns the number of keys in the database.", "1.0.0", Handler::Read(dbsize)),
-    spec("flushdb", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from the current database.", "1.0.0", Handler::Write(flush)),
-    spec("flushall", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from all databases.", "1.0.0", Handler::Write(flush)),
+    spec("dbsize", 1, READONLY | FAST | ALL_KEYS, NO_KEYS, "server", "Returns the number of keys in the database.", "1.0.0", Handler::Read(dbsize)).with_tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
+    spec("flushdb", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from the current database.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    spec("flushall", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from all databases.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
 ];
 
 /// DBSIZE: keys in every keyspace, including expired ones not yet removed
 /// (as Redis counts them).
-fn dbsize(_: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Frame {
-    Frame::Integer(view.keyspaces().map(|ks| ks.len() as i64).sum())
+fn dbsize(_: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
+    Ok(Frame::Integer(
+        view.keyspaces().map(|ks| ks.len() as i64).sum(),
+    ))
 }
 
 /// FLUSHDB / FLUSHALL [ASYNC | SYNC]: with one database they are the same.
-fn flush(_: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn flush(
+    _: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     match args {
         [_] => {}
         [_, mode] if is_keyword(mode, "async") || is_keyword(mode, "sync") => {}
-        _ => return Frame::static_error(error::SYNTAX),
+        _ => return Ok(Frame::static_error(error::SYNTAX)),
     }
     for ks in view.keyspaces_mut() {
         ks.clear();
     }
-    Frame::ok()
+    Ok(Frame::ok())
 }
 
 #[cfg(test)]

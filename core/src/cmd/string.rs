@@ -31,13 +31,13 @@ mod tests;
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec};
-use crate::command::{flags::*, CommandSpec, Handler};
+use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::{Keyspace, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 use bits::{bitcount, getbit, setbit};
 use counter::{decr, decrby, incr, incrby, incrbyfloat};
 use multi::{mget, mset, msetnx};
@@ -45,29 +45,29 @@ use range::{append, getrange, setrange, strlen};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec("get", 2, READONLY | FAST, (1, 1, 1), "string", "Get the value of a key", "1.0.0", Handler::Read(get)),
-    spec("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", "Set the string value of a key", "1.0.0", Handler::Write(set)),
-    spec("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Set the string value of a key and return its old value", "1.0.0", Handler::Write(getset)),
-    spec("getdel", 2, WRITE | FAST, (1, 1, 1), "string", "Get the value of a key and delete the key", "6.2.0", Handler::Write(getdel)),
-    spec("getex", -2, WRITE | FAST, (1, 1, 1), "string", "Get the value of a key and optionally set its expiration", "6.2.0", Handler::Write(getex)),
-    spec("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Set the value of a key, only if the key does not exist", "1.0.0", Handler::Write(setnx)),
-    spec("setex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Set the value and expiration of a key", "2.0.0", Handler::Write(setex)),
-    spec("psetex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Set the value and expiration in milliseconds of a key", "2.6.0", Handler::Write(psetex)),
-    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), "string", "Set multiple keys to multiple values", "1.0.1", Handler::Write(mset)),
-    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", Handler::Write(msetnx)),
-    spec("mget", -2, READONLY | FAST, (1, -1, 1), "string", "Get the values of all the given keys", "1.0.0", Handler::Read(mget)),
-    spec("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Append a value to a key", "2.0.0", Handler::Write(append)),
-    spec("strlen", 2, READONLY | FAST, (1, 1, 1), "string", "Get the length of the value stored in a key", "2.2.0", Handler::Read(strlen)),
-    spec("getrange", 4, READONLY, (1, 1, 1), "string", "Get a substring of the string stored at a key", "2.4.0", Handler::Read(getrange)),
-    spec("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0", Handler::Write(setrange)),
-    spec("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the integer value of a key by one", "1.0.0", Handler::Write(incr)),
-    spec("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Decrement the integer value of a key by one", "1.0.0", Handler::Write(decr)),
-    spec("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the integer value of a key by the given amount", "1.0.0", Handler::Write(incrby)),
-    spec("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Decrement the integer value of a key by the given number", "1.0.0", Handler::Write(decrby)),
-    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "Increment the float value of a key by the given amount", "2.6.0", Handler::Write(incrbyfloat)),
-    spec("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "bitmap", "Sets or clears the bit at offset in the string value stored at key", "2.2.0", Handler::Write(setbit)),
-    spec("getbit", 3, READONLY | FAST, (1, 1, 1), "bitmap", "Returns the bit value at offset in the string value stored at key", "2.2.0", Handler::Read(getbit)),
-    spec("bitcount", -2, READONLY, (1, 1, 1), "bitmap", "Count set bits in a string", "2.6.0", Handler::Read(bitcount)),
+    spec("get", 2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "string", "Get the value of a key", "1.0.0", Handler::Read(get)),
+    spec("set", -3, WRITE | DENYOOM, &[KeySpec::key(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).notes("RW and ACCESS due to the optional `GET` argument")], "string", "Set the string value of a key", "1.0.0", Handler::Write(set)).with_key_finder(set_keys),
+    spec("getset", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Set the string value of a key and return its old value", "1.0.0", Handler::Write(getset)),
+    spec("getdel", 2, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE)], "string", "Get the value of a key and delete the key", "6.2.0", Handler::Write(getdel)),
+    spec("getex", -2, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE).notes("RW and UPDATE because it changes the TTL")], "string", "Get the value of a key and optionally set its expiration", "6.2.0", Handler::Write(getex)),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, OW | INSERT)], "string", "Set the value of a key, only if the key does not exist", "1.0.0", Handler::Write(setnx)),
+    spec("setex", 4, WRITE | DENYOOM, &[KeySpec::key(1, OW | UPDATE)], "string", "Set the value and expiration of a key", "2.0.0", Handler::Write(setex)),
+    spec("psetex", 4, WRITE | DENYOOM, &[KeySpec::key(1, OW | UPDATE)], "string", "Set the value and expiration in milliseconds of a key", "2.6.0", Handler::Write(psetex)),
+    spec("mset", -3, WRITE | DENYOOM, &[KeySpec::index(1).range(-1, 2, 0).flags(OW | UPDATE)], "string", "Set multiple keys to multiple values", "1.0.1", Handler::Write(mset)).with_tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
+    spec("msetnx", -3, WRITE | DENYOOM, &[KeySpec::index(1).range(-1, 2, 0).flags(OW | INSERT)], "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", Handler::Write(msetnx)).with_tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
+    spec("mget", -2, READONLY | FAST, &[KeySpec::index(1).range(-1, 1, 0).flags(RO | ACCESS)], "string", "Get the values of all the given keys", "1.0.0", Handler::Read(mget)).with_tips(&["request_policy:multi_shard"]),
+    spec("append", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | INSERT)], "string", "Append a value to a key", "2.0.0", Handler::Write(append)),
+    spec("strlen", 2, READONLY | FAST, &[KeySpec::key(1, RO)], "string", "Get the length of the value stored in a key", "2.2.0", Handler::Read(strlen)),
+    spec("getrange", 4, READONLY, &[KeySpec::key(1, RO | ACCESS)], "string", "Get a substring of the string stored at a key", "2.4.0", Handler::Read(getrange)),
+    spec("setrange", 4, WRITE | DENYOOM, &[KeySpec::key(1, RW | UPDATE)], "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0", Handler::Write(setrange)),
+    spec("incr", 2, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Increment the integer value of a key by one", "1.0.0", Handler::Write(incr)),
+    spec("decr", 2, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Decrement the integer value of a key by one", "1.0.0", Handler::Write(decr)),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Increment the integer value of a key by the given amount", "1.0.0", Handler::Write(incrby)),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Decrement the integer value of a key by the given number", "1.0.0", Handler::Write(decrby)),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "string", "Increment the float value of a key by the given amount", "2.6.0", Handler::Write(incrbyfloat)),
+    spec("setbit", 4, WRITE | DENYOOM, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "bitmap", "Sets or clears the bit at offset in the string value stored at key", "2.2.0", Handler::Write(setbit)),
+    spec("getbit", 3, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Returns the bit value at offset in the string value stored at key", "2.2.0", Handler::Read(getbit)),
+    spec("bitcount", -2, READONLY, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Count set bits in a string", "2.6.0", Handler::Read(bitcount)),
 ];
 
 // ---------------------------------------------------------------------------
@@ -144,9 +144,27 @@ fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
 // GET and SET, and their relatives
 
 /// GET key
-fn get(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+fn get(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    get_reply(view.ks(key), key, ctx.now_ms()).unwrap_or_else(|wrongtype| wrongtype)
+    Ok(get_reply(view.ks(key)?, key, ctx.now_ms()).unwrap_or_else(|wrongtype| wrongtype))
+}
+
+/// SET's key finder (Redis's `setGetKeys`): the key is always argument 1,
+/// but whether SET reads it depends on the GET option, so the flags do too:
+/// RW, ACCESS, UPDATE with GET; OW, UPDATE without. Options start at
+/// argument 3, and an option is compared as C's `char *` sees it (up to a
+/// NUL byte), as in Redis.
+fn set_keys(args: &[Bytes]) -> Vec<KeyRef> {
+    let get = args.iter().skip(3).any(|arg| {
+        let arg = arg.split(|&b| b == 0).next().unwrap_or_default();
+        is_keyword(arg, "get")
+    });
+    let flags = if get {
+        RW | ACCESS | UPDATE
+    } else {
+        OW | UPDATE
+    };
+    vec![KeyRef { pos: 1, flags }]
 }
 
 /// When a SET-family command makes its key expire.
@@ -250,28 +268,32 @@ fn parse_set_options(args: &[Bytes]) -> Option<SetOptions<'_>> {
 }
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ts-ms | KEEPTTL]
-fn set(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn set(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let Some(opts) = parse_set_options(args) else {
-        return Frame::static_error(error::SYNTAX);
+        return Ok(Frame::static_error(error::SYNTAX));
     };
     let now = ctx.now_ms();
     // The expire time is validated before anything else happens.
     let expiry = match opts.expire {
         Some((unit, arg)) => match unit.deadline(arg, now, "set") {
             Ok(at) => Expiry::At(at),
-            Err(e) => return e,
+            Err(e) => return Ok(e),
         },
         None if opts.keepttl => Expiry::Keep,
         None => Expiry::Clear,
     };
     let key = &args[1];
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     // With GET, the reply is the old value, whether or not the SET happens;
     // a non-string old value aborts the command with WRONGTYPE.
     let old = if opts.get {
         match get_reply(ks, key, now) {
             Ok(old) => Some(old),
-            Err(e) => return e,
+            Err(e) => return Ok(e),
         }
     } else {
         None
@@ -279,10 +301,10 @@ fn set(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
     // get_mut, not contains: like Redis's lookup, it deletes an expired key.
     let exists = ks.get_mut(key, now).is_some();
     if (opts.nx && exists) || (opts.xx && !exists) {
-        return old.unwrap_or(Frame::Null);
+        return Ok(old.unwrap_or(Frame::Null));
     }
     set_string(ks, key, args[2].to_vec(), expiry, now);
-    old.unwrap_or(Frame::ok())
+    Ok(old.unwrap_or(Frame::ok()))
 }
 
 /// Store a string under `key` with the given expiry rule.
@@ -303,27 +325,35 @@ pub(crate) fn set_string(
 
 /// GETSET key value: SET that replies with the old value (and, like SET,
 /// drops the old TTL).
-fn getset(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn getset(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let old = match get_reply(ks, key, now) {
         Ok(old) => old,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
-    old
+    Ok(old)
 }
 
 /// GETDEL key
-fn getdel(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn getdel(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let old = match get_reply(ks, key, now) {
         Ok(old) => old,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     ks.remove(key, now);
-    old
+    Ok(old)
 }
 
 /// What GETEX does to the key's TTL.
@@ -366,17 +396,21 @@ fn parse_getex_options(args: &[Bytes]) -> Option<GetExAction<'_>> {
 }
 
 /// GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]
-fn getex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn getex(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     // The syntax is checked first; the expire time only once the key is
     // known to exist (so `GETEX missing EX 0` is nil, not an error).
     let Some(action) = parse_getex_options(args) else {
-        return Frame::static_error(error::SYNTAX);
+        return Ok(Frame::static_error(error::SYNTAX));
     };
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let value = match string_at(ks, key, now) {
-        Err(e) => return e,
-        Ok(None) => return Frame::Null,
+        Err(e) => return Ok(e),
+        Ok(None) => return Ok(Frame::Null),
         Ok(Some(value)) => Frame::bulk(value),
     };
     match action {
@@ -387,7 +421,7 @@ fn getex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
         GetExAction::Expire(unit, arg) => {
             let at = match unit.deadline(arg, now, "getex") {
                 Ok(at) => at,
-                Err(e) => return e,
+                Err(e) => return Ok(e),
             };
             // A deadline already reached (EXAT/PXAT in the past, or now)
             // deletes the key at once, as Redis's `checkAlreadyExpired`.
@@ -398,27 +432,39 @@ fn getex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
             }
         }
     }
-    value
+    Ok(value)
 }
 
 /// SETNX key value: 1 if it set the key, 0 if the key existed.
-fn setnx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn setnx(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     if ks.contains(key, now) {
-        return Frame::Integer(0);
+        return Ok(Frame::Integer(0));
     }
     set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
-    Frame::Integer(1)
+    Ok(Frame::Integer(1))
 }
 
 /// SETEX key seconds value
-fn setex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn setex(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     set_expiring(ctx, view, args, TimeArg::Ex)
 }
 
 /// PSETEX key milliseconds value
-fn psetex(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+fn psetex(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     set_expiring(ctx, view, args, TimeArg::Px)
 }
 
@@ -429,12 +475,18 @@ fn set_expiring(
     view: &mut WriteView<'_>,
     args: &[Bytes],
     unit: TimeArg,
-) -> Frame {
+) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
     let at = match unit.deadline(&args[2], now, ctx.spec.name) {
         Ok(at) => at,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
-    set_string(view.ks_mut(key), key, args[3].to_vec(), Expiry::At(at), now);
-    Frame::ok()
+    set_string(
+        view.ks_mut(key)?,
+        key,
+        args[3].to_vec(),
+        Expiry::At(at),
+        now,
+    );
+    Ok(Frame::ok())
 }

@@ -23,7 +23,7 @@ mod strategies;
 mod view;
 
 pub use strategies::{MutexStore, RwStore, ShardedStore};
-pub use view::{Held, ReadGuard, ReadView, View, WriteGuard, WriteView};
+pub use view::{Held, KeyOutsidePlan, ReadGuard, ReadView, View, WriteGuard, WriteView};
 
 use std::sync::Arc;
 

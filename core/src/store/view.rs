@@ -1,17 +1,38 @@
 //! Views: what a command sees of the store while it holds its locks.
 //!
 //! A [`View`] is a small set of held locks, each guarding one keyspace.
-//! [`View::ks`] finds the keyspace that owns a key; because the executor
-//! planned the locks from the command's key positions, that keyspace is
-//! always among the held ones. A [`ReadView`] hands out `&Keyspace` only;
-//! a [`WriteView`] also `&mut Keyspace`, so a read-only command cannot
-//! mutate data under a shared lock: the type system checks the lock plan.
+//! [`View::ks`] finds the keyspace that owns a key. The executor planned
+//! the locks from the keys the command's key specs find, so for a correct
+//! table row that keyspace is always among the held ones; for a wrong row
+//! it is not, and the command gets [`KeyOutsidePlan`] (an error reply for
+//! its client) instead of a keyspace it never locked. A [`ReadView`] hands
+//! out `&Keyspace` only; a [`WriteView`] also `&mut Keyspace`, so a
+//! read-only command cannot mutate data under a shared lock: the type
+//! system checks the lock plan's mode, the key specs its extent.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{lock_of, LockObserver, LockSpan};
+use crate::error;
+use crate::frame::Frame;
 use crate::keyspace::Keyspace;
+
+/// A command reached for a key whose lock is not in its lock plan: its
+/// table row's key specs do not find every key it touches. Returned
+/// instead of the keyspace, so the bug costs one error reply, not the
+/// server (or, in a shard the command never locked, a data race).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyOutsidePlan {
+    /// The lock the key needed.
+    pub lock: u32,
+}
+
+impl From<KeyOutsidePlan> for Frame {
+    fn from(e: KeyOutsidePlan) -> Frame {
+        error::key_outside_lock_plan(e.lock)
+    }
+}
 
 /// A lock guard that reports its [`LockSpan`] to the observer on release.
 pub struct Held<'a, G> {
@@ -95,23 +116,19 @@ impl<'a, G> View<'a, G> {
         View { lock_count, held }
     }
 
-    fn position(&self, key: &[u8]) -> usize {
+    fn position(&self, key: &[u8]) -> Result<usize, KeyOutsidePlan> {
         let lock = lock_of(key, self.lock_count);
-        // Invariant: the executor derives the lock set from the same key
-        // positions the command reads, so the lock is held. A miss is a bug
-        // in the command table; the shell turns the panic into an error
-        // reply for this client only.
         self.held
             .iter()
             .position(|(l, _)| *l == lock)
-            .unwrap_or_else(|| panic!("key's lock {lock} is not in the command's lock plan"))
+            .ok_or(KeyOutsidePlan { lock })
     }
 }
 
 impl<G: Deref<Target = Keyspace>> View<'_, G> {
-    /// The keyspace that owns `key`.
-    pub fn ks(&self, key: &[u8]) -> &Keyspace {
-        &self.held[self.position(key)].1.guard
+    /// The keyspace that owns `key`, if its lock is held.
+    pub fn ks(&self, key: &[u8]) -> Result<&Keyspace, KeyOutsidePlan> {
+        Ok(&self.held[self.position(key)?].1.guard)
     }
 
     /// Every held keyspace, in lock order (all of them for commands that
@@ -133,10 +150,10 @@ impl<G: Deref<Target = Keyspace>> View<'_, G> {
 }
 
 impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
-    /// The keyspace that owns `key`, for modification.
-    pub fn ks_mut(&mut self, key: &[u8]) -> &mut Keyspace {
-        let i = self.position(key);
-        &mut self.held[i].1.guard
+    /// The keyspace that owns `key`, for modification, if its lock is held.
+    pub fn ks_mut(&mut self, key: &[u8]) -> Result<&mut Keyspace, KeyOutsidePlan> {
+        let i = self.position(key)?;
+        Ok(&mut self.held[i].1.guard)
     }
 
     /// Every held keyspace, for modification (FLUSHALL, the expiry cycle).

@@ -14,7 +14,7 @@ use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::Value;
 use crate::resp::PROTO_MAX_BULK_LEN;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 /// A bit offset as Redis's `getBitOffsetFromArgument` reads it: an integer
 /// from 0 to 2^32 - 1, the last bit of a string of proto-max-bulk-len
@@ -33,21 +33,25 @@ fn locate(offset: u64) -> (usize, u8) {
 }
 
 /// SETBIT key offset 0|1: set or clear one bit; replies with its old value.
-pub(super) fn setbit(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn setbit(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let offset = match bit_offset(&args[2]) {
         Ok(offset) => offset,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     // Redis reads a whole integer, then accepts only 0 and 1.
     let on = match parse_i64(&args[3]) {
         Some(bit @ (0 | 1)) => bit == 1,
-        _ => return Frame::static_error(error::BIT_VALUE),
+        _ => return Ok(Frame::static_error(error::BIT_VALUE)),
     };
     let (byte, mask) = locate(offset);
     let key = &args[1];
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let old = match string_at_mut(ks, key, ctx.now_ms()) {
-        Err(e) => return e,
+        Err(e) => return Ok(e),
         Ok(Some(value)) => write_bit(value, byte, mask, on),
         // Even clearing a bit creates the key, zero-filled up to that bit.
         Ok(None) => {
@@ -57,7 +61,7 @@ pub(super) fn setbit(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]
             old
         }
     };
-    Frame::Integer(old as i64)
+    Ok(Frame::Integer(old as i64))
 }
 
 /// Set the bit `mask` of byte `byte` to `on`, growing `value` with zero
@@ -76,63 +80,73 @@ fn write_bit(value: &mut Vec<u8>, byte: usize, mask: u8, on: bool) -> bool {
 }
 
 /// GETBIT key offset: 0 past the end of the string or for a missing key.
-pub(super) fn getbit(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn getbit(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let offset = match bit_offset(&args[2]) {
         Ok(offset) => offset,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     let key = &args[1];
-    let value = match string_at(view.ks(key), key, ctx.now_ms()) {
-        Err(e) => return e,
+    let value = match string_at(view.ks(key)?, key, ctx.now_ms()) {
+        Err(e) => return Ok(e),
         Ok(value) => value.map_or(&[][..], Vec::as_slice),
     };
     let (byte, mask) = locate(offset);
     let bit = value.get(byte).is_some_and(|b| b & mask != 0);
-    Frame::Integer(bit as i64)
+    Ok(Frame::Integer(bit as i64))
 }
 
 /// BITCOUNT key [start end [BYTE | BIT]]: the number of set bits, in the
 /// whole string or in a range of bytes (or, since 7.0, of bits), indexes as
 /// GETRANGE's.
-pub(super) fn bitcount(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn bitcount(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     // Redis looks the key up before it reads the range: a missing key is 0
     // whatever follows it, even a syntax error.
     let key = &args[1];
-    let value = match string_at(view.ks(key), key, ctx.now_ms()) {
-        Err(e) => return e,
-        Ok(None) => return Frame::Integer(0),
+    let value = match string_at(view.ks(key)?, key, ctx.now_ms()) {
+        Err(e) => return Ok(e),
+        Ok(None) => return Ok(Frame::Integer(0)),
         Ok(Some(value)) => value.as_slice(),
     };
     let (start, end, in_bits) = match args.len() {
-        2 => return Frame::Integer(popcount(value)),
+        2 => return Ok(Frame::Integer(popcount(value))),
         4 | 5 => {
             let (start, end) = match (int_arg(&args[2]), int_arg(&args[3])) {
                 (Ok(start), Ok(end)) => (start, end),
-                (Err(e), _) | (_, Err(e)) => return e,
+                (Err(e), _) | (_, Err(e)) => return Ok(e),
             };
             // As in Redis, this empty range is noticed before the unit is
             // read: `BITCOUNT k -1 -2 FOO` is 0, not a syntax error.
             if start < 0 && end < 0 && start > end {
-                return Frame::Integer(0);
+                return Ok(Frame::Integer(0));
             }
             let in_bits = match args.get(4) {
                 None => false,
                 Some(unit) if is_keyword(unit, "byte") => false,
                 Some(unit) if is_keyword(unit, "bit") => true,
-                Some(_) => return Frame::static_error(error::SYNTAX),
+                Some(_) => return Ok(Frame::static_error(error::SYNTAX)),
             };
             (start, end, in_bits)
         }
         // A start without an end (or anything longer).
-        _ => return Frame::static_error(error::SYNTAX),
+        _ => return Ok(Frame::static_error(error::SYNTAX)),
     };
     let len = value.len() as i64 * if in_bits { 8 } else { 1 };
     let Some((start, end)) = clamp_range(start, end, len) else {
-        return Frame::Integer(0);
+        return Ok(Frame::Integer(0));
     };
     if !in_bits {
         // clamp_range keeps both ends within 0..len.
-        return Frame::Integer(popcount(&value[start as usize..=end as usize]));
+        return Ok(Frame::Integer(popcount(
+            &value[start as usize..=end as usize],
+        )));
     }
     // Count the whole bytes the bit range touches, then take away the bits
     // of the first byte before `start` and of the last byte after `end`.
@@ -141,7 +155,9 @@ pub(super) fn bitcount(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -
     let after_end = 0x7fu8 >> (end & 7);
     let outside =
         (value[first] & before_start).count_ones() + (value[last] & after_end).count_ones();
-    Frame::Integer(popcount(&value[first..=last]) - outside as i64)
+    Ok(Frame::Integer(
+        popcount(&value[first..=last]) - outside as i64,
+    ))
 }
 
 /// The number of set bits in `bytes` (Redis's `redisPopcount`).

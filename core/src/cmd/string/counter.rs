@@ -14,72 +14,97 @@ use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::Value;
-use crate::store::WriteView;
+use crate::store::{KeyOutsidePlan, WriteView};
 
 /// INCR key
-pub(super) fn incr(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn incr(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     add_to_integer(ctx, view, &args[1], 1)
 }
 
 /// DECR key
-pub(super) fn decr(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn decr(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     add_to_integer(ctx, view, &args[1], -1)
 }
 
 /// INCRBY key increment
-pub(super) fn incrby(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn incrby(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     match int_arg(&args[2]) {
         Ok(by) => add_to_integer(ctx, view, &args[1], by),
-        Err(e) => e,
+        Err(e) => Ok(e),
     }
 }
 
 /// DECRBY key decrement
-pub(super) fn decrby(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn decrby(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     match int_arg(&args[2]) {
-        Err(e) => e,
+        Err(e) => Ok(e),
         // DECRBY adds the negated argument, and i64::MIN has no negation:
         // Redis 7 refuses it up front with an error of its own.
-        Ok(i64::MIN) => Frame::static_error(error::DECREMENT_OVERFLOW),
+        Ok(i64::MIN) => Ok(Frame::static_error(error::DECREMENT_OVERFLOW)),
         Ok(by) => add_to_integer(ctx, view, &args[1], -by),
     }
 }
 
 /// Add `by` to the integer at `key` and reply with the sum.
-fn add_to_integer(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, key: &[u8], by: i64) -> Frame {
-    let ks = view.ks_mut(key);
+fn add_to_integer(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    key: &[u8],
+    by: i64,
+) -> Result<Frame, KeyOutsidePlan> {
+    let ks = view.ks_mut(key)?;
     let current = match string_at_mut(ks, key, ctx.now_ms()) {
         Ok(current) => current,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     let old = match current.as_deref() {
         None => 0,
         Some(text) => match parse_i64(text) {
             Some(old) => old,
-            None => return Frame::static_error(error::NOT_INTEGER),
+            None => return Ok(Frame::static_error(error::NOT_INTEGER)),
         },
     };
     // Redis checks the same condition by hand before adding.
     let Some(new) = old.checked_add(by) else {
-        return Frame::static_error(error::OVERFLOW);
+        return Ok(Frame::static_error(error::OVERFLOW));
     };
     let text = new.to_string().into_bytes();
     match current {
         Some(stored) => *stored = text,
         None => ks.set(key, Value::String(text), None),
     }
-    Frame::Integer(new)
+    Ok(Frame::Integer(new))
 }
 
 /// INCRBYFLOAT key increment: the sum as text (a bulk reply, not an
 /// integer), computed and printed exactly as Redis does on x86-64; see
 /// [`LongDouble`] for why that is not `f64`.
-pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn incrbyfloat(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    let ks = view.ks_mut(key);
+    let ks = view.ks_mut(key)?;
     let current = match string_at_mut(ks, key, ctx.now_ms()) {
         Ok(current) => current,
-        Err(e) => return e,
+        Err(e) => return Ok(e),
     };
     // The stored value is parsed first, then the increment; either failing
     // gets the same error.
@@ -88,10 +113,10 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[B
         Some(text) => LongDouble::parse(text),
     };
     let (Some(old), Some(by)) = (old, LongDouble::parse(&args[2])) else {
-        return Frame::static_error(error::NOT_FLOAT);
+        return Ok(Frame::static_error(error::NOT_FLOAT));
     };
     let Some(sum) = old.checked_add(by) else {
-        return Frame::static_error(error::NAN_OR_INFINITY);
+        return Ok(Frame::static_error(error::NAN_OR_INFINITY));
     };
     let text = sum.to_human_string();
     let reply = Frame::bulk(&text);
@@ -99,7 +124,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[B
         Some(stored) => *stored = text,
         None => ks.set(key, Value::String(text), None),
     }
-    reply
+    Ok(reply)
 }
 
 #[cfg(test)]

@@ -13,65 +13,83 @@ use super::{set_string, string_at, Expiry};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 /// MSET key value [key value ...]
-pub(super) fn mset(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn mset(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     // The arity (-3) only says "at least one pair"; an unpaired key is
     // reported with the same wrong-arity error.
     if args.len() % 2 == 0 {
-        return error::wrong_arity(ctx.spec.name);
+        return Ok(error::wrong_arity(ctx.spec.name));
     }
-    set_pairs(view, args, ctx.now_ms());
-    Frame::ok()
+    set_pairs(view, args, ctx.now_ms())?;
+    Ok(Frame::ok())
 }
 
 /// MSETNX key value [key value ...]: all or nothing, 1 if it set them.
-pub(super) fn msetnx(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn msetnx(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     if args.len() % 2 == 0 {
-        return error::wrong_arity(ctx.spec.name);
+        return Ok(error::wrong_arity(ctx.spec.name));
     }
     // Every key is checked before any is set. In shard mode the keys may
     // live under different locks; the executor holds all of them for the
     // whole command, so no other client can create one in between.
     let now = ctx.now_ms();
-    if args[1..]
-        .iter()
-        .step_by(2)
-        .any(|key| view.ks_mut(key).get_mut(key, now).is_some())
-    {
-        return Frame::Integer(0);
+    for key in args[1..].iter().step_by(2) {
+        if view.ks_mut(key)?.get_mut(key, now).is_some() {
+            return Ok(Frame::Integer(0));
+        }
     }
-    set_pairs(view, args, now);
-    Frame::Integer(1)
+    set_pairs(view, args, now)?;
+    Ok(Frame::Integer(1))
 }
 
 /// Store every `key value` pair of `args[1..]`, in order (a repeated key
 /// ends up with its last value), each in the keyspace that owns it.
-fn set_pairs(view: &mut WriteView<'_>, args: &[Bytes], now_ms: u64) {
+///
+/// Every key's lock is checked before the first is written, so a plan that
+/// missed one leaves no half-applied MSET behind.
+fn set_pairs(view: &mut WriteView<'_>, args: &[Bytes], now_ms: u64) -> Result<(), KeyOutsidePlan> {
+    for key in args[1..].iter().step_by(2) {
+        view.ks(key)?;
+    }
     for pair in args[1..].chunks_exact(2) {
         let key = &pair[0];
         set_string(
-            view.ks_mut(key),
+            view.ks_mut(key)?,
             key,
             pair[1].to_vec(),
             Expiry::Clear,
             now_ms,
         );
     }
+    Ok(())
 }
 
 /// MGET key [key ...]
-pub(super) fn mget(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn mget(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let now = ctx.now_ms();
-    let values = args[1..].iter().map(|key| {
+    let mut values = Vec::with_capacity(args.len() - 1);
+    for key in &args[1..] {
         // Unlike GET, a key of another type is no error here, just nil.
-        match string_at(view.ks(key), key, now) {
+        values.push(match string_at(view.ks(key)?, key, now) {
             Ok(Some(value)) => Frame::bulk(value),
             _ => Frame::Null,
-        }
-    });
-    Frame::Array(values.collect())
+        });
+    }
+    Ok(Frame::Array(values))
 }
 
 #[cfg(test)]

@@ -10,13 +10,17 @@ use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::Value;
-use crate::store::{ReadView, WriteView};
+use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 /// APPEND key value: the length after appending.
-pub(super) fn append(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn append(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let (key, tail) = (&args[1], &args[2]);
-    let ks = view.ks_mut(key);
-    match string_at_mut(ks, key, ctx.now_ms()) {
+    let ks = view.ks_mut(key)?;
+    Ok(match string_at_mut(ks, key, ctx.now_ms()) {
         Err(e) => e,
         // A new key holds just the argument, which the protocol already
         // limited to proto-max-bulk-len.
@@ -31,56 +35,68 @@ pub(super) fn append(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]
                 Frame::Integer(value.len() as i64)
             }
         },
-    }
+    })
 }
 
 /// STRLEN key: 0 for a missing key.
-pub(super) fn strlen(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn strlen(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    match string_at(view.ks(key), key, ctx.now_ms()) {
+    Ok(match string_at(view.ks(key)?, key, ctx.now_ms()) {
         Err(e) => e,
         Ok(value) => Frame::Integer(value.map_or(0, Vec::len) as i64),
-    }
+    })
 }
 
 /// GETRANGE key start end: the bytes from `start` to `end` inclusive,
 /// indexes as in [`clamp_range`]; an empty string (never nil) when the
 /// range or the key is empty.
-pub(super) fn getrange(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn getrange(
+    ctx: &mut Ctx<'_>,
+    view: &ReadView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     // Redis parses both indexes before it looks at the key.
     let (start, end) = match (int_arg(&args[2]), int_arg(&args[3])) {
         (Ok(start), Ok(end)) => (start, end),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return Ok(e),
     };
     let key = &args[1];
-    let value = match string_at(view.ks(key), key, ctx.now_ms()) {
-        Err(e) => return e,
+    let value = match string_at(view.ks(key)?, key, ctx.now_ms()) {
+        Err(e) => return Ok(e),
         Ok(value) => value.map_or(&[][..], Vec::as_slice),
     };
-    match clamp_range(start, end, value.len() as i64) {
+    Ok(match clamp_range(start, end, value.len() as i64) {
         // clamp_range keeps both ends within 0..len.
         Some((start, end)) => Frame::bulk(&value[start as usize..=end as usize]),
         None => Frame::bulk(b""),
-    }
+    })
 }
 
 /// SETRANGE key offset value: overwrite from `offset`, padding with zero
 /// bytes if the string is shorter; replies with the new length.
-pub(super) fn setrange(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Bytes]) -> Frame {
+pub(super) fn setrange(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
     let offset = match int_arg(&args[2]) {
-        Err(e) => return e,
-        Ok(offset) if offset < 0 => return Frame::static_error(error::OFFSET_OUT_OF_RANGE),
+        Err(e) => return Ok(e),
+        Ok(offset) if offset < 0 => return Ok(Frame::static_error(error::OFFSET_OUT_OF_RANGE)),
         Ok(offset) => offset as u64,
     };
     let (key, patch) = (&args[1], &args[3]);
-    let ks = view.ks_mut(key);
-    match string_at_mut(ks, key, ctx.now_ms()) {
+    let ks = view.ks_mut(key)?;
+    Ok(match string_at_mut(ks, key, ctx.now_ms()) {
         Err(e) => e,
         // Writing nothing creates nothing: no key, length 0.
         Ok(None) if patch.is_empty() => Frame::Integer(0),
         Ok(None) => {
             if let Err(e) = check_string_length(offset, patch.len() as u64) {
-                return e;
+                return Ok(e);
             }
             let mut value = Vec::new();
             write_at(&mut value, offset as usize, patch);
@@ -92,12 +108,12 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, view: &mut WriteView<'_>, args: &[Byte
         Ok(Some(value)) if patch.is_empty() => Frame::Integer(value.len() as i64),
         Ok(Some(value)) => {
             if let Err(e) = check_string_length(offset, patch.len() as u64) {
-                return e;
+                return Ok(e);
             }
             write_at(value, offset as usize, patch);
             Frame::Integer(value.len() as i64)
         }
-    }
+    })
 }
 
 /// Copy `patch` into `value` at `offset`, growing `value` with zero bytes
