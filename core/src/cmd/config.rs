@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::config::{Param, Value};
+use crate::config::{ApplyFn, Param, Value};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
@@ -37,7 +37,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let apply_with = |param: &'static Param, value: &Value| {
         hooks.map_or(Ok(()), |h| h.apply_config(param, value))
     };
-    let apply: Option<&dyn Fn(&'static Param, &Value) -> Result<(), String>> = match hooks {
+    let apply: Option<ApplyFn<'_>> = match hooks {
         Some(_) => Some(&apply_with),
         None => None,
     };

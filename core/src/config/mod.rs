@@ -23,6 +23,11 @@ use crate::glob::glob_match;
 pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_HZ, PARAMS};
 pub use parse::Value;
 
+/// Acting on a parameter's new value: the shell's
+/// [`crate::info::ServerHooks::apply_config`], handed to
+/// [`Config::set_many`].
+pub type ApplyFn<'a> = &'a dyn Fn(&'static Param, &Value) -> Result<(), String>;
+
 /// The live value of every parameter in [`PARAMS`], in table order.
 ///
 /// Behind an `RwLock`: connections read values (CONFIG GET, INFO, the
@@ -138,7 +143,7 @@ impl Config {
     pub fn set_many(
         &self,
         pairs: &[(Bytes, Bytes)],
-        apply: Option<&dyn Fn(&'static Param, &Value) -> Result<(), String>>,
+        apply: Option<ApplyFn<'_>>,
     ) -> Result<(), SetError> {
         let spelled = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
         let failed = |arg: &Bytes, reason: &str| SetError::Failed {

@@ -88,18 +88,29 @@ impl Param {
     pub fn conf_line(&self, value: &Value) -> String {
         let shown = match value {
             Value::Bytes(n) => format_memory(*n),
-            Value::Text(s) if self.multi_arg => {
-                if s.is_empty() {
-                    "\"\"".to_string()
-                } else {
-                    s.to_string()
-                }
-            }
+            // Word by word, as Redis writes `bind` and `save`; a word that
+            // would not read back as itself is quoted.
+            Value::Text(s) if self.multi_arg => s
+                .split(' ')
+                .map(|word| match plain(word) {
+                    true => word.to_string(),
+                    false => repr(word.as_bytes()),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             Value::Text(s) => repr(s.as_bytes()),
             other => other.to_string(),
         };
         format!("{} {shown}", self.name)
     }
+}
+
+/// Can `word` stand unquoted on a redis.conf line and read back as itself?
+fn plain(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| (b'!'..=b'~').contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'))
 }
 
 /// Redis's `yesnotoi`: `yes` or `no`, any case.
@@ -311,6 +322,16 @@ mod tests {
             named("save").conf_line(&Value::Text("".into())),
             "save \"\""
         );
+        // A word that would not read back as itself is quoted; the load
+        // joins the words with single spaces again.
+        let odd = Value::Text("a\nb  -::1".into());
+        assert_eq!(bind.conf_line(&odd), "bind \"a\\nb\" \"\" -::1");
+        let words = crate::resp::split_args(bind.conf_line(&odd).as_bytes()).unwrap();
+        let joined: Vec<String> = words[1..]
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        assert_eq!(joined.join(" "), "a\nb  -::1");
         assert_eq!(
             named("proto-max-bulk-len").conf_line(&Value::Bytes(1 << 29)),
             "proto-max-bulk-len 512mb"

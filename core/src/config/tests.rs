@@ -13,7 +13,7 @@ fn pairs(args: &[&str]) -> Vec<(Bytes, Bytes)> {
         .collect()
 }
 
-fn no_shell_apply() -> Option<&'static dyn Fn(&'static Param, &Value) -> Result<(), String>> {
+fn no_shell_apply() -> Option<ApplyFn<'static>> {
     None
 }
 
@@ -25,7 +25,7 @@ fn set_many_is_all_or_nothing() {
         applied.borrow_mut().push((p.name, v.clone()));
         Ok(())
     };
-    let apply: Option<&dyn Fn(&'static Param, &Value) -> Result<(), String>> = Some(&apply);
+    let apply: Option<ApplyFn<'_>> = Some(&apply);
     assert_eq!(
         config.set_many(&pairs(&["timeout", "5", "HZ", "20"]), apply),
         Ok(())
@@ -83,7 +83,7 @@ fn a_failing_apply_restores_and_reapplies_the_old_values() {
             _ => Ok(()),
         }
     };
-    let apply: Option<&dyn Fn(&'static Param, &Value) -> Result<(), String>> = Some(&apply);
+    let apply: Option<ApplyFn<'_>> = Some(&apply);
     let err = config.set_many(&pairs(&["timeout", "7", "maxclients", "500"]), apply);
     assert_eq!(
         err.unwrap_err().to_string(),
