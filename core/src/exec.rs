@@ -27,12 +27,13 @@
 
 use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
 use crate::command::{self, flags, CommandSpec, Handler};
+pub use crate::config::Config;
 use crate::error;
 use crate::frame::Frame;
 use crate::info::ServerHooks;
@@ -66,68 +67,6 @@ impl Session {
     /// connection the id it had when it was captured (CLIENT ID).
     pub fn new(id: u64) -> Session {
         Session { id, name: None }
-    }
-}
-
-/// Settings the shell owns but commands report (CONFIG GET).
-///
-/// A list of `(name, value)` pairs in Redis's spelling; values are strings
-/// as CONFIG GET returns them. Behind an `RwLock` because CONFIG SET will
-/// change them at run time while connections read them.
-#[derive(Debug, Default)]
-pub struct Config {
-    params: RwLock<Vec<(String, String)>>,
-}
-
-impl Config {
-    /// Redis's defaults for the parameters clients commonly ask about.
-    pub fn with_defaults() -> Config {
-        let defaults = [
-            ("appendonly", "no"),
-            ("bind", "127.0.0.1"),
-            ("databases", "1"),
-            ("maxclients", "10000"),
-            ("maxmemory", "0"),
-            ("maxmemory-policy", "noeviction"),
-            ("port", "6379"),
-            ("proto-max-bulk-len", "536870912"),
-            ("save", ""),
-            ("tcp-keepalive", "300"),
-            ("timeout", "0"),
-        ];
-        let config = Config::default();
-        for (k, v) in defaults {
-            config.set(k, v);
-        }
-        config
-    }
-
-    /// Set (or add) a parameter.
-    pub fn set(&self, name: &str, value: &str) {
-        let mut params = self.params.write().unwrap_or_else(|p| p.into_inner());
-        match params.iter_mut().find(|(k, _)| k == name) {
-            Some((_, v)) => *v = value.to_string(),
-            None => {
-                params.push((name.to_string(), value.to_string()));
-                params.sort();
-            }
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<String> {
-        let params = self.params.read().unwrap_or_else(|p| p.into_inner());
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Every `(name, value)`, sorted by name.
-    pub fn entries(&self) -> Vec<(String, String)> {
-        self.params
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 }
 
@@ -202,7 +141,8 @@ pub struct ExpireStep {
 
 /// Knobs of the active-expiry cycle, named as in Redis's `expire.c`.
 ///
-/// Redis runs the cycle `hz` (10) times a second with a time budget of
+/// Redis runs the cycle `hz` ([`crate::config::DEFAULT_HZ`] by default)
+/// times a second with a time budget of
 /// 25 % of a tick. `core` has no clock, so the budget is counted in sample
 /// loops instead: at most this many loops of 20 keys per keyspace per call.
 pub const ACTIVE_EXPIRE_MAX_LOOPS: u32 = 16;
@@ -487,8 +427,8 @@ impl Executor {
         locks
     }
 
-    /// One run of the active-expiry cycle (the shell calls it 10 times a
-    /// second, Redis's `hz`). Keyspaces are visited one lock at a time, so
+    /// One run of the active-expiry cycle (the shell calls it `hz` times a
+    /// second, see [`crate::config::DEFAULT_HZ`]). Keyspaces are visited one lock at a time, so
     /// in shard mode the cycle never stops the whole server.
     pub fn active_expire_cycle(&self, now_ms: u64) -> ExpireStats {
         self.active_expire_cycle_with(now_ms, |_| {})

@@ -7,7 +7,11 @@
 //! sections and adds the one section `core` owns, `keyspace`.
 //!
 //! Without hooks (tests, the WebAssembly guest) INFO reports the keyspace
-//! section only, and CONFIG SET accepts nothing.
+//! section only, CONFIG SET accepts only the parameters `core` applies
+//! itself, and CONFIG REWRITE has no file.
+
+use crate::config::{Config, Param, Value};
+use crate::store::Store;
 
 /// One INFO section: `# Name` and its `field:value` lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,20 +24,32 @@ pub struct InfoSection {
     pub fields: Vec<(String, String)>,
 }
 
-/// What the shell provides to INFO, CONFIG SET and CONFIG RESETSTAT.
+/// What the shell provides to INFO, CONFIG SET, CONFIG RESETSTAT and
+/// CONFIG REWRITE.
 pub trait ServerHooks: Send + Sync {
     /// The shell's sections, in display order. `keyspace` is inserted by
     /// `core` before any section named `contention`.
     /// The store is passed so the shell can add keyspace-derived figures
-    /// (expired keys) to its own sections.
-    fn info_sections(&self, store: &dyn crate::store::Store) -> Vec<InfoSection>;
+    /// (expired keys) to its own sections, the config for the fields that
+    /// report parameters (`hz`, `maxclients`, `maxmemory`).
+    fn info_sections(&self, store: &dyn Store, config: &Config) -> Vec<InfoSection>;
 
-    /// Apply a runtime-settable parameter (already validated by `core`);
-    /// `false` if the shell does not support changing it at run time.
-    fn set_config(&self, name: &str, value: i64) -> bool;
+    /// Act on a new value of a parameter whose row says
+    /// [`Apply::Shell`](crate::config::Apply::Shell) (already validated and
+    /// stored by `core`). An error makes CONFIG SET restore every value
+    /// and fail with it.
+    fn apply_config(&self, param: &'static Param, value: &Value) -> Result<(), String>;
 
     /// CONFIG RESETSTAT.
-    fn reset_stats(&self, store: &dyn crate::store::Store);
+    fn reset_stats(&self, store: &dyn Store);
+
+    /// CONFIG REWRITE: write `config` back to the file the server was
+    /// started with. The error is the reply's text after `ERR `; a shell
+    /// without a file keeps this default.
+    fn rewrite_config(&self, config: &Config) -> Result<(), String> {
+        let _ = config;
+        Err(crate::cmd::config::NO_CONFIG_FILE.to_string())
+    }
 }
 
 /// Render sections in Redis's format: `# Name\r\n` then `field:value\r\n`

@@ -20,6 +20,7 @@
 pub mod capture;
 pub mod cmd;
 pub mod command;
+pub mod config;
 pub mod dict;
 pub mod error;
 pub mod exec;

@@ -1,21 +1,26 @@
-//! Command-line flags, named like redis-server's configuration directives.
+//! The command line: `myongoredis [redis.conf] [--flag value ...]`, as
+//! redis-server's.
+//!
+//! Two kinds of flags. The shell's own (`--mode`, `--trace`, ...) are
+//! fields of [`Args`]. Every configuration parameter of the registry
+//! (`myongoredis_core::config::PARAMS`: `--port`, `--bind`, `--timeout`,
+//! `--maxclients`, `--tcp-keepalive`, `--hz`, ...) is a flag generated from
+//! its row, checked by the row's own parser, and applied after the config
+//! file, so a flag overrides the file as it does for redis-server.
 
-use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use myongoredis_core::config::PARAMS;
 use myongoredis_core::Mode;
 
 /// A Redis-compatible key-value server built to make lock contention
 /// visible: the same server runs with one mutex, one RwLock, or N shards.
+///
+/// The shell's own flags; [`Invocation`] is the whole command line.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Args {
-    /// TCP port to listen on; 0 picks a free port (printed at start-up).
-    #[arg(long, default_value_t = 6379)]
-    pub port: u16,
-
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: String,
-
     /// Locking strategy for the keyspace.
     #[arg(long, value_enum, default_value_t = ModeArg::Mutex)]
     pub mode: ModeArg,
@@ -24,25 +29,10 @@ pub struct Args {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shards: u32,
 
-    /// Close a client after it has been idle this many seconds (0 = never),
-    /// as redis-server's `timeout`.
-    #[arg(long, default_value_t = 0)]
-    pub timeout: u64,
-
     /// Deadline in milliseconds for a client that has sent part of a
     /// request and stalls (slowloris), or stops reading its replies.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub io_timeout: u64,
-
-    /// Maximum number of connected clients; the next one receives
-    /// "-ERR max number of clients reached" and is closed.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub maxclients: u64,
-
-    /// TCP keepalive interval in seconds (0 = off), as redis-server's
-    /// `tcp-keepalive`: dead peers are detected and their slots freed.
-    #[arg(long, default_value_t = 300)]
-    pub tcp_keepalive: u64,
 
     /// Record a Chrome Trace Event timeline of lock waits and holds,
     /// commands and socket I/O to FILE (open it in ui.perfetto.dev).
@@ -92,5 +82,129 @@ impl From<ModeArg> for Mode {
             ModeArg::Rw => Mode::Rw,
             ModeArg::Shard => Mode::Shard,
         }
+    }
+}
+
+/// The whole command line.
+#[derive(Debug)]
+pub struct Invocation {
+    pub args: Args,
+    /// The redis.conf to read first (and CONFIG REWRITE writes back).
+    pub config_file: Option<PathBuf>,
+    /// `--name value` for registry parameters, checked, in table order.
+    pub overrides: Vec<(&'static str, String)>,
+}
+
+/// The parser: [`Args`] plus a positional config file plus one flag per
+/// registry parameter.
+fn command() -> clap::Command {
+    let mut command = Args::command().arg(
+        Arg::new("config-file")
+            .value_name("REDIS.CONF")
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("A config file in redis.conf syntax, read before the flags"),
+    );
+    for param in PARAMS {
+        command = command.arg(
+            Arg::new(param.name)
+                .long(param.name)
+                .value_name("VALUE")
+                .help(param.help)
+                // `--save ""`, and a negative number reaches the row's
+                // parser to be refused with Redis's message.
+                .allow_hyphen_values(true)
+                .value_parser(move |text: &str| param.parse(text).map(|_| text.to_string())),
+        );
+    }
+    command
+}
+
+/// Parse `std::env::args`; on a bad command line print clap's message and
+/// exit (2, or 0 for `--help` and `--version`).
+pub fn parse() -> Invocation {
+    let matches = command().get_matches();
+    invocation(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn invocation(matches: &ArgMatches) -> Result<Invocation, clap::Error> {
+    Ok(Invocation {
+        args: Args::from_arg_matches(matches)?,
+        config_file: matches.get_one::<PathBuf>("config-file").cloned(),
+        overrides: PARAMS
+            .iter()
+            .filter_map(|p| Some((p.name, matches.get_one::<String>(p.name)?.clone())))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_from(words: &[&str]) -> Result<Invocation, clap::Error> {
+        let matches = command()
+            .try_get_matches_from(std::iter::once("myongoredis").chain(words.iter().copied()))?;
+        invocation(&matches)
+    }
+
+    #[test]
+    fn registry_flags_and_a_config_file() {
+        let inv = parse_from(&[
+            "/etc/redis.conf",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--mode",
+            "shard",
+            "--shards",
+            "4",
+            "--timeout",
+            "5",
+            "--save",
+            "",
+            "--hz",
+            "50",
+        ])
+        .expect("valid");
+        assert_eq!(inv.config_file, Some(PathBuf::from("/etc/redis.conf")));
+        assert_eq!(inv.args.mode, ModeArg::Shard);
+        assert_eq!(inv.args.shards, 4);
+        assert_eq!(
+            inv.overrides,
+            [
+                ("bind", "127.0.0.1".to_string()),
+                ("hz", "50".to_string()),
+                ("port", "0".to_string()),
+                ("save", String::new()),
+                ("timeout", "5".to_string()),
+            ]
+        );
+        let plain = parse_from(&[]).expect("valid");
+        assert!(plain.config_file.is_none() && plain.overrides.is_empty());
+    }
+
+    #[test]
+    fn values_are_checked_by_the_registry() {
+        for (words, reason) in [
+            (
+                &["--port", "70000"][..],
+                "argument must be between 0 and 65535 inclusive",
+            ),
+            (
+                &["--timeout", "-1"][..],
+                "argument must be between 0 and 2147483647 inclusive",
+            ),
+            (
+                &["--maxclients", "x"][..],
+                "argument couldn't be parsed into an integer",
+            ),
+            (&["--maxmemory", "1gb"][..], "only '0' is supported"),
+        ] {
+            let err = parse_from(words).expect_err("refused").to_string();
+            assert!(err.contains(reason), "{words:?}: {err}");
+        }
+        assert!(parse_from(&["--nosuch", "1"]).is_err());
+        assert!(parse_from(&["--io-timeout", "0"]).is_err());
     }
 }

@@ -1,12 +1,15 @@
-//! The shell's side of INFO, CONFIG SET and CONFIG RESETSTAT, and the one
-//! [`MetricsSnapshot`] that INFO, `/debug/vars` and `/metrics` all render.
+//! The shell's side of INFO, CONFIG SET, CONFIG RESETSTAT and CONFIG
+//! REWRITE, and the one [`MetricsSnapshot`] that INFO, `/debug/vars` and
+//! `/metrics` all render.
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use myongoredis_core::command;
+use myongoredis_core::config::{named, Param, Value};
 use myongoredis_core::info::{InfoSection, ServerHooks};
-use myongoredis_core::{Mode, Store};
+use myongoredis_core::{Config, Mode, Store};
 
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
@@ -23,6 +26,9 @@ pub struct ShellHooks {
     pub mode: Mode,
     pub lock_count: u32,
     pub port: u16,
+    /// The config file the server started from (absolute), for CONFIG
+    /// REWRITE and INFO's `config_file`.
+    pub config_file: Option<PathBuf>,
 }
 
 impl ShellHooks {
@@ -84,17 +90,29 @@ impl ShellHooks {
 }
 
 impl ServerHooks for ShellHooks {
-    fn info_sections(&self, store: &dyn Store) -> Vec<InfoSection> {
-        info_sections(&self.snapshot(store))
+    fn info_sections(&self, store: &dyn Store, config: &Config) -> Vec<InfoSection> {
+        let file = self.config_file.as_deref();
+        info_sections(&self.snapshot(store), &ConfigFields::read(config, file))
     }
 
-    fn set_config(&self, name: &str, value: i64) -> bool {
-        match name {
-            "timeout" => self.deadlines.idle_secs.store(value.max(0) as u64, Relaxed),
-            "maxclients" => self.slots.set_max(value.max(1) as usize),
-            _ => return false,
+    /// The parameters whose row says `Apply::Shell`: both change live
+    /// state that connection threads read without taking the config lock.
+    fn apply_config(&self, param: &'static Param, value: &Value) -> Result<(), String> {
+        match (param.name, value) {
+            // Connection threads re-read the idle limit at every wait.
+            ("timeout", Value::Int(secs)) => self.deadlines.idle_secs.store(*secs as u64, Relaxed),
+            // Clients over a lowered limit stay; new ones are refused.
+            ("maxclients", Value::Int(max)) => self.slots.set_max(*max as usize),
+            _ => return Err(format!("the shell cannot apply {} at run time", param.name)),
         }
-        true
+        Ok(())
+    }
+
+    fn rewrite_config(&self, config: &Config) -> Result<(), String> {
+        match &self.config_file {
+            Some(path) => crate::config_file::rewrite_file(path, config),
+            None => Err(myongoredis_core::cmd::config::NO_CONFIG_FILE.to_string()),
+        }
     }
 
     fn reset_stats(&self, store: &dyn Store) {
@@ -110,9 +128,34 @@ impl ServerHooks for ShellHooks {
     }
 }
 
+/// The INFO fields that report configuration, read from the registry
+/// (never restated here: INFO and CONFIG GET cannot disagree).
+pub struct ConfigFields {
+    pub tcp_port: String,
+    pub hz: String,
+    pub config_file: String,
+    pub maxclients: String,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+}
+
+impl ConfigFields {
+    pub fn read(config: &Config, file: Option<&std::path::Path>) -> ConfigFields {
+        let text = |name| config.value(named(name)).to_string();
+        ConfigFields {
+            tcp_port: text("port"),
+            hz: text("hz"),
+            config_file: file.map(|f| f.display().to_string()).unwrap_or_default(),
+            maxclients: text("maxclients"),
+            maxmemory: config.int(named("maxmemory")) as u64,
+            maxmemory_policy: text("maxmemory-policy"),
+        }
+    }
+}
+
 /// INFO's sections from a snapshot, in Redis's order, with Redis's field
 /// names where Redis has the figure.
-pub fn info_sections(m: &MetricsSnapshot) -> Vec<InfoSection> {
+pub fn info_sections(m: &MetricsSnapshot, c: &ConfigFields) -> Vec<InfoSection> {
     let f =
         |pairs: Vec<(&str, String)>| pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let mut sections = vec![
@@ -127,10 +170,15 @@ pub fn info_sections(m: &MetricsSnapshot) -> Vec<InfoSection> {
                 ("arch_bits", (usize::BITS).to_string()),
                 ("multiplexing_api", "thread-per-connection".into()),
                 ("process_id", m.process_id.to_string()),
-                ("tcp_port", m.tcp_port.to_string()),
+                ("tcp_port", c.tcp_port.clone()),
                 ("uptime_in_seconds", m.uptime_secs.to_string()),
                 ("uptime_in_days", (m.uptime_secs / 86_400).to_string()),
-                ("hz", "10".into()),
+                // Redis's dynamic-hz can raise `hz` above `configured_hz`
+                // under load; here the cycle always runs at the configured
+                // rate.
+                ("hz", c.hz.clone()),
+                ("configured_hz", c.hz.clone()),
+                ("config_file", c.config_file.clone()),
                 ("lock_mode", m.mode.to_string()),
             ]),
         },
@@ -139,7 +187,7 @@ pub fn info_sections(m: &MetricsSnapshot) -> Vec<InfoSection> {
             default: true,
             fields: f(vec![
                 ("connected_clients", m.connected_clients.to_string()),
-                ("maxclients", m.maxclients.to_string()),
+                ("maxclients", c.maxclients.clone()),
                 ("blocked_clients", "0".into()),
             ]),
         },
@@ -151,8 +199,8 @@ pub fn info_sections(m: &MetricsSnapshot) -> Vec<InfoSection> {
                 ("used_memory_human", human_bytes(m.used_memory)),
                 ("used_memory_rss", m.rss_bytes.to_string()),
                 ("used_memory_rss_human", human_bytes(m.rss_bytes)),
-                ("maxmemory", "0".into()),
-                ("maxmemory_policy", "noeviction".into()),
+                ("maxmemory", c.maxmemory.to_string()),
+                ("maxmemory_policy", c.maxmemory_policy.clone()),
                 ("mem_allocator", "libc".into()),
             ]),
         },

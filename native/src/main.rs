@@ -8,6 +8,7 @@
 mod capture;
 mod cli;
 mod clock;
+mod config_file;
 mod connection;
 mod hooks;
 mod limits;
@@ -18,11 +19,17 @@ mod shutdown;
 mod stats;
 mod trace;
 
-use clap::Parser;
-
 fn main() {
-    let args = cli::Args::parse();
-    match server::run(args) {
+    let invocation = cli::parse();
+    let config = match server::configure(&invocation) {
+        Ok(config) => config,
+        Err(e) => {
+            // redis-server's own words, and its exit status.
+            eprint!("{}", e.message());
+            std::process::exit(1);
+        }
+    };
+    match server::run(invocation, config) {
         Ok(()) => {}
         Err(e) => {
             eprintln!("myongoredis: {e}");

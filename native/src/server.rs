@@ -4,7 +4,7 @@
 //! main ── thread::scope ──┬── acceptor (this thread): accept, spawn a connection thread
 //!                         ├── conn 1 … conn N: one thread per client (the seed's
 //!                         │   goroutine per connection), see connection.rs
-//!                         ├── expiry: the active-expiry cycle, 10 times a second
+//!                         ├── expiry: the active-expiry cycle, `hz` times a second
 //!                         ├── stats: ops/s and trace counters, once a second
 //!                         └── metrics: the HTTP endpoints (--metrics-addr)
 //! signals: SIGTERM/SIGINT → graceful shutdown (the one thread outside the
@@ -27,14 +27,16 @@ use std::time::Duration;
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
+use myongoredis_core::config::named;
 use myongoredis_core::{command, new_store, Config, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
 
 use crate::capture::Capture;
-use crate::cli::Args;
+use crate::cli::Invocation;
 use crate::clock::{unix_now_us, Monotonic};
+use crate::config_file::{self, LoadError};
 use crate::connection::Connection;
 use crate::hooks::{top_locks_by_wait, ShellHooks};
 use crate::limits::{ClientSlots, Deadlines};
@@ -42,9 +44,6 @@ use crate::observer::LockStats;
 use crate::shutdown::Shutdown;
 use crate::stats::{Log2Histogram, ServerStats};
 use crate::trace::Tracer;
-
-/// How often the active-expiry cycle runs: Redis's default `hz 10`.
-const EXPIRY_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often ops/s is sampled and trace counters are written.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -63,8 +62,6 @@ pub struct Shared {
     /// `--debug-panic-on`), so tests can prove a panic stays contained.
     pub panic_on: Option<Vec<u8>>,
     pub shutdown: Arc<Shutdown>,
-    /// `--tcp-keepalive` (None = off).
-    pub keepalive: Option<Duration>,
     /// `--capture DIR`: the executor then numbers every command.
     pub capture: Option<Capture>,
 }
@@ -79,7 +76,30 @@ impl Shared {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+/// The registry's values at start-up: defaults, then the config file
+/// (if any), then the `--name value` flags, as redis-server applies them.
+pub fn configure(invocation: &Invocation) -> Result<Config, LoadError> {
+    let config = Config::with_defaults();
+    if let Some(path) = &invocation.config_file {
+        config_file::load(&config, path)?;
+    }
+    for (name, value) in &invocation.overrides {
+        // Already checked by the flag's parser (the same row's).
+        config.set(name, value).map_err(|reason| {
+            LoadError::Line(myongoredis_core::config::file::FileError {
+                line: 0,
+                text: format!("--{name} {value}"),
+                reason,
+            })
+        })?;
+    }
+    Ok(config)
+}
+
+pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
+    let Invocation {
+        args, config_file, ..
+    } = invocation;
     let mode = Mode::from(args.mode);
     let seed = args.seed.unwrap_or_else(random_seed);
     let lock_count = if mode == Mode::Shard { args.shards } else { 1 };
@@ -89,8 +109,16 @@ pub fn run(args: Args) -> Result<(), String> {
         _ => format!("mode={}", mode.name()),
     };
 
-    let listener = TcpListener::bind((args.bind.as_str(), args.port))
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
+    let bind = config.value(named("bind")).to_string();
+    if bind.contains(' ') {
+        return Err(format!(
+            "bind lists several addresses ({bind}); this server listens on one"
+        ));
+    }
+    // The row bounds the port to 0..=65535.
+    let port = u16::try_from(config.int(named("port"))).map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind((bind.as_str(), port))
+        .map_err(|e| format!("cannot listen on {bind}:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics_server = match &args.metrics_addr {
         Some(a) => Some(crate::metrics::bind(a)?),
@@ -113,25 +141,20 @@ pub fn run(args: Args) -> Result<(), String> {
     let hooks = Arc::new(ShellHooks {
         stats: Arc::new(ServerStats::new(command::all().len())),
         locks: locks.clone(),
-        slots: Arc::new(ClientSlots::new(args.maxclients as usize)),
+        slots: Arc::new(ClientSlots::new(config.int(named("maxclients")) as usize)),
         deadlines: Arc::new(Deadlines {
-            idle_secs: AtomicU64::new(args.timeout),
+            idle_secs: AtomicU64::new(config.int(named("timeout")) as u64),
             io: Duration::from_millis(args.io_timeout),
         }),
         mode,
         lock_count,
         port: addr.port(),
+        config_file: config_file.as_deref().map(config_file::absolute),
     });
-    let config = Config::with_defaults();
-    for (name, value) in [
-        ("bind", args.bind.clone()),
-        ("port", addr.port().to_string()),
-        ("timeout", args.timeout.to_string()),
-        ("maxclients", args.maxclients.to_string()),
-        ("tcp-keepalive", args.tcp_keepalive.to_string()),
-    ] {
-        config.set(name, &value);
-    }
+    // `--port 0`: CONFIG GET port and INFO report the port really bound.
+    config
+        .set("port", &addr.port().to_string())
+        .map_err(|e| format!("port {}: {e}", addr.port()))?;
     // Capturing: the header holds what replay needs to rebuild this
     // executor, and the executor numbers every command (a shared counter
     // bumped inside each critical section: a cost paid only with capture).
@@ -162,7 +185,6 @@ pub fn run(args: Args) -> Result<(), String> {
             .debug_panic_on
             .map(|c| c.to_ascii_lowercase().into_bytes()),
         shutdown: Arc::new(Shutdown::new(addr)),
-        keepalive: (args.tcp_keepalive > 0).then(|| Duration::from_secs(args.tcp_keepalive)),
         capture,
     };
 
@@ -356,7 +378,11 @@ fn spawn_connection<'scope>(
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
         return;
     };
-    if let Some(idle) = shared.keepalive {
+    // Read per connection: CONFIG SET tcp-keepalive applies to the next
+    // client, as in Redis.
+    let keepalive = shared.exec.config().int(named("tcp-keepalive"));
+    if keepalive > 0 {
+        let idle = Duration::from_secs(keepalive as u64);
         // As Redis's anetKeepAlive: first probe after `idle`, then every
         // idle/3, so a dead peer is detected in about twice `idle`.
         let keepalive = TcpKeepalive::new()
@@ -397,9 +423,11 @@ fn is_resource_exhaustion(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
 }
 
-/// Redis's `activeExpireCycle` timer: every 100 ms, until told to stop.
+/// Redis's `activeExpireCycle` timer: `hz` times a second, until told to
+/// stop. `hz` is read before every wait, so CONFIG SET hz takes effect at
+/// the next tick.
 fn expiry_loop(shared: &Shared, stop: &Receiver<()>) {
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(EXPIRY_INTERVAL) {
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(expiry_interval(shared)) {
         let now_us = unix_now_us();
         shared.exec.active_expire_cycle_with(now_us / 1000, |step| {
             // Only steps that deleted keys carry a sequence number.
@@ -416,6 +444,12 @@ fn expiry_loop(shared: &Shared, stop: &Receiver<()>) {
     if let Some(tracer) = &shared.tracer {
         tracer.flush_thread(true);
     }
+}
+
+/// One tick of `hz` (the row clamps it to 1..=500, so this is 2 ms to 1 s).
+fn expiry_interval(shared: &Shared) -> Duration {
+    let hz = shared.exec.config().int(named("hz")).max(1) as u64;
+    Duration::from_micros(1_000_000 / hz)
 }
 
 /// Once a second: instantaneous ops/s, and the trace's counter tracks.

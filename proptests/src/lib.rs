@@ -74,10 +74,11 @@
 //! generates all of it.
 //!
 //! ## Fuzzing
-//! `fuzz/` is a cargo-fuzz project (outside the workspace) with three
-//! targets: `resp_parser`, `execute` (parser + executor on arbitrary bytes)
-//! and `model`, which feeds `arbitrary`-generated command sequences to
-//! [`harness::check_against_model`], the same check as `model.rs`. Run
+//! `fuzz/` is a cargo-fuzz project (outside the workspace) with four
+//! targets: `resp_parser`, `execute` (parser + executor on arbitrary bytes),
+//! `model`, which feeds `arbitrary`-generated command sequences to
+//! [`harness::check_against_model`], the same check as `model.rs`, and
+//! `config_file` (the redis.conf reader and CONFIG REWRITE round trip). Run
 //! `fuzz/run.sh [seconds]`: it replays the committed seed corpus, then
 //! fuzzes each target for that long. The corpus is real client traffic
 //! (redis-cli, redis-benchmark, inline commands) and the replies to it,

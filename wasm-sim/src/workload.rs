@@ -34,8 +34,8 @@ pub struct Workload {
     pub records: Vec<Record>,
 }
 
-/// Redis's `hz`: an active-expiry cycle every 100 ms of virtual time.
-const EXPIRY_TICK_US: u64 = 100_000;
+/// Redis's `hz`: an active-expiry cycle every 1/hz s of virtual time.
+const EXPIRY_TICK_US: u64 = 1_000_000 / myongoredis_core::config::DEFAULT_HZ as u64;
 
 /// Generate and run the workload of `seed`.
 pub fn run(seed: u64, shape: Shape) -> Workload {
@@ -49,7 +49,9 @@ pub fn run(seed: u64, shape: Shape) -> Workload {
     let clients = shape.clients.unwrap_or(1 + g.below(6) as u32).max(1);
     let ops = shape.ops.unwrap_or(200 + g.below(400) as u32);
     let config = Config::with_defaults();
-    config.set("port", &(6000 + g.below(1000)).to_string());
+    config
+        .set("port", &(6000 + g.below(1000)).to_string())
+        .expect("6000..7000 is a valid port");
     let start_us = 1_700_000_000_000_000 + g.below(1_000_000_000_000);
     let header = Header {
         server: env!("CARGO_PKG_VERSION").to_string(),

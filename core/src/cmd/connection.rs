@@ -9,7 +9,6 @@ use crate::command::{flags::*, CommandSpec, Handler};
 use crate::error;
 use crate::exec::{Ctx, Flow};
 use crate::frame::Frame;
-use crate::glob::glob_match;
 use crate::info::{render, InfoSection};
 
 #[rustfmt::skip]
@@ -149,69 +148,20 @@ fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     Frame::ok()
 }
 
-/// CONFIG GET pattern [pattern ...]
+/// CONFIG GET | SET | RESETSTAT | REWRITE (in `config.rs`).
 fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    use super::config::{get, resetstat, rewrite, set};
     subcommand(
         ctx,
         args,
         "config",
         &[
-            ("get", -3, config_get),
-            ("set", -4, config_set),
-            ("resetstat", 2, |ctx, _| {
-                if let Some(hooks) = ctx.exec.hooks() {
-                    hooks.reset_stats(ctx.exec.store());
-                }
-                Frame::ok()
-            }),
+            ("get", -3, get),
+            ("set", -4, set),
+            ("resetstat", 2, resetstat),
+            ("rewrite", 2, rewrite),
         ],
     )
-}
-
-/// The parameters CONFIG SET can change at run time, with Redis's bounds.
-const SETTABLE: &[(&str, i64, i64)] = &[
-    ("timeout", 0, i32::MAX as i64),
-    ("maxclients", 1, u32::MAX as i64),
-];
-
-/// CONFIG SET parameter value [parameter value ...]: all pairs are
-/// validated before any is applied, as Redis does.
-fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    if args.len() % 2 != 0 {
-        return error::wrong_arity("config|set");
-    }
-    let mut changes = Vec::new();
-    for pair in args[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-        let known = SETTABLE.iter().find(|(n, _, _)| *n == name);
-        let Some(&(name, min, max)) = known.filter(|_| ctx.exec.hooks().is_some()) else {
-            return Frame::error(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                String::from_utf8_lossy(&pair[0])
-            ));
-        };
-        let failed = |why: String| {
-            Frame::error(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-            ))
-        };
-        let Some(value) = super::parse_i64(&pair[1]) else {
-            return failed("argument couldn't be parsed into an integer".into());
-        };
-        if value < min || value > max {
-            return failed(format!(
-                "argument must be between {min} and {max} inclusive"
-            ));
-        }
-        changes.push((name, value));
-    }
-    for (name, value) in changes {
-        if let Some(hooks) = ctx.exec.hooks() {
-            hooks.set_config(name, value);
-        }
-        ctx.exec.config().set(name, &value.to_string());
-    }
-    Frame::ok()
 }
 
 /// INFO [section ...]: the shell's sections plus `keyspace`, in a fixed
@@ -222,7 +172,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let mut sections = ctx
         .exec
         .hooks()
-        .map(|h| h.info_sections(ctx.exec.store()))
+        .map(|h| h.info_sections(ctx.exec.store(), ctx.exec.config()))
         .unwrap_or_default();
     let keyspace = InfoSection {
         name: "keyspace",
@@ -268,44 +218,6 @@ fn keyspace_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
         "db0".into(),
         format!("keys={keys},expires={expires},avg_ttl={avg_ttl}"),
     )]
-}
-
-fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    // As Redis's configGetCommand: a pattern without glob characters is
-    // looked up by name (case-insensitively) and reported under the
-    // spelling the client used; a glob pattern reports the canonical
-    // lowercase names it matches. Each parameter appears once.
-    let params = ctx.exec.config().entries();
-    let mut reply: Vec<(Bytes, String)> = Vec::new();
-    let seen = |reply: &[(Bytes, String)], name: &str| {
-        reply
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-    };
-    for pattern in &args[2..] {
-        let is_glob = pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
-        for (name, value) in &params {
-            let hit = if is_glob {
-                glob_match(pattern, name.as_bytes(), true)
-            } else {
-                pattern.eq_ignore_ascii_case(name.as_bytes())
-            };
-            if hit && !seen(&reply, name) {
-                let shown = if is_glob {
-                    Bytes::from(name.clone())
-                } else {
-                    pattern.clone()
-                };
-                reply.push((shown, value.clone()));
-            }
-        }
-    }
-    Frame::Array(
-        reply
-            .into_iter()
-            .flat_map(|(name, value)| [Frame::Bulk(name), Frame::bulk(value.as_bytes())])
-            .collect(),
-    )
 }
 
 #[cfg(test)]

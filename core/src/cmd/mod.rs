@@ -9,6 +9,7 @@
 //! This module holds what they share: argument parsing with Redis's exact
 //! rules and error texts.
 
+pub mod config;
 pub mod connection;
 pub mod expire;
 pub mod introspect;

@@ -20,7 +20,7 @@ impl Recorder {
     fn new(mode: Mode, shards: u32) -> Recorder {
         let store = new_store(mode, shards, Arc::new(NoObserver));
         let config = Config::with_defaults();
-        config.set("port", "7777");
+        config.set("port", "7777").expect("port is a parameter");
         let header = Header {
             server: "test".into(),
             mode,

@@ -1,0 +1,254 @@
+//! Configuration: one typed registry of parameters and their live values.
+//!
+//! * [`params`]: the table, one row per parameter (name, aliases, type with
+//!   bounds, default, settable or not, what applying it does).
+//! * [`parse`]: each type's parsing with Redis's rules and error texts, and
+//!   the forms CONFIG GET and CONFIG REWRITE write.
+//! * [`file`]: redis.conf text, read as redis-server reads it and rewritten
+//!   as CONFIG REWRITE rewrites it. Pure text in, text out: the shell owns
+//!   the file itself (`core` does no I/O).
+//! * this module: [`Config`], the values, with CONFIG SET's all-or-nothing
+//!   update and CONFIG GET's pattern matching.
+
+pub mod file;
+pub mod params;
+pub mod parse;
+
+use std::fmt;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use bytes::Bytes;
+
+use crate::glob::glob_match;
+pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_HZ, PARAMS};
+pub use parse::Value;
+
+/// Acting on a parameter's new value: the shell's
+/// [`crate::info::ServerHooks::apply_config`], handed to
+/// [`Config::set_many`].
+pub type ApplyFn<'a> = &'a dyn Fn(&'static Param, &Value) -> Result<(), String>;
+
+/// The live value of every parameter in [`PARAMS`], in table order.
+///
+/// Behind an `RwLock`: connections read values (CONFIG GET, INFO, the
+/// expiry loop reads `hz`) while CONFIG SET writes them. A CONFIG SET
+/// holds the write lock from its first check to its last apply, so no
+/// reader ever sees half of a multi-parameter change.
+#[derive(Debug)]
+pub struct Config {
+    values: RwLock<Vec<Value>>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::with_defaults()
+    }
+}
+
+/// Why a CONFIG SET was refused (nothing was changed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetError {
+    /// The name is not a parameter (or not one CONFIG SET can reach).
+    Unknown(String),
+    /// `arg` is the name as the client spelled it.
+    Failed { arg: String, reason: String },
+}
+
+/// The error text, without Redis's `ERR ` prefix.
+impl fmt::Display for SetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::Unknown(name) => write!(
+                f,
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ),
+            SetError::Failed { arg, reason } => write!(
+                f,
+                "CONFIG SET failed (possibly related to argument '{arg}') - {reason}"
+            ),
+        }
+    }
+}
+
+impl Config {
+    /// Every parameter at its default.
+    pub fn with_defaults() -> Config {
+        Config {
+            values: RwLock::new(PARAMS.iter().map(|p| p.default.clone()).collect()),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Vec<Value>> {
+        // A panic while holding the lock cannot leave a value half
+        // written (each is replaced whole), so a poisoned lock is usable.
+        self.values.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value of a row of [`PARAMS`].
+    pub fn value(&self, param: &'static Param) -> Value {
+        self.read()[index(param)].clone()
+    }
+
+    /// A numeric value: an integer, a memory size (saturated to `i64`),
+    /// or a bool as 0/1. Text and enums read as 0; use [`Config::value`].
+    pub fn int(&self, param: &'static Param) -> i64 {
+        match self.value(param) {
+            Value::Int(n) => n,
+            Value::Bytes(n) => i64::try_from(n).unwrap_or(i64::MAX),
+            Value::Bool(b) => i64::from(b),
+            Value::Enum(_) | Value::Text(_) => 0,
+        }
+    }
+
+    /// A value as CONFIG GET shows it, by name or alias (any case).
+    pub fn get(&self, name: &str) -> Option<String> {
+        lookup(name.as_bytes()).map(|p| self.value(p).to_string())
+    }
+
+    /// Every `(name, value)` as CONFIG GET shows them, sorted by name.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let values = self.read();
+        PARAMS
+            .iter()
+            .zip(values.iter())
+            .map(|(p, v)| (p.name.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every `(row, value)`, in table order (CONFIG REWRITE).
+    pub fn snapshot(&self) -> Vec<(&'static Param, Value)> {
+        PARAMS.iter().zip(self.read().iter().cloned()).collect()
+    }
+
+    /// Set a parameter at start-up (redis.conf, a `--flag`, a capture's
+    /// header): any parameter, settable at run time or not. The error is
+    /// redis-server's reason for refusing the line.
+    pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
+        let param = lookup(name.as_bytes()).ok_or("Bad directive or wrong number of arguments")?;
+        let value = param.parse(value)?;
+        let mut values = self.values.write().unwrap_or_else(|p| p.into_inner());
+        values[index(param)] = stored(param, value);
+        Ok(())
+    }
+
+    /// CONFIG SET with several pairs, all or nothing, as Redis 7's
+    /// `configSetCommand`:
+    /// 1. every name is checked first, in order: unknown, immutable or
+    ///    given twice (any spelling) refuses the whole command;
+    /// 2. the values are parsed and stored in order; the first bad one
+    ///    restores every value already stored;
+    /// 3. each changed parameter is applied (`apply` is the shell's hook,
+    ///    `None` without a shell); if one fails, the old values are
+    ///    restored and re-applied.
+    pub fn set_many(
+        &self,
+        pairs: &[(Bytes, Bytes)],
+        apply: Option<ApplyFn<'_>>,
+    ) -> Result<(), SetError> {
+        let spelled = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+        let failed = |arg: &Bytes, reason: &str| SetError::Failed {
+            arg: spelled(arg),
+            reason: reason.to_string(),
+        };
+        let mut params: Vec<&'static Param> = Vec::with_capacity(pairs.len());
+        for (name, _) in pairs {
+            let param = lookup(name)
+                .filter(|p| p.apply != Apply::Shell || apply.is_some())
+                .ok_or_else(|| SetError::Unknown(spelled(name)))?;
+            if !param.mutable {
+                return Err(failed(name, "can't set immutable config"));
+            }
+            if params.iter().any(|p| std::ptr::eq(*p, param)) {
+                return Err(failed(name, "duplicate parameter"));
+            }
+            params.push(param);
+        }
+        let mut values = self.values.write().unwrap_or_else(|p| p.into_inner());
+        let old: Vec<Value> = params.iter().map(|p| values[index(p)].clone()).collect();
+        let restore = |values: &mut Vec<Value>| {
+            for (p, v) in params.iter().zip(&old) {
+                values[index(p)] = v.clone();
+            }
+        };
+        for (param, (name, text)) in params.iter().zip(pairs) {
+            match param.parse(&String::from_utf8_lossy(text)) {
+                Ok(value) => values[index(param)] = stored(param, value),
+                Err(reason) => {
+                    restore(&mut values);
+                    return Err(failed(name, &reason));
+                }
+            }
+        }
+        let Some(apply) = apply else {
+            return Ok(());
+        };
+        for (i, param) in params.iter().enumerate() {
+            if param.apply != Apply::Shell || values[index(param)] == old[i] {
+                continue;
+            }
+            if let Err(reason) = apply(param, &values[index(param)]) {
+                restore(&mut values);
+                for (p, v) in params[..=i].iter().zip(&old) {
+                    if p.apply == Apply::Shell {
+                        // Best effort, as Redis's restoreBackupConfig:
+                        // the old value was applied once already.
+                        let _ = apply(p, v);
+                    }
+                }
+                return Err(failed(&pairs[i].0, &reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// CONFIG GET's matches for several patterns, as Redis 7's
+    /// `configGetCommand`: a pattern without `*`, `?` or `[` is a name or
+    /// alias (any case), reported as the client spelled it; a glob
+    /// matches names and aliases case-insensitively and reports them as
+    /// the table spells them. Each name appears once, whatever its case.
+    pub fn matching(&self, patterns: &[Bytes]) -> Vec<(Bytes, String)> {
+        let values = self.read();
+        let mut found: Vec<(Bytes, String)> = Vec::new();
+        let mut add = |name: Bytes, param: &'static Param| {
+            if !found.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                found.push((name, values[index(param)].to_string()));
+            }
+        };
+        for pattern in patterns {
+            if !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+                if let Some(param) = lookup(pattern) {
+                    add(pattern.clone(), param);
+                }
+                continue;
+            }
+            for param in PARAMS {
+                for name in std::iter::once(&param.name).chain(param.aliases) {
+                    if glob_match(pattern, name.as_bytes(), true) {
+                        add(Bytes::from_static(name.as_bytes()), param);
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The position of a row of [`PARAMS`] (rows are compared by address:
+/// only rows of the table have a value).
+fn index(param: &'static Param) -> usize {
+    PARAMS
+        .iter()
+        .position(|p| std::ptr::eq(p, param))
+        .unwrap_or_else(|| panic!("{} is not a row of PARAMS", param.name))
+}
+
+/// The value as stored, after the row's clamp (`hz`).
+fn stored(param: &Param, value: Value) -> Value {
+    match (param.apply, value) {
+        (Apply::Clamp(min, max), Value::Int(n)) => Value::Int(n.clamp(min, max)),
+        (_, value) => value,
+    }
+}
+
+#[cfg(test)]
+mod tests;

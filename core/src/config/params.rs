@@ -1,0 +1,249 @@
+//! The registry: one row per configuration parameter.
+//!
+//! Redis keeps its parameters in one table (`standardConfig configs[]` in
+//! `src/config.c`): name, alias, flags, type with bounds, default, and the
+//! function that applies a new value. This is that table for the
+//! parameters this server has. Everything else reads it: the command-line
+//! flags (`native/src/cli.rs`), redis.conf loading and CONFIG REWRITE
+//! ([`super::file`]), CONFIG GET/SET (`cmd/config.rs`) and INFO.
+//!
+//! A parameter is listed only when the value we report is true of this
+//! server. Some Redis parameters are true only at their default here
+//! (`maxmemory 0`: there is no eviction yet); their row says so in
+//! [`Param::fixed`], and any other value is refused, so a redis.conf can
+//! never make CONFIG GET claim something the server does not do.
+
+use std::borrow::Cow;
+
+use super::Value;
+
+/// Redis's default `hz`: background tasks (here the active-expiry cycle)
+/// run this many times a second. The one definition: the `hz` row's
+/// default, the simulator's virtual expiry tick, and the native expiry
+/// loop (which reads the live `hz`) all derive from it.
+pub const DEFAULT_HZ: i64 = 10;
+
+/// Redis clamps `hz` into this range when it applies it (`CONFIG_MIN_HZ`,
+/// `CONFIG_MAX_HZ` in `server.h`): CONFIG SET hz 1000 reports 500.
+pub const HZ_RANGE: (i64, i64) = (1, 500);
+
+/// One configuration parameter.
+#[derive(Debug)]
+pub struct Param {
+    /// The canonical lowercase name (CONFIG GET with a glob reports it).
+    pub name: &'static str,
+    /// Older names Redis still accepts (`slaveof` for `replicaof`).
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    pub default: Value,
+    /// CONFIG SET may change it. Redis's `IMMUTABLE_CONFIG` is the
+    /// negation; setting an immutable one is an error.
+    pub mutable: bool,
+    pub apply: Apply,
+    /// Takes several words on a redis.conf line (`bind 127.0.0.1 ::1`,
+    /// `save 3600 1`): Redis's `MULTI_ARG_CONFIG`. The words are joined
+    /// with spaces, as CONFIG GET shows them.
+    pub multi_arg: bool,
+    /// `Some(why)` when this server implements only the default value:
+    /// any other value is refused with this reason.
+    pub fixed: Option<&'static str>,
+    /// One line for `--help`.
+    pub help: &'static str,
+}
+
+/// A parameter's type, with Redis's parsing rules (see `parse.rs`).
+#[derive(Debug)]
+pub enum Kind {
+    /// `string2ll` syntax, then bounds (Redis's int, uint, long long).
+    Int { min: i64, max: i64 },
+    /// `memtoull` syntax (`100mb`, `1gb`, `5k`), then bounds.
+    Memory { min: u64, max: u64 },
+    /// `yes` / `no`, any case.
+    Bool,
+    /// One of the names, any case; reported in the case listed here.
+    Enum(&'static [&'static str]),
+    /// Any string.
+    Text,
+}
+
+/// What happens when a new value is stored (Redis's `apply` function).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apply {
+    /// Nothing: the value is read where it is used, every time
+    /// (`tcp-keepalive` when a client connects).
+    Read,
+    /// Stored clamped into `(min, max)`, then read where used, as Redis's
+    /// `updateHZ` does for `hz`.
+    Clamp(i64, i64),
+    /// The shell must act on it (resize the client semaphore, change the
+    /// idle deadline): [`crate::info::ServerHooks::apply_config`]. Without
+    /// a shell nobody could, so CONFIG SET does not know the parameter.
+    Shell,
+}
+
+const fn text(s: &'static str) -> Value {
+    Value::Text(Cow::Borrowed(s))
+}
+
+/// A row, fields in [`Param`]'s order (the table reads like Redis's
+/// `createIntConfig(...)` lines).
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: Kind,
+    default: Value,
+    mutable: bool,
+    apply: Apply,
+    multi_arg: bool,
+    fixed: Option<&'static str>,
+    help: &'static str,
+) -> Param {
+    Param {
+        name,
+        aliases,
+        kind,
+        default,
+        mutable,
+        apply,
+        multi_arg,
+        fixed,
+        help,
+    }
+}
+
+const MUTABLE: bool = true;
+const IMMUTABLE: bool = false;
+const MULTI_ARG: bool = true;
+const ONE_ARG: bool = false;
+
+const INT_MAX: i64 = i32::MAX as i64;
+const UINT_MAX: i64 = u32::MAX as i64;
+
+/// Redis's eviction policies, in Redis's order (its error lists them so).
+pub const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// Every parameter, sorted by name (CONFIG GET with a glob and CONFIG
+/// REWRITE list them in this order; Redis's dict order is unspecified).
+#[rustfmt::skip]
+pub static PARAMS: &[Param] = &[
+    row("appendonly", &[], Kind::Bool, Value::Bool(false), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("AOF persistence is not implemented yet"),
+        "Log every write to an append-only file (not implemented: only no)"),
+    row("bind", &[], Kind::Text, text("127.0.0.1"), IMMUTABLE, Apply::Read, MULTI_ARG, None,
+        "Address to listen on (one address)"),
+    row("daemonize", &[], Kind::Bool, Value::Bool(false), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("the server runs in the foreground"),
+        "Detach from the terminal (not implemented: only no)"),
+    row("databases", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(1), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("there is one database (SELECT 0)"),
+        "Number of databases (only 1)"),
+    row("hz", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(DEFAULT_HZ), MUTABLE,
+        Apply::Clamp(HZ_RANGE.0, HZ_RANGE.1), ONE_ARG, None,
+        "Runs of the active-expiry cycle per second (clamped to 1..500)"),
+    row("maxclients", &[], Kind::Int { min: 1, max: UINT_MAX }, Value::Int(10_000), MUTABLE, Apply::Shell, ONE_ARG, None,
+        "Maximum connected clients; the next gets \"-ERR max number of clients reached\""),
+    row("maxmemory", &[], Kind::Memory { min: 0, max: u64::MAX }, Value::Bytes(0), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("eviction is not implemented yet"),
+        "Memory limit (not implemented: only 0, no limit)"),
+    row("maxmemory-policy", &[], Kind::Enum(MAXMEMORY_POLICIES), Value::Enum("noeviction"), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("eviction is not implemented yet"),
+        "Eviction policy (not implemented: only noeviction)"),
+    row("port", &[], Kind::Int { min: 0, max: 65535 }, Value::Int(6379), IMMUTABLE, Apply::Read, ONE_ARG, None,
+        "TCP port to listen on; 0 picks a free port (printed at start-up)"),
+    row("proto-max-bulk-len", &[], Kind::Memory { min: 1024 * 1024, max: i64::MAX as u64 },
+        Value::Bytes(crate::resp::PROTO_MAX_BULK_LEN as u64), IMMUTABLE, Apply::Read, ONE_ARG,
+        Some("the RESP parser's bulk limit is a constant"),
+        "Largest bulk string a client may send (only 512mb)"),
+    row("save", &[], Kind::Text, text(""), IMMUTABLE, Apply::Read, MULTI_ARG,
+        Some("RDB snapshots are not implemented yet"),
+        "RDB snapshot points (not implemented: only \"\")"),
+    row("tcp-keepalive", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(300), MUTABLE, Apply::Read, ONE_ARG, None,
+        "TCP keepalive interval in seconds for new clients (0 = off)"),
+    row("timeout", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(0), MUTABLE, Apply::Shell, ONE_ARG, None,
+        "Close a client idle this many seconds (0 = never)"),
+];
+
+/// The row named `name` (any case) or by one of its aliases.
+pub fn lookup(name: &[u8]) -> Option<&'static Param> {
+    lookup_in(PARAMS, name)
+}
+
+/// [`lookup`] in any table (tests use their own).
+pub fn lookup_in<'t>(table: &'t [Param], name: &[u8]) -> Option<&'t Param> {
+    table.iter().find(|p| {
+        std::iter::once(&p.name)
+            .chain(p.aliases)
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+    })
+}
+
+/// A row by its canonical name, for the shells' typed reads
+/// (`config.int(param("hz"))`).
+///
+/// # Panics
+/// If no row has that name: a typo in the caller, caught by its first
+/// test run, never by a client (clients' names go through [`lookup`]).
+pub fn named(name: &str) -> &'static Param {
+    PARAMS
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no configuration parameter named {name:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_sorted_and_every_default_is_valid() {
+        for pair in PARAMS.windows(2) {
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+        for p in PARAMS {
+            assert_eq!(p.name, p.name.to_ascii_lowercase());
+            let shown = p.default.to_string();
+            assert_eq!(p.parse(&shown).as_ref(), Ok(&p.default), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive_and_knows_aliases() {
+        static TABLE: &[Param] = &[row(
+            "replica-read-only",
+            &["slave-read-only"],
+            Kind::Bool,
+            Value::Bool(true),
+            MUTABLE,
+            Apply::Read,
+            ONE_ARG,
+            None,
+            "",
+        )];
+        assert_eq!(
+            lookup_in(TABLE, b"SLAVE-read-only").map(|p| p.name),
+            Some("replica-read-only")
+        );
+        assert_eq!(
+            lookup_in(TABLE, b"Replica-Read-Only").map(|p| p.name),
+            Some("replica-read-only")
+        );
+        assert!(lookup_in(TABLE, b"read-only").is_none());
+        assert_eq!(lookup(b"HZ").map(|p| p.name), Some("hz"));
+        assert_eq!(named("timeout").apply, Apply::Shell);
+    }
+}
