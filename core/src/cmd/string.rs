@@ -35,8 +35,10 @@ use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySp
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::{Keyspace, Value};
+use crate::keyspace::{Keyspace, KeyspaceMut, StringMut, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
+use crate::signal::number;
+use crate::signal::words::{DEL, PERSIST, PEXPIREAT, PXAT, SET};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 use bits::{bitcount, getbit, setbit};
 use counter::{decr, decrby, incr, incrby, incrbyfloat};
@@ -92,19 +94,14 @@ pub(crate) fn string_at<'a>(
 
 /// [`string_at`] for modification, in place (so the key keeps its TTL).
 /// A key whose deadline has passed is deleted first and reads as absent.
-fn string_at_mut<'a>(
-    ks: &'a mut Keyspace,
-    key: &[u8],
+/// Writing through the [`StringMut`] signals the key as modified.
+fn string_at_mut<'s>(
+    ks: &'s mut KeyspaceMut<'_>,
+    key: &'s Bytes,
     now_ms: u64,
-) -> Result<Option<&'a mut Vec<u8>>, Frame> {
-    match ks.get_mut(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry
-            .value
-            .as_string_mut()
-            .map(Some)
-            .ok_or(Frame::static_error(error::WRONGTYPE)),
-    }
+) -> Result<Option<StringMut<'s>>, Frame> {
+    ks.string_mut(key, now_ms)
+        .map_err(|_| Frame::static_error(error::WRONGTYPE))
 }
 
 /// What GET replies for `key` (Redis's `getGenericCommand`, which GETSET,
@@ -112,6 +109,14 @@ fn string_at_mut<'a>(
 /// so the caller stops before changing anything.
 fn get_reply(ks: &Keyspace, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
     string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Vec::as_slice)))
+}
+
+/// [`get_reply`] in a write command: like Redis's `lookupKeyWrite`, it
+/// deletes the key first if its deadline passed, so that the deletion is
+/// signalled (and propagated as `DEL`) before the command's own change.
+fn get_reply_mut(ks: &mut KeyspaceMut<'_>, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
+    ks.lookup(key, now_ms);
+    get_reply(ks, key, now_ms)
 }
 
 /// Redis's `checkStringLength`: may a string of `len` bytes grow by `more`?
@@ -287,30 +292,44 @@ fn set(
         None => Expiry::Clear,
     };
     let key = &args[1];
-    let ks = view.ks_mut(key)?;
+    let mut ks = view.ks_mut(key)?;
     // With GET, the reply is the old value, whether or not the SET happens;
     // a non-string old value aborts the command with WRONGTYPE.
     let old = if opts.get {
-        match get_reply(ks, key, now) {
+        match get_reply_mut(&mut ks, key, now) {
             Ok(old) => Some(old),
             Err(e) => return Ok(e),
         }
     } else {
         None
     };
-    // get_mut, not contains: like Redis's lookup, it deletes an expired key.
-    let exists = ks.get_mut(key, now).is_some();
+    // lookup, not contains: like Redis's lookup, it deletes an expired key.
+    let exists = ks.lookup(key, now).is_some();
     if (opts.nx && exists) || (opts.xx && !exists) {
         return Ok(old.unwrap_or(Frame::Null));
     }
-    set_string(ks, key, args[2].to_vec(), expiry, now);
+    set_string(&mut ks, key, args[2].to_vec(), expiry, now);
+    if let Expiry::At(at) = expiry {
+        // A relative time would mean another deadline when replayed later:
+        // Redis propagates every SET with a deadline as an absolute one,
+        // without the NX/XX/GET that no longer matter.
+        ks.propagate_as(vec![SET, key.clone(), args[2].clone(), PXAT, number(at)]);
+    } else if opts.get {
+        // GET changes the reply, not the data: propagated without it.
+        let without_get = args
+            .iter()
+            .enumerate()
+            .filter(|(i, arg)| *i < 3 || !is_keyword(arg, "get"))
+            .map(|(_, arg)| arg.clone());
+        ks.propagate_as(without_get.collect());
+    }
     Ok(old.unwrap_or(Frame::ok()))
 }
 
 /// Store a string under `key` with the given expiry rule.
 pub(crate) fn set_string(
-    ks: &mut Keyspace,
-    key: &[u8],
+    ks: &mut KeyspaceMut<'_>,
+    key: &Bytes,
     value: Vec<u8>,
     expiry: Expiry,
     now_ms: u64,
@@ -331,12 +350,14 @@ fn getset(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let old = match get_reply(ks, key, now) {
+    let mut ks = view.ks_mut(key)?;
+    let old = match get_reply_mut(&mut ks, key, now) {
         Ok(old) => old,
         Err(e) => return Ok(e),
     };
-    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
+    // Propagated as the SET it is (Redis rewrites argv[0]).
+    ks.propagate_as(vec![SET, key.clone(), args[2].clone()]);
     Ok(old)
 }
 
@@ -347,12 +368,14 @@ fn getdel(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let old = match get_reply(ks, key, now) {
+    let mut ks = view.ks_mut(key)?;
+    let old = match get_reply_mut(&mut ks, key, now) {
         Ok(old) => old,
         Err(e) => return Ok(e),
     };
-    ks.remove(key, now);
+    if ks.remove(key, now).is_some() {
+        ks.propagate_as(vec![DEL, key.clone()]);
+    }
     Ok(old)
 }
 
@@ -407,8 +430,9 @@ fn getex(
         return Ok(Frame::static_error(error::SYNTAX));
     };
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let value = match string_at(ks, key, now) {
+    let mut ks = view.ks_mut(key)?;
+    ks.lookup(key, now);
+    let value = match string_at(&ks, key, now) {
         Err(e) => return Ok(e),
         Ok(None) => return Ok(Frame::Null),
         Ok(Some(value)) => Frame::bulk(value),
@@ -416,7 +440,9 @@ fn getex(
     match action {
         GetExAction::Keep => {}
         GetExAction::Persist => {
-            ks.set_expire(key, None, now);
+            if ks.set_expire(key, None, now) {
+                ks.propagate_as(vec![PERSIST, key.clone()]);
+            }
         }
         GetExAction::Expire(unit, arg) => {
             let at = match unit.deadline(arg, now, "getex") {
@@ -425,10 +451,13 @@ fn getex(
             };
             // A deadline already reached (EXAT/PXAT in the past, or now)
             // deletes the key at once, as Redis's `checkAlreadyExpired`.
+            // Propagated as the absolute deadline, or as the deletion.
             if at <= now {
                 ks.remove(key, now);
+                ks.propagate_as(vec![DEL, key.clone()]);
             } else {
                 ks.set_expire(key, Some(at), now);
+                ks.propagate_as(vec![PEXPIREAT, key.clone(), number(at)]);
             }
         }
     }
@@ -442,11 +471,11 @@ fn setnx(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    if ks.contains(key, now) {
+    let mut ks = view.ks_mut(key)?;
+    if ks.lookup(key, now).is_some() {
         return Ok(Frame::Integer(0));
     }
-    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
     Ok(Frame::Integer(1))
 }
 
@@ -481,12 +510,10 @@ fn set_expiring(
         Ok(at) => at,
         Err(e) => return Ok(e),
     };
-    set_string(
-        view.ks_mut(key)?,
-        key,
-        args[3].to_vec(),
-        Expiry::At(at),
-        now,
-    );
+    let mut ks = view.ks_mut(key)?;
+    ks.lookup(key, now);
+    set_string(&mut ks, key, args[3].to_vec(), Expiry::At(at), now);
+    // Propagated as `SET key value PXAT <deadline>`, as Redis does.
+    ks.propagate_as(vec![SET, key.clone(), args[3].clone(), PXAT, number(at)]);
     Ok(Frame::ok())
 }
