@@ -229,6 +229,11 @@ impl Keyspace {
         due
     }
 
+    /// Are there keys in the expiry log?
+    pub(crate) fn has_expired_log(&self) -> bool {
+        !self.expired_log.is_empty()
+    }
+
     /// The keys deleted by expiry since the last call, in the order they
     /// were deleted; clears the log.
     pub(crate) fn take_expired_log(&mut self) -> Vec<Bytes> {

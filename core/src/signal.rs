@@ -83,6 +83,8 @@ impl WriteSignal {
 /// What a command's write view has noted so far; see the module comment.
 #[derive(Debug, Default)]
 pub struct Journal {
+    /// Keys deleted because their deadline passed, in order.
+    expired: Vec<Bytes>,
     modified: Vec<Bytes>,
     dirty: u64,
     flushed: bool,
@@ -107,6 +109,15 @@ impl Journal {
         }
     }
 
+    /// `keys` were deleted because their deadline passed.
+    pub(crate) fn expired(&mut self, keys: Vec<Bytes>) {
+        if self.expired.is_empty() {
+            self.expired = keys;
+        } else {
+            self.expired.extend(keys);
+        }
+    }
+
     /// Every key was removed; `removed` of them existed.
     pub(crate) fn flushed(&mut self, removed: u64) {
         self.flushed = true;
@@ -118,14 +129,14 @@ impl Journal {
         self.rewritten = Some(argv);
     }
 
-    /// The signal of a command that ran with arguments `args`, after
-    /// `expired` keys were deleted because their deadline had passed.
+    /// The signal of a command that ran with arguments `args`.
     ///
     /// Propagation follows Redis's `call()`: the command is propagated when
     /// it made the data dirty, and FLUSHALL/FLUSHDB always are (Redis's
     /// `forceCommandPropagation`, so that a replica that was not empty is
     /// emptied too).
-    pub(crate) fn into_signal(self, args: &[Bytes], expired: Vec<Bytes>) -> WriteSignal {
+    pub(crate) fn into_signal(self, args: &[Bytes]) -> WriteSignal {
+        let expired = self.expired;
         let propagate_command = self.dirty > 0 || self.flushed;
         if expired.is_empty() && !propagate_command && self.modified.is_empty() {
             return WriteSignal::default();
@@ -170,6 +181,9 @@ pub fn number(n: u64) -> Bytes {
 }
 
 #[cfg(test)]
+mod aof_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -179,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_journal_that_saw_nothing_signals_nothing() {
-        let signal = Journal::default().into_signal(&[b("get"), b("k")], vec![]);
+        let signal = Journal::default().into_signal(&[b("get"), b("k")]);
         assert!(signal.is_empty());
         assert_eq!(signal.propagate.capacity(), 0, "nothing allocated");
     }
@@ -187,10 +201,11 @@ mod tests {
     #[test]
     fn expired_keys_come_first_and_the_rewrite_replaces_the_command() {
         let mut journal = Journal::default();
+        journal.expired(vec![b("k")]);
         journal.modified(&b("k"));
         journal.modified(&b("k"));
         journal.rewrite(vec![b("SET"), b("k"), b("1.5"), b("KEEPTTL")]);
-        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")], vec![b("k")]);
+        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")]);
         assert_eq!(signal.modified, vec![b("k"), b("k")]);
         assert_eq!(signal.dirty, 2);
         assert_eq!(
@@ -215,7 +230,7 @@ mod tests {
     fn a_flush_propagates_even_when_it_removed_nothing() {
         let mut journal = Journal::default();
         journal.flushed(0);
-        let signal = journal.into_signal(&[b("flushall")], vec![]);
+        let signal = journal.into_signal(&[b("flushall")]);
         assert!(signal.flushed);
         assert_eq!(signal.propagate, vec![vec![b("flushall")]]);
     }

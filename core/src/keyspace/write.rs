@@ -20,6 +20,19 @@ pub struct KeyspaceMut<'v> {
     journal: &'v mut Journal,
 }
 
+/// The keys the keyspace deleted by expiry while this handle was out move
+/// to the journal when it is dropped: a handle lives for one step of a
+/// command, so across shards the deletions keep the order of the command's
+/// steps (MGET a b meeting two expired keys propagates `DEL a`, `DEL b`,
+/// as Redis does, whatever shards they live in).
+impl Drop for KeyspaceMut<'_> {
+    fn drop(&mut self) {
+        if self.ks.has_expired_log() {
+            self.journal.expired(self.ks.take_expired_log());
+        }
+    }
+}
+
 impl Deref for KeyspaceMut<'_> {
     type Target = Keyspace;
     fn deref(&self) -> &Keyspace {
@@ -158,7 +171,7 @@ mod tests {
     }
 
     fn signal_of(journal: Journal) -> crate::signal::WriteSignal {
-        journal.into_signal(&[key("cmd")], vec![])
+        journal.into_signal(&[key("cmd")])
     }
 
     #[test]
@@ -172,6 +185,7 @@ mod tests {
         let a = key("a");
         let s = w.string_mut(&a, 0).unwrap().unwrap();
         assert_eq!(s.as_slice(), b"1", "a read through the guard notes nothing");
+        drop(w);
         let signal = signal_of(journal);
         assert_eq!(signal.modified, vec![key("a")]);
         assert_eq!(signal.dirty, 1);
@@ -186,6 +200,7 @@ mod tests {
         let mut s = w.string_mut(&a, 0).unwrap().unwrap();
         s.push(b'y');
         s.push(b'z');
+        drop(w);
         assert_eq!(
             ks.get(b"a", 0).unwrap().value,
             Value::String(b"xyz".to_vec())

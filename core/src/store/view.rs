@@ -193,19 +193,15 @@ impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
     }
 
     /// What the holder of this view changed, for a command run with
-    /// `args`: the keys the held keyspaces deleted by expiry (in lock
-    /// order, each keyspace's in the order it deleted them), then the
-    /// changes noted in the journal. Resets the journal.
+    /// `args`: the keys deleted by expiry (through a [`KeyspaceMut`], in
+    /// the order the command met them; by the active cycle, in lock order),
+    /// then the changes noted in the journal. Resets the journal.
     pub(crate) fn take_signal(&mut self, args: &[bytes::Bytes]) -> WriteSignal {
-        let mut expired = Vec::new();
         for (_, h) in &mut self.held {
-            let log = h.guard.take_expired_log();
-            if expired.is_empty() {
-                expired = log;
-            } else {
-                expired.extend(log);
+            if h.guard.has_expired_log() {
+                self.journal.expired(h.guard.take_expired_log());
             }
         }
-        std::mem::take(&mut self.journal).into_signal(args, expired)
+        std::mem::take(&mut self.journal).into_signal(args)
     }
 }
