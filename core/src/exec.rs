@@ -27,7 +27,7 @@
 //!
 //! ## The write signal
 //! Every write path reports what it changed as a
-//! [`WriteSignal`](crate::signal::WriteSignal) (modified keys, dirty count,
+//! [`WriteSignal`] (modified keys, dirty count,
 //! the commands to propagate): a command on [`Executed::signal`], including
 //! the deletion of expired keys a read-only command met; an active-expiry
 //! step on [`ExpireStep::signal`]. Each is taken under the locks of the

@@ -9,12 +9,12 @@
 //! A key with a TTL carries an absolute deadline in milliseconds. It is
 //! removed in two ways:
 //! * **lazily**, when a command touches it after the deadline
-//!   ([`Keyspace::get_mut`] deletes it; [`Keyspace::get`], which runs under
+//!   ([`KeyspaceMut::lookup`] deletes it; [`Keyspace::get`], which runs under
 //!   a shared read lock in rw mode and so cannot delete, only hides it);
-//! * **actively**, by [`Keyspace::active_expire`], which samples keys that
+//! * **actively**, by `Keyspace::active_expire`, which samples keys that
 //!   have a TTL so that keys nobody reads again still go away.
 //!
-//! Every deletion by expiry goes through [`Keyspace::expire_if_due`], which
+//! Every deletion by expiry goes through `Keyspace::expire_if_due`, which
 //! also logs the key, so that the command or expiry step that caused it
 //! can signal it (a `DEL` to propagate, a modified key): see
 //! [`crate::signal`].

@@ -12,7 +12,7 @@
 //!   changed, as commands for the AOF and the replicas.
 //!
 //! Here a handler never reaches a value behind the keyspace's back: it gets
-//! a [`KeyspaceMut`](crate::store::KeyspaceMut) from its write view, whose
+//! a [`KeyspaceMut`](crate::keyspace::KeyspaceMut) from its write view, whose
 //! every mutation notes the key in the view's [`Journal`]; the keyspace
 //! itself logs every key it deletes because its deadline passed (lazily,
 //! in a lookup, or in the active cycle). When the command is done, the

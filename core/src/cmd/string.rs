@@ -12,7 +12,7 @@
 //! KEEPTTL, SETEX, MSET, GETSET, ...) drops the old TTL; a command that
 //! *modifies* it (APPEND, SETRANGE, SETBIT, INCR and friends) keeps it.
 //! Here that falls out of the code: replacing goes through
-//! [`Keyspace::set`] with a new deadline, modifying edits the stored bytes
+//! [`KeyspaceMut::set`] with a new deadline, modifying edits the stored bytes
 //! in place and never touches the deadline.
 //!
 //! This file holds the command table of the whole group, the helpers every
