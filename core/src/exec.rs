@@ -24,6 +24,15 @@
 //! for one expiry step. Replay sets the position back with
 //! [`Rng::set_position`] and creates sessions with the recorded client ids
 //! ([`Session::new`]).
+//!
+//! ## The write signal
+//! Every write path reports what it changed as a
+//! [`WriteSignal`] (modified keys, dirty count,
+//! the commands to propagate): a command on [`Executed::signal`], including
+//! the deletion of expired keys a read-only command met; an active-expiry
+//! step on [`ExpireStep::signal`]. Each is taken under the locks of the
+//! change it describes, so a shell that appends them in sequence order
+//! writes an AOF (or feeds a replica) that rebuilds the same keyspace.
 
 use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +48,7 @@ use crate::frame::Frame;
 use crate::info::ServerHooks;
 use crate::keyspace::{without_lookup_stats, ExpireStats};
 use crate::rng::Rng;
+use crate::signal::WriteSignal;
 use crate::store::{lock_of, Store};
 
 /// What the shell should do with the connection after a reply.
@@ -100,8 +110,8 @@ impl Ctx<'_> {
 }
 
 /// What a capture needs to know about one executed command besides its
-/// reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// reply, and what the command changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Executed {
     pub flow: Flow,
     /// Place in the global order, taken while the command's locks were
@@ -115,6 +125,11 @@ pub struct Executed {
     /// commands may run in between. When that deletion removed keys, its
     /// own sequence number and count, so a capture can place it.
     pub lazy_expire: Option<LazyExpire>,
+    /// What the command changed (empty for a read that met no expired
+    /// key); for a read-only command, the deletion of the expired keys it
+    /// met, made in the separate critical section [`Executed::lazy_expire`]
+    /// numbers.
+    pub signal: WriteSignal,
 }
 
 /// The deferred deletion of a read-only command's expired keys (see
@@ -127,7 +142,7 @@ pub struct LazyExpire {
 }
 
 /// One active-expiry step on one lock's keyspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpireStep {
     pub lock: u32,
     pub stats: ExpireStats,
@@ -137,6 +152,9 @@ pub struct ExpireStep {
     pub seq: Option<u64>,
     /// The shared PRNG position the step's sampler was forked from.
     pub rng_position: u64,
+    /// The keys the step deleted, each as a modified key and a `DEL` to
+    /// propagate (Redis's `activeExpireCycleTryExpire`).
+    pub signal: WriteSignal,
 }
 
 /// Knobs of the active-expiry cycle, named as in Redis's `expire.c`.
@@ -281,6 +299,7 @@ impl Executor {
                 seq: self.next_seq(),
                 rng_position: None,
                 lazy_expire: None,
+                signal: WriteSignal::default(),
             };
             (reply, executed)
         };
@@ -317,6 +336,7 @@ impl Executor {
         // its view (and so its locks) is dropped: any command that
         // conflicts with this one gets the locks, and its number, later.
         let mut lazy_expire = None;
+        let mut signal = WriteSignal::default();
         let (reply, seq) = match spec.handler {
             Handler::Server(run) => {
                 let reply = run(&mut ctx, args);
@@ -332,7 +352,8 @@ impl Executor {
                     .fold(false, |seen, ks| ks.take_expired_seen() | seen);
                 drop(view);
                 if expired_seen && !self.defer_lazy_expiry {
-                    lazy_expire = self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
+                    (lazy_expire, signal) =
+                        self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
                 }
                 (reply, seq)
             }
@@ -347,6 +368,7 @@ impl Executor {
                 for ks in view.keyspaces() {
                     ks.take_expired_seen();
                 }
+                signal = view.take_signal(args);
                 (reply, self.next_seq())
             }
         };
@@ -355,6 +377,7 @@ impl Executor {
             seq,
             rng_position: ctx.rng.get().map(|(position, _)| *position),
             lazy_expire,
+            signal,
         };
         (reply, executed)
     }
@@ -363,30 +386,34 @@ impl Executor {
     /// them under a write lock, re-checking each deadline (another client
     /// may have rewritten the key in between).
     ///
-    /// Reports the deletion (numbered under the write lock) if it removed
-    /// anything; a deletion that removed nothing changed nothing.
+    /// Reports the deletion (numbered under the write lock) and its
+    /// signal if it removed anything; a deletion that removed nothing
+    /// changed nothing.
     fn delete_expired_keys(
         &self,
         spec: &CommandSpec,
         args: &[Bytes],
         locks: &[u32],
         now_ms: u64,
-    ) -> Option<LazyExpire> {
+    ) -> (Option<LazyExpire>, WriteSignal) {
         let mut view = self.store.write(locks, "lazy-expire");
         let mut deleted = 0;
         for key in spec.keys(args) {
             let key = &args[key.pos];
-            // The keys are the ones the locks were planned from.
-            if let Ok(ks) = view.ks_mut(key) {
-                if ks.expire_if_due(key, now_ms) {
+            // The keys are the ones the locks were planned from. A lookup
+            // for writing deletes the key if it is (still) expired.
+            if let Ok(mut ks) = view.ks_mut(key) {
+                if ks.expire_due(key, now_ms) {
                     deleted += 1;
                 }
             }
         }
-        (deleted > 0).then(|| LazyExpire {
+        let signal = view.take_signal(args);
+        let lazy = (deleted > 0).then(|| LazyExpire {
             seq: self.next_seq(),
             deleted,
-        })
+        });
+        (lazy, signal)
     }
 
     /// Replay of a captured lazy deletion: delete the expired keys among
@@ -402,6 +429,7 @@ impl Executor {
         }
         let locks = self.lock_plan(spec, args);
         self.delete_expired_keys(spec, args, &locks, now_ms)
+            .0
             .map_or(0, |l| l.deleted)
     }
 
@@ -457,12 +485,8 @@ impl Executor {
     pub fn active_expire_step(&self, lock: u32, now_ms: u64) -> ExpireStep {
         let mut view = self.store.write(&[lock], "active-expire");
         let (rng_position, rng) = self.rng.fork();
-        let mut stats = ExpireStats::default();
-        for ks in view.keyspaces_mut() {
-            let s = ks.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
-            stats.sampled += s.sampled;
-            stats.expired += s.expired;
-        }
+        let stats = view.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
+        let signal = view.take_signal(&[]);
         // Under the lock, like a command's number (see dispatch_captured).
         let seq = if stats.expired > 0 {
             self.next_seq()
@@ -475,6 +499,7 @@ impl Executor {
             stats,
             seq,
             rng_position,
+            signal,
         }
     }
 }

@@ -9,12 +9,26 @@
 //! A key with a TTL carries an absolute deadline in milliseconds. It is
 //! removed in two ways:
 //! * **lazily**, when a command touches it after the deadline
-//!   ([`Keyspace::get_mut`] deletes it; [`Keyspace::get`], which runs under
+//!   ([`KeyspaceMut::lookup`] deletes it; [`Keyspace::get`], which runs under
 //!   a shared read lock in rw mode and so cannot delete, only hides it);
-//! * **actively**, by [`Keyspace::active_expire`], which samples keys that
+//! * **actively**, by `Keyspace::active_expire`, which samples keys that
 //!   have a TTL so that keys nobody reads again still go away.
+//!
+//! Every deletion by expiry goes through `Keyspace::expire_if_due`, which
+//! also logs the key, so that the command or expiry step that caused it
+//! can signal it (a `DEL` to propagate, a modified key): see
+//! [`crate::signal`].
+//!
+//! ## Who may mutate
+//! A command never holds a `&mut Keyspace`: its write view hands it a
+//! [`KeyspaceMut`], whose mutations note the key in the command's journal.
+//! The raw mutators here are `pub(crate)` for that wrapper, the store and
+//! the executor's expiry cycle; memory accounting and the access clock for
+//! eviction belong in them, the one place every change passes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
 
 use crate::dict::Dict;
 use crate::rng::Rng;
@@ -38,8 +52,9 @@ impl Value {
         }
     }
 
-    /// Mutable access to a string value; `None` for other types.
-    pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+    /// Mutable access to a string value; `None` for other types. Only
+    /// through [`StringMut`], which notes the change.
+    fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
         match self {
             Value::String(s) => Some(s),
         }
@@ -118,6 +133,10 @@ pub struct Keyspace {
     /// maintained by the active cycle's samples as Redis does (INFO
     /// keyspace `avg_ttl`; 0 until a sample has been taken).
     avg_ttl: u64,
+    /// Keys deleted by expiry since the last [`Keyspace::take_expired_log`]:
+    /// each is propagated as `DEL` by whoever holds the lock. Empty (and
+    /// unallocated) unless a deadline passed.
+    expired_log: Vec<Bytes>,
 }
 
 impl Keyspace {
@@ -187,7 +206,7 @@ impl Keyspace {
 
     /// The live entry of `key` for modification; an expired entry is
     /// deleted first (lazy expiry).
-    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+    pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_due(key, now_ms);
         self.entries.get_mut(key)
     }
@@ -196,20 +215,34 @@ impl Keyspace {
         self.get(key, now_ms).is_some()
     }
 
-    /// Delete `key` if its deadline has passed; true if it did.
-    pub fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
+    /// Delete `key` if its deadline has passed; true if it did. The one
+    /// place where a key expires, lazily or actively: it logs the key for
+    /// the write signal (Redis's `deleteExpiredKeyAndPropagate`).
+    pub(crate) fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
         let due = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
         if due {
             self.entries.remove(key);
             self.volatile.remove(key);
             self.expired_total += 1;
+            self.expired_log.push(Bytes::copy_from_slice(key));
         }
         due
     }
 
+    /// Are there keys in the expiry log?
+    pub(crate) fn has_expired_log(&self) -> bool {
+        !self.expired_log.is_empty()
+    }
+
+    /// The keys deleted by expiry since the last call, in the order they
+    /// were deleted; clears the log.
+    pub(crate) fn take_expired_log(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.expired_log)
+    }
+
     /// Store `value` under `key` with deadline `expire_at`, replacing any
     /// previous value and deadline.
-    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+    pub(crate) fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
         let old = self.entries.insert(key, Entry { value, expire_at });
         let was_volatile = old.is_some_and(|e| e.expire_at.is_some());
         match (was_volatile, expire_at.is_some()) {
@@ -224,7 +257,7 @@ impl Keyspace {
     }
 
     /// Change the deadline of a live key; false if there is no such key.
-    pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now_ms: u64) -> bool {
+    pub(crate) fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now_ms: u64) -> bool {
         let Some(entry) = self.get_mut(key, now_ms) else {
             return false;
         };
@@ -243,7 +276,7 @@ impl Keyspace {
 
     /// Remove `key`; returns the live entry it held (an expired one is
     /// removed too, but reported as absent).
-    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+    pub(crate) fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         if self.expire_if_due(key, now_ms) {
             return None;
         }
@@ -254,11 +287,13 @@ impl Keyspace {
         Some(entry)
     }
 
-    /// Remove every key.
-    pub fn clear(&mut self) {
+    /// Remove every key; returns how many there were (expired ones too).
+    pub(crate) fn clear(&mut self) -> u64 {
+        let removed = self.entries.len() as u64;
         self.entries.clear();
         self.volatile.clear();
         self.avg_ttl = 0;
+        removed
     }
 
     /// Every live key and entry, in the dict's deterministic order.
@@ -293,7 +328,7 @@ impl Keyspace {
     /// [`ACTIVE_EXPIRE_ACCEPTABLE_STALE`] percent of a sample was expired —
     /// but at most `max_loops` times, so one call holds the lock for a
     /// bounded time. Randomness comes from the store's seeded `rng`.
-    pub fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
+    pub(crate) fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
         let mut stats = ExpireStats::default();
         for _ in 0..max_loops {
             let sample = (self.volatile.len() as u64).min(ACTIVE_EXPIRE_KEYS_PER_LOOP);
@@ -340,6 +375,9 @@ pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 /// memory held by dead keys is considered acceptable.
 pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 25;
 
+mod write;
+pub use write::{KeyspaceMut, StringMut, WrongType};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +397,8 @@ mod tests {
         assert_eq!(ks.len(), 0);
         assert_eq!(ks.volatile_len(), 0);
         assert_eq!(ks.expired_total(), 1);
+        assert_eq!(ks.take_expired_log(), vec![Bytes::from_static(b"k")]);
+        assert!(ks.take_expired_log().is_empty());
     }
 
     #[test]

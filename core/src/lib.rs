@@ -33,6 +33,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod resp;
 pub mod rng;
+pub mod signal;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testkit;

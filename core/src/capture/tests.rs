@@ -199,12 +199,14 @@ fn direct_encoding_matches_the_records() {
                 seq: Some(10),
                 deleted: 2,
             }),
+            signal: Default::default(),
         },
         Executed {
             flow: Flow::Continue,
             seq: None,
             rng_position: None,
             lazy_expire: None,
+            signal: Default::default(),
         },
     ] {
         let mut direct = Vec::new();

@@ -15,6 +15,8 @@ use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
+use crate::signal::number;
+use crate::signal::words::{DEL, PEXPIREAT};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
@@ -168,8 +170,8 @@ fn expire_generic(
         return Ok(error::invalid_expire(ctx.spec.name));
     };
     let key = &args[1];
-    let ks = view.ks_mut(key)?;
-    let Some(entry) = ks.get_mut(key, ctx.now_ms()) else {
+    let mut ks = view.ks_mut(key)?;
+    let Some(entry) = ks.lookup(key, ctx.now_ms()) else {
         return Ok(Frame::Integer(0));
     };
     // Deadlines are stored as u64 but always fit an i64 (every command that
@@ -182,9 +184,19 @@ fn expire_generic(
     }
     if when <= now {
         ks.remove(key, ctx.now_ms());
+        ks.propagate_as(vec![DEL, key.clone()]);
     } else {
         // `when > now >= 0` here, so the conversion is lossless.
         ks.set_expire(key, Some(when as u64), ctx.now_ms());
+        // Relative times and seconds are propagated as the absolute
+        // deadline in ms (Redis rewrites argv[0] and argv[2] only, so the
+        // NX/XX/GT/LT options stay); PEXPIREAT already is one.
+        if ctx.spec.name != "pexpireat" {
+            let mut argv = Vec::with_capacity(args.len());
+            argv.extend([PEXPIREAT, key.clone(), number(when as u64)]);
+            argv.extend(args[3..].iter().cloned());
+            ks.propagate_as(argv);
+        }
     }
     Ok(Frame::Integer(1))
 }
@@ -261,13 +273,9 @@ fn persist(
 ) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
     let now = ctx.now_ms();
-    let ks = view.ks_mut(key)?;
-    let had_deadline = ks
-        .get_mut(key, now)
-        .is_some_and(|e| e.expire_at().is_some());
-    if had_deadline {
-        ks.set_expire(key, None, now);
-    }
+    // True only if the key is live and had a deadline: otherwise nothing
+    // changed and nothing is signalled.
+    let had_deadline = view.ks_mut(key)?.set_expire(key, None, now);
     Ok(Frame::Integer(i64::from(had_deadline)))
 }
 

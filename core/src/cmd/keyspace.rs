@@ -366,7 +366,7 @@ fn rename_generic(
     let (src, dst) = (&args[1], &args[2]);
     let now = ctx.now_ms();
     // A missing source is an error even when both names are the same.
-    if view.ks_mut(src)?.get_mut(src, now).is_none() {
+    if view.ks_mut(src)?.lookup(src, now).is_none() {
         return Ok(Frame::static_error(error::NO_SUCH_KEY));
     }
     // Renaming a key to itself changes nothing (Redis 7.0: OK, or 0 for
@@ -374,14 +374,15 @@ fn rename_generic(
     if src == dst {
         return Ok(if nx { Frame::Integer(0) } else { Frame::ok() });
     }
-    // `get_mut` also deletes an expired destination, as Redis's lookup does.
+    // `lookup` also deletes an expired destination, as Redis's does.
     // The destination's lock is checked before the source is removed, so a
     // plan that missed it cannot lose the value.
-    let dst_exists = view.ks_mut(dst)?.get_mut(dst, now).is_some();
+    let dst_exists = view.ks_mut(dst)?.lookup(dst, now).is_some();
     if nx && dst_exists {
         return Ok(Frame::Integer(0));
     }
-    let Some(entry) = view.ks_mut(src)?.remove(src, now) else {
+    // Both names are signalled as modified; the move counts once.
+    let Some(entry) = view.ks_mut(src)?.take_for_move(src, now) else {
         // Unreachable: the source was live above, under the same locks.
         return Ok(Frame::static_error(error::NO_SUCH_KEY));
     };

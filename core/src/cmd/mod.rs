@@ -6,6 +6,12 @@
 //! Every handler has one of three shapes (see [`Handler`]): a server
 //! command sees only its context, a reader a [`ReadView`](crate::store::ReadView),
 //! a writer a [`WriteView`](crate::store::WriteView).
+//! A writer changes keys only through the
+//! [`KeyspaceMut`](crate::keyspace::KeyspaceMut) its view hands out, so
+//! every change is signalled (see [`crate::signal`]); a writer whose
+//! verbatim replay would not reproduce its effect (a relative time, a float
+//! sum) says what to propagate instead with
+//! [`KeyspaceMut::propagate_as`](crate::keyspace::KeyspaceMut::propagate_as).
 //! This module holds what they share: argument parsing with Redis's exact
 //! rules and error texts.
 

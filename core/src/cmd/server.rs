@@ -38,9 +38,9 @@ fn flush(
         [_, mode] if is_keyword(mode, "async") || is_keyword(mode, "sync") => {}
         _ => return Ok(Frame::static_error(error::SYNTAX)),
     }
-    for ks in view.keyspaces_mut() {
-        ks.clear();
-    }
+    // Signalled as a flush, not key by key; propagated even when the
+    // keyspace was already empty (Redis forces it: a replica may not be).
+    view.flush();
     Ok(Frame::ok())
 }
 

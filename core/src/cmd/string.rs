@@ -12,7 +12,7 @@
 //! KEEPTTL, SETEX, MSET, GETSET, ...) drops the old TTL; a command that
 //! *modifies* it (APPEND, SETRANGE, SETBIT, INCR and friends) keeps it.
 //! Here that falls out of the code: replacing goes through
-//! [`Keyspace::set`] with a new deadline, modifying edits the stored bytes
+//! [`KeyspaceMut::set`] with a new deadline, modifying edits the stored bytes
 //! in place and never touches the deadline.
 //!
 //! This file holds the command table of the whole group, the helpers every
@@ -22,6 +22,7 @@
 
 mod bits;
 mod counter;
+mod getex;
 mod long_double;
 mod multi;
 mod range;
@@ -35,11 +36,14 @@ use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySp
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::{Keyspace, Value};
+use crate::keyspace::{Keyspace, KeyspaceMut, StringMut, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
+use crate::signal::number;
+use crate::signal::words::{DEL, PXAT, SET};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 use bits::{bitcount, getbit, setbit};
 use counter::{decr, decrby, incr, incrby, incrbyfloat};
+use getex::getex;
 use multi::{mget, mset, msetnx};
 use range::{append, getrange, setrange, strlen};
 
@@ -92,19 +96,14 @@ pub(crate) fn string_at<'a>(
 
 /// [`string_at`] for modification, in place (so the key keeps its TTL).
 /// A key whose deadline has passed is deleted first and reads as absent.
-fn string_at_mut<'a>(
-    ks: &'a mut Keyspace,
-    key: &[u8],
+/// Writing through the [`StringMut`] signals the key as modified.
+fn string_at_mut<'s>(
+    ks: &'s mut KeyspaceMut<'_>,
+    key: &'s Bytes,
     now_ms: u64,
-) -> Result<Option<&'a mut Vec<u8>>, Frame> {
-    match ks.get_mut(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry
-            .value
-            .as_string_mut()
-            .map(Some)
-            .ok_or(Frame::static_error(error::WRONGTYPE)),
-    }
+) -> Result<Option<StringMut<'s>>, Frame> {
+    ks.string_mut(key, now_ms)
+        .map_err(|_| Frame::static_error(error::WRONGTYPE))
 }
 
 /// What GET replies for `key` (Redis's `getGenericCommand`, which GETSET,
@@ -112,6 +111,14 @@ fn string_at_mut<'a>(
 /// so the caller stops before changing anything.
 fn get_reply(ks: &Keyspace, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
     string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Vec::as_slice)))
+}
+
+/// [`get_reply`] in a write command: like Redis's `lookupKeyWrite`, it
+/// deletes the key first if its deadline passed, so that the deletion is
+/// signalled (and propagated as `DEL`) before the command's own change.
+fn get_reply_mut(ks: &mut KeyspaceMut<'_>, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
+    ks.lookup(key, now_ms);
+    get_reply(ks, key, now_ms)
 }
 
 /// Redis's `checkStringLength`: may a string of `len` bytes grow by `more`?
@@ -287,30 +294,44 @@ fn set(
         None => Expiry::Clear,
     };
     let key = &args[1];
-    let ks = view.ks_mut(key)?;
+    let mut ks = view.ks_mut(key)?;
     // With GET, the reply is the old value, whether or not the SET happens;
     // a non-string old value aborts the command with WRONGTYPE.
     let old = if opts.get {
-        match get_reply(ks, key, now) {
+        match get_reply_mut(&mut ks, key, now) {
             Ok(old) => Some(old),
             Err(e) => return Ok(e),
         }
     } else {
         None
     };
-    // get_mut, not contains: like Redis's lookup, it deletes an expired key.
-    let exists = ks.get_mut(key, now).is_some();
+    // lookup, not contains: like Redis's lookup, it deletes an expired key.
+    let exists = ks.lookup(key, now).is_some();
     if (opts.nx && exists) || (opts.xx && !exists) {
         return Ok(old.unwrap_or(Frame::Null));
     }
-    set_string(ks, key, args[2].to_vec(), expiry, now);
+    set_string(&mut ks, key, args[2].to_vec(), expiry, now);
+    if let Expiry::At(at) = expiry {
+        // A relative time would mean another deadline when replayed later:
+        // Redis propagates every SET with a deadline as an absolute one,
+        // without the NX/XX/GET that no longer matter.
+        ks.propagate_as(vec![SET, key.clone(), args[2].clone(), PXAT, number(at)]);
+    } else if opts.get {
+        // GET changes the reply, not the data: propagated without it.
+        let without_get = args
+            .iter()
+            .enumerate()
+            .filter(|(i, arg)| *i < 3 || !is_keyword(arg, "get"))
+            .map(|(_, arg)| arg.clone());
+        ks.propagate_as(without_get.collect());
+    }
     Ok(old.unwrap_or(Frame::ok()))
 }
 
 /// Store a string under `key` with the given expiry rule.
 pub(crate) fn set_string(
-    ks: &mut Keyspace,
-    key: &[u8],
+    ks: &mut KeyspaceMut<'_>,
+    key: &Bytes,
     value: Vec<u8>,
     expiry: Expiry,
     now_ms: u64,
@@ -331,12 +352,14 @@ fn getset(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let old = match get_reply(ks, key, now) {
+    let mut ks = view.ks_mut(key)?;
+    let old = match get_reply_mut(&mut ks, key, now) {
         Ok(old) => old,
         Err(e) => return Ok(e),
     };
-    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
+    // Propagated as the SET it is (Redis rewrites argv[0]).
+    ks.propagate_as(vec![SET, key.clone(), args[2].clone()]);
     Ok(old)
 }
 
@@ -347,92 +370,15 @@ fn getdel(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let old = match get_reply(ks, key, now) {
+    let mut ks = view.ks_mut(key)?;
+    let old = match get_reply_mut(&mut ks, key, now) {
         Ok(old) => old,
         Err(e) => return Ok(e),
     };
-    ks.remove(key, now);
+    if ks.remove(key, now).is_some() {
+        ks.propagate_as(vec![DEL, key.clone()]);
+    }
     Ok(old)
-}
-
-/// What GETEX does to the key's TTL.
-#[derive(Debug, PartialEq, Eq)]
-enum GetExAction<'a> {
-    /// No option: GETEX is a GET.
-    Keep,
-    /// PERSIST: remove the TTL.
-    Persist,
-    /// EX / PX / EXAT / PXAT and its argument.
-    Expire(TimeArg, &'a [u8]),
-}
-
-/// GETEX's options, as Redis's `parseExtendedStringArgumentsOrReply` reads
-/// them for GET: PERSIST and one time unit exclude each other; the same
-/// option may repeat (the last one wins); anything else, including SET's
-/// NX/XX/GET/KEEPTTL, is a syntax error.
-fn parse_getex_options(args: &[Bytes]) -> Option<GetExAction<'_>> {
-    let mut action = GetExAction::Keep;
-    let mut i = 2;
-    while i < args.len() {
-        let opt = &args[i];
-        if is_keyword(opt, "persist") && !matches!(action, GetExAction::Expire(..)) {
-            action = GetExAction::Persist;
-        } else if let Some(unit) = TimeArg::parse(opt) {
-            let compatible = match action {
-                GetExAction::Keep => true,
-                GetExAction::Persist => false,
-                GetExAction::Expire(seen, _) => seen == unit,
-            };
-            let arg = args.get(i + 1).filter(|_| compatible)?;
-            action = GetExAction::Expire(unit, arg);
-            i += 1;
-        } else {
-            return None;
-        }
-        i += 1;
-    }
-    Some(action)
-}
-
-/// GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]
-fn getex(
-    ctx: &mut Ctx<'_>,
-    view: &mut WriteView<'_>,
-    args: &[Bytes],
-) -> Result<Frame, KeyOutsidePlan> {
-    // The syntax is checked first; the expire time only once the key is
-    // known to exist (so `GETEX missing EX 0` is nil, not an error).
-    let Some(action) = parse_getex_options(args) else {
-        return Ok(Frame::static_error(error::SYNTAX));
-    };
-    let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    let value = match string_at(ks, key, now) {
-        Err(e) => return Ok(e),
-        Ok(None) => return Ok(Frame::Null),
-        Ok(Some(value)) => Frame::bulk(value),
-    };
-    match action {
-        GetExAction::Keep => {}
-        GetExAction::Persist => {
-            ks.set_expire(key, None, now);
-        }
-        GetExAction::Expire(unit, arg) => {
-            let at = match unit.deadline(arg, now, "getex") {
-                Ok(at) => at,
-                Err(e) => return Ok(e),
-            };
-            // A deadline already reached (EXAT/PXAT in the past, or now)
-            // deletes the key at once, as Redis's `checkAlreadyExpired`.
-            if at <= now {
-                ks.remove(key, now);
-            } else {
-                ks.set_expire(key, Some(at), now);
-            }
-        }
-    }
-    Ok(value)
 }
 
 /// SETNX key value: 1 if it set the key, 0 if the key existed.
@@ -442,11 +388,11 @@ fn setnx(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, now) = (&args[1], ctx.now_ms());
-    let ks = view.ks_mut(key)?;
-    if ks.contains(key, now) {
+    let mut ks = view.ks_mut(key)?;
+    if ks.lookup(key, now).is_some() {
         return Ok(Frame::Integer(0));
     }
-    set_string(ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
     Ok(Frame::Integer(1))
 }
 
@@ -481,12 +427,10 @@ fn set_expiring(
         Ok(at) => at,
         Err(e) => return Ok(e),
     };
-    set_string(
-        view.ks_mut(key)?,
-        key,
-        args[3].to_vec(),
-        Expiry::At(at),
-        now,
-    );
+    let mut ks = view.ks_mut(key)?;
+    ks.lookup(key, now);
+    set_string(&mut ks, key, args[3].to_vec(), Expiry::At(at), now);
+    // Propagated as `SET key value PXAT <deadline>`, as Redis does.
+    ks.propagate_as(vec![SET, key.clone(), args[3].clone(), PXAT, number(at)]);
     Ok(Frame::ok())
 }

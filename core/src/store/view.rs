@@ -9,6 +9,12 @@
 //! out `&Keyspace` only; a [`WriteView`] also `&mut Keyspace`, so a
 //! read-only command cannot mutate data under a shared lock: the type
 //! system checks the lock plan's mode, the key specs its extent.
+//!
+//! A write view also carries the command's [`Journal`]: the keyspace it
+//! hands out is a [`KeyspaceMut`], which notes every change, and
+//! [`WriteView::take_signal`] turns the notes (and the keys the held
+//! keyspaces deleted by expiry) into the command's
+//! [`WriteSignal`] while the locks are still held.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
@@ -16,7 +22,9 @@ use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 use super::{lock_of, LockObserver, LockSpan};
 use crate::error;
 use crate::frame::Frame;
-use crate::keyspace::Keyspace;
+use crate::keyspace::{ExpireStats, Keyspace, KeyspaceMut};
+use crate::rng::Rng;
+use crate::signal::{Journal, WriteSignal};
 
 /// A command reached for a key whose lock is not in its lock plan: its
 /// table row's key specs do not find every key it touches. Returned
@@ -106,6 +114,8 @@ impl DerefMut for WriteGuard<'_> {
 pub struct View<'a, G> {
     lock_count: u32,
     held: Vec<(u32, Held<'a, G>)>,
+    /// What a writer changed so far (untouched by readers).
+    journal: Journal,
 }
 
 pub type ReadView<'a> = View<'a, ReadGuard<'a>>;
@@ -113,7 +123,11 @@ pub type WriteView<'a> = View<'a, WriteGuard<'a>>;
 
 impl<'a, G> View<'a, G> {
     pub(crate) fn new(lock_count: u32, held: Vec<(u32, Held<'a, G>)>) -> Self {
-        View { lock_count, held }
+        View {
+            lock_count,
+            held,
+            journal: Journal::default(),
+        }
     }
 
     fn position(&self, key: &[u8]) -> Result<usize, KeyOutsidePlan> {
@@ -151,13 +165,43 @@ impl<G: Deref<Target = Keyspace>> View<'_, G> {
 
 impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
     /// The keyspace that owns `key`, for modification, if its lock is held.
-    pub fn ks_mut(&mut self, key: &[u8]) -> Result<&mut Keyspace, KeyOutsidePlan> {
+    pub fn ks_mut(&mut self, key: &[u8]) -> Result<KeyspaceMut<'_>, KeyOutsidePlan> {
         let i = self.position(key)?;
-        Ok(&mut self.held[i].1.guard)
+        Ok(KeyspaceMut::new(
+            &mut self.held[i].1.guard,
+            &mut self.journal,
+        ))
     }
 
-    /// Every held keyspace, for modification (FLUSHALL, the expiry cycle).
-    pub fn keyspaces_mut(&mut self) -> impl Iterator<Item = &mut Keyspace> + use<'_, 'a, G> {
-        self.held.iter_mut().map(|(_, h)| &mut *h.guard)
+    /// Remove every key of every held keyspace (FLUSHDB, FLUSHALL).
+    pub fn flush(&mut self) {
+        for (_, h) in &mut self.held {
+            KeyspaceMut::new(&mut h.guard, &mut self.journal).clear();
+        }
+    }
+
+    /// One run of the active-expiry sampler on every held keyspace (see
+    /// [`Keyspace::active_expire`]); the executor's cycle, not a command.
+    pub(crate) fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
+        let mut stats = ExpireStats::default();
+        for (_, h) in &mut self.held {
+            let s = h.guard.active_expire(now_ms, rng, max_loops);
+            stats.sampled += s.sampled;
+            stats.expired += s.expired;
+        }
+        stats
+    }
+
+    /// What the holder of this view changed, for a command run with
+    /// `args`: the keys deleted by expiry (through a [`KeyspaceMut`], in
+    /// the order the command met them; by the active cycle, in lock order),
+    /// then the changes noted in the journal. Resets the journal.
+    pub(crate) fn take_signal(&mut self, args: &[bytes::Bytes]) -> WriteSignal {
+        for (_, h) in &mut self.held {
+            if h.guard.has_expired_log() {
+                self.journal.expired(h.guard.take_expired_log());
+            }
+        }
+        std::mem::take(&mut self.journal).into_signal(args)
     }
 }

@@ -49,10 +49,18 @@ pub(super) fn setbit(
     };
     let (byte, mask) = locate(offset);
     let key = &args[1];
-    let ks = view.ks_mut(key)?;
-    let old = match string_at_mut(ks, key, ctx.now_ms()) {
+    let mut ks = view.ks_mut(key)?;
+    let old = match string_at_mut(&mut ks, key, ctx.now_ms()) {
         Err(e) => return Ok(e),
-        Ok(Some(value)) => write_bit(value, byte, mask, on),
+        // Redis writes (and signals) only when the bit flips or the string
+        // grows: setting a bit to the value it has changes nothing.
+        Ok(Some(mut value)) => {
+            let old = value.get(byte).is_some_and(|b| b & mask != 0);
+            if old != on || value.len() <= byte {
+                write_bit(&mut value, byte, mask, on);
+            }
+            old
+        }
         // Even clearing a bit creates the key, zero-filled up to that bit.
         Ok(None) => {
             let mut value = Vec::new();

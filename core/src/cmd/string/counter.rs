@@ -14,6 +14,7 @@ use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::keyspace::Value;
+use crate::signal::words::{KEEPTTL, SET};
 use crate::store::{KeyOutsidePlan, WriteView};
 
 /// INCR key
@@ -65,11 +66,11 @@ pub(super) fn decrby(
 fn add_to_integer(
     ctx: &mut Ctx<'_>,
     view: &mut WriteView<'_>,
-    key: &[u8],
+    key: &Bytes,
     by: i64,
 ) -> Result<Frame, KeyOutsidePlan> {
-    let ks = view.ks_mut(key)?;
-    let current = match string_at_mut(ks, key, ctx.now_ms()) {
+    let mut ks = view.ks_mut(key)?;
+    let current = match string_at_mut(&mut ks, key, ctx.now_ms()) {
         Ok(current) => current,
         Err(e) => return Ok(e),
     };
@@ -86,7 +87,7 @@ fn add_to_integer(
     };
     let text = new.to_string().into_bytes();
     match current {
-        Some(stored) => *stored = text,
+        Some(mut stored) => *stored = text,
         None => ks.set(key, Value::String(text), None),
     }
     Ok(Frame::Integer(new))
@@ -101,8 +102,8 @@ pub(super) fn incrbyfloat(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    let ks = view.ks_mut(key)?;
-    let current = match string_at_mut(ks, key, ctx.now_ms()) {
+    let mut ks = view.ks_mut(key)?;
+    let current = match string_at_mut(&mut ks, key, ctx.now_ms()) {
         Ok(current) => current,
         Err(e) => return Ok(e),
     };
@@ -120,10 +121,15 @@ pub(super) fn incrbyfloat(
     };
     let text = sum.to_human_string();
     let reply = Frame::bulk(&text);
+    // Replaying the increment would redo the float arithmetic (on another
+    // machine, maybe another long double): Redis propagates the result,
+    // as `SET key <sum> KEEPTTL`.
+    let rewritten = vec![SET, key.clone(), Bytes::copy_from_slice(&text), KEEPTTL];
     match current {
-        Some(stored) => *stored = text,
+        Some(mut stored) => *stored = text,
         None => ks.set(key, Value::String(text), None),
     }
+    ks.propagate_as(rewritten);
     Ok(reply)
 }
 

@@ -44,7 +44,7 @@ pub(super) fn msetnx(
     // whole command, so no other client can create one in between.
     let now = ctx.now_ms();
     for key in args[1..].iter().step_by(2) {
-        if view.ks_mut(key)?.get_mut(key, now).is_some() {
+        if view.ks_mut(key)?.lookup(key, now).is_some() {
             return Ok(Frame::Integer(0));
         }
     }
@@ -63,13 +63,11 @@ fn set_pairs(view: &mut WriteView<'_>, args: &[Bytes], now_ms: u64) -> Result<()
     }
     for pair in args[1..].chunks_exact(2) {
         let key = &pair[0];
-        set_string(
-            view.ks_mut(key)?,
-            key,
-            pair[1].to_vec(),
-            Expiry::Clear,
-            now_ms,
-        );
+        let mut ks = view.ks_mut(key)?;
+        // Redis's `setKey` looks the key up for writing: an expired one
+        // is deleted (and signalled) before it is replaced.
+        ks.lookup(key, now_ms);
+        set_string(&mut ks, key, pair[1].to_vec(), Expiry::Clear, now_ms);
     }
     Ok(())
 }

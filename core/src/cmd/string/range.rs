@@ -19,8 +19,8 @@ pub(super) fn append(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let (key, tail) = (&args[1], &args[2]);
-    let ks = view.ks_mut(key)?;
-    Ok(match string_at_mut(ks, key, ctx.now_ms()) {
+    let mut ks = view.ks_mut(key)?;
+    Ok(match string_at_mut(&mut ks, key, ctx.now_ms()) {
         Err(e) => e,
         // A new key holds just the argument, which the protocol already
         // limited to proto-max-bulk-len.
@@ -28,7 +28,8 @@ pub(super) fn append(
             ks.set(key, Value::String(tail.to_vec()), None);
             Frame::Integer(tail.len() as i64)
         }
-        Ok(Some(value)) => match check_string_length(value.len() as u64, tail.len() as u64) {
+        // Even an empty tail counts as a change, as in Redis.
+        Ok(Some(mut value)) => match check_string_length(value.len() as u64, tail.len() as u64) {
             Err(e) => e,
             Ok(()) => {
                 value.extend_from_slice(tail);
@@ -89,8 +90,8 @@ pub(super) fn setrange(
         Ok(offset) => offset as u64,
     };
     let (key, patch) = (&args[1], &args[3]);
-    let ks = view.ks_mut(key)?;
-    Ok(match string_at_mut(ks, key, ctx.now_ms()) {
+    let mut ks = view.ks_mut(key)?;
+    Ok(match string_at_mut(&mut ks, key, ctx.now_ms()) {
         Err(e) => e,
         // Writing nothing creates nothing: no key, length 0.
         Ok(None) if patch.is_empty() => Frame::Integer(0),
@@ -106,11 +107,11 @@ pub(super) fn setrange(
         }
         // Nor does it change an existing string, however large the offset.
         Ok(Some(value)) if patch.is_empty() => Frame::Integer(value.len() as i64),
-        Ok(Some(value)) => {
+        Ok(Some(mut value)) => {
             if let Err(e) = check_string_length(offset, patch.len() as u64) {
                 return Ok(e);
             }
-            write_at(value, offset as usize, patch);
+            write_at(&mut value, offset as usize, patch);
             Frame::Integer(value.len() as i64)
         }
     })

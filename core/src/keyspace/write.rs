@@ -1,0 +1,212 @@
+//! [`KeyspaceMut`]: a keyspace as a write command sees it.
+//!
+//! It reads like a [`Keyspace`] (it derefs to one) but changes it only
+//! through the methods below, each of which notes the changed key in the
+//! command's [`Journal`] when, and only when, something really changed:
+//! that is what Redis's `signalModifiedKey` and `server.dirty++` calls do,
+//! scattered through its handlers. A string edited in place goes through a
+//! [`StringMut`], which notes the key the moment it is written through.
+
+use std::ops::{Deref, DerefMut};
+
+use bytes::Bytes;
+
+use super::{Entry, Keyspace, Value};
+use crate::signal::Journal;
+
+/// A held keyspace plus the journal of the command holding it.
+pub struct KeyspaceMut<'v> {
+    ks: &'v mut Keyspace,
+    journal: &'v mut Journal,
+}
+
+/// The keys the keyspace deleted by expiry while this handle was out move
+/// to the journal when it is dropped: a handle lives for one step of a
+/// command, so across shards the deletions keep the order of the command's
+/// steps (MGET a b meeting two expired keys propagates `DEL a`, `DEL b`,
+/// as Redis does, whatever shards they live in).
+impl Drop for KeyspaceMut<'_> {
+    fn drop(&mut self) {
+        if self.ks.has_expired_log() {
+            self.journal.expired(self.ks.take_expired_log());
+        }
+    }
+}
+
+impl Deref for KeyspaceMut<'_> {
+    type Target = Keyspace;
+    fn deref(&self) -> &Keyspace {
+        self.ks
+    }
+}
+
+impl<'v> KeyspaceMut<'v> {
+    pub(crate) fn new(ks: &'v mut Keyspace, journal: &'v mut Journal) -> Self {
+        KeyspaceMut { ks, journal }
+    }
+
+    /// The live entry of `key`, deleting it first if its deadline passed
+    /// (Redis's `lookupKeyWrite`): a write command that looks at a key
+    /// always removes it when expired, and the deletion is signalled.
+    pub fn lookup(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.ks.get_mut(key, now_ms).map(|e| &*e)
+    }
+
+    /// Delete `key` if its deadline has passed (the deferred lazy expiry
+    /// of a read-only command); true if it did.
+    pub fn expire_due(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.ks.expire_if_due(key, now_ms)
+    }
+
+    /// Store `value` under `key` with deadline `expire_at`, replacing any
+    /// previous value and deadline (Redis's `setKey`).
+    pub fn set(&mut self, key: &Bytes, value: Value, expire_at: Option<u64>) {
+        self.ks.set(key, value, expire_at);
+        self.journal.modified(key);
+    }
+
+    /// Change the deadline of a live key (`None`: make it persistent).
+    /// False, and nothing signalled, if there is no such key or if it was
+    /// already persistent and `expire_at` is `None` (PERSIST of a key
+    /// without a TTL changes nothing).
+    pub fn set_expire(&mut self, key: &Bytes, expire_at: Option<u64>, now_ms: u64) -> bool {
+        let Some(entry) = self.ks.get_mut(key, now_ms) else {
+            return false;
+        };
+        if expire_at.is_none() && entry.expire_at.is_none() {
+            return false;
+        }
+        self.ks.set_expire(key, expire_at, now_ms);
+        self.journal.modified(key);
+        true
+    }
+
+    /// Delete `key`; the live entry it held, if any (an expired one is
+    /// deleted as expired and reported as absent).
+    pub fn remove(&mut self, key: &Bytes, now_ms: u64) -> Option<Entry> {
+        let entry = self.ks.remove(key, now_ms)?;
+        self.journal.modified(key);
+        Some(entry)
+    }
+
+    /// Take `key`'s entry out to store it under another name (RENAME):
+    /// the key is signalled as modified, but Redis counts the whole move
+    /// as one change, which [`KeyspaceMut::set`] of the new name makes.
+    pub fn take_for_move(&mut self, key: &Bytes, now_ms: u64) -> Option<Entry> {
+        let entry = self.ks.remove(key, now_ms)?;
+        self.journal.touched(key);
+        Some(entry)
+    }
+
+    /// Remove every key (FLUSHDB/FLUSHALL on this keyspace).
+    pub fn clear(&mut self) {
+        let removed = self.ks.clear();
+        self.journal.flushed(removed);
+    }
+
+    /// The string at `key` for an edit in place (APPEND, SETRANGE, INCR):
+    /// `Ok(None)` if there is no live key (an expired one is deleted),
+    /// [`WrongType`] if the value is not a string.
+    pub fn string_mut<'s>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+    ) -> Result<Option<StringMut<'s>>, WrongType> {
+        let Some(entry) = self.ks.get_mut(key, now_ms) else {
+            return Ok(None);
+        };
+        let value = entry.value.as_string_mut().ok_or(WrongType)?;
+        Ok(Some(StringMut {
+            value,
+            key,
+            journal: self.journal,
+            noted: false,
+        }))
+    }
+
+    /// Propagate `argv` instead of the command as sent
+    /// (`rewriteClientCommandVector`): for commands whose verbatim replay
+    /// would not give the same result (relative times, floats).
+    pub fn propagate_as(&mut self, argv: Vec<Bytes>) {
+        self.journal.rewrite(argv);
+    }
+}
+
+/// A string value being edited in place. Reading it notes nothing;
+/// writing through it (`DerefMut`) notes the key as modified, once.
+pub struct StringMut<'s> {
+    value: &'s mut Vec<u8>,
+    key: &'s Bytes,
+    journal: &'s mut Journal,
+    noted: bool,
+}
+
+/// The key holds a value of another type (the caller replies WRONGTYPE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongType;
+
+impl Deref for StringMut<'_> {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        self.value
+    }
+}
+
+impl DerefMut for StringMut<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        if !self.noted {
+            self.noted = true;
+            self.journal.modified(self.key);
+        }
+        self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn signal_of(journal: Journal) -> crate::signal::WriteSignal {
+        journal.into_signal(&[key("cmd")])
+    }
+
+    #[test]
+    fn only_real_changes_are_noted() {
+        let (mut ks, mut journal) = (Keyspace::new(), Journal::default());
+        let mut w = KeyspaceMut::new(&mut ks, &mut journal);
+        assert!(w.remove(&key("missing"), 0).is_none());
+        assert!(!w.set_expire(&key("missing"), Some(5), 0));
+        w.set(&key("a"), Value::String(b"1".to_vec()), None);
+        assert!(!w.set_expire(&key("a"), None, 0), "already persistent");
+        let a = key("a");
+        let s = w.string_mut(&a, 0).unwrap().unwrap();
+        assert_eq!(s.as_slice(), b"1", "a read through the guard notes nothing");
+        drop(w);
+        let signal = signal_of(journal);
+        assert_eq!(signal.modified, vec![key("a")]);
+        assert_eq!(signal.dirty, 1);
+    }
+
+    #[test]
+    fn an_edit_in_place_is_noted_once() {
+        let (mut ks, mut journal) = (Keyspace::new(), Journal::default());
+        let mut w = KeyspaceMut::new(&mut ks, &mut journal);
+        w.set(&key("a"), Value::String(b"x".to_vec()), None);
+        let a = key("a");
+        let mut s = w.string_mut(&a, 0).unwrap().unwrap();
+        s.push(b'y');
+        s.push(b'z');
+        drop(w);
+        assert_eq!(
+            ks.get(b"a", 0).unwrap().value,
+            Value::String(b"xyz".to_vec())
+        );
+        let signal = signal_of(journal);
+        assert_eq!(signal.modified, vec![key("a")]);
+        assert_eq!(signal.dirty, 2, "the SET and the edit");
+    }
+}
