@@ -16,6 +16,8 @@ use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
 use crate::stats::ServerStats;
 
+/// What the shell shares with core's executor: the live counters and
+/// limits that only the process has. One per server, behind an `Arc`.
 pub struct ShellHooks {
     pub stats: Arc<ServerStats>,
     pub locks: Arc<LockStats>,
