@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use myongoredis_core::config::file::{rewrite, FileError};
 use myongoredis_core::Config;
 
-use crate::hooks::REDIS_COMPAT_VERSION;
+use crate::snapshot::REDIS_COMPAT_VERSION;
 
 /// Why the server could not start from its config.
 #[derive(Debug)]

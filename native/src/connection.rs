@@ -28,6 +28,7 @@ use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
 use crate::server::Shared;
 use crate::shutdown::TICK;
+use crate::stats::LOG2_BUCKETS;
 
 /// Bytes asked of the kernel per `read`.
 const READ_CHUNK: usize = 16 * 1024;
@@ -67,7 +68,7 @@ struct LocalStats {
     bytes_out: u64,
     /// Per command-table index: calls and nanoseconds.
     per_command: Vec<(u64, u64)>,
-    latency: [u64; 65],
+    latency: [u64; LOG2_BUCKETS],
     folded_at: Instant,
 }
 
@@ -91,7 +92,7 @@ impl<'a> Connection<'a> {
                 bytes_in: 0,
                 bytes_out: 0,
                 per_command: vec![(0, 0); command::all().len()],
-                latency: [0; 65],
+                latency: [0; LOG2_BUCKETS],
                 folded_at: Instant::now(),
             },
         }
@@ -239,7 +240,7 @@ impl<'a> Connection<'a> {
             }
         }
         s.command_latency_ns.add_counts(&l.latency);
-        l.latency = [0; 65];
+        l.latency = [0; LOG2_BUCKETS];
         l.folded_at = Instant::now();
     }
 }

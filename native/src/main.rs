@@ -1,27 +1,13 @@
-//! `myongoredis`: a Redis-compatible server whose lock strategy is a flag.
-//!
-//! This binary is the *shell*: it owns sockets, threads, signals and the
-//! clock, and hands every command to `myongoredis_core`'s executor. See
-//! `server.rs` for the thread structure and `connection.rs` for the
-//! per-client loop.
+//! The `myongoredis` binary: parse the command line (and a redis.conf),
+//! start the server library, print its start-up line. Nothing else lives
+//! here: everything a test or an embedding needs is in the library.
 
-mod capture;
-mod cli;
-mod clock;
-mod config_file;
-mod connection;
-mod hooks;
-mod limits;
-mod metrics;
-mod observer;
-mod server;
-mod shutdown;
-mod stats;
-mod trace;
+use std::io::Write;
+
+use myongoredis::{cli, run, ServerConfig};
 
 fn main() {
-    let invocation = cli::parse();
-    let config = match server::configure(&invocation) {
+    let config = match ServerConfig::from_invocation(cli::parse()) {
         Ok(config) => config,
         Err(e) => {
             // redis-server's own words, and its exit status.
@@ -29,11 +15,16 @@ fn main() {
             std::process::exit(1);
         }
     };
-    match server::run(invocation, config) {
-        Ok(()) => {}
-        Err(e) => {
-            eprintln!("myongoredis: {e}");
-            std::process::exit(1);
+    let announce = |ready: &myongoredis::Ready| {
+        // One line, flushed: tests and scripts wait for it to learn the port.
+        println!("{}", ready.startup_line());
+        if let Some(metrics) = ready.metrics_addr {
+            println!("metrics on http://{metrics}");
         }
+        let _ = std::io::stdout().flush();
+    };
+    if let Err(e) = run(config, announce) {
+        eprintln!("myongoredis: {e}");
+        std::process::exit(1);
     }
 }

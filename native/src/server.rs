@@ -28,7 +28,7 @@ use std::time::Duration;
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
 use myongoredis_core::config::named;
-use myongoredis_core::{command, new_store, Config, Executor, Mode};
+use myongoredis_core::{command, new_store, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
@@ -36,14 +36,16 @@ use socket2::{SockRef, TcpKeepalive};
 use crate::capture::Capture;
 use crate::cli::Invocation;
 use crate::clock::{unix_now_us, Monotonic};
-use crate::config_file::{self, LoadError};
+use crate::config_file;
 use crate::connection::Connection;
-use crate::hooks::{top_locks_by_wait, ShellHooks};
+use crate::hooks::ShellHooks;
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
 use crate::shutdown::Shutdown;
-use crate::stats::{Log2Histogram, ServerStats};
+use crate::stats::ServerStats;
+use crate::summary;
 use crate::trace::Tracer;
+use crate::{Ready, ServerConfig};
 
 /// How often ops/s is sampled and trace counters are written.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -76,27 +78,14 @@ impl Shared {
     }
 }
 
-/// The registry's values at start-up: defaults, then the config file
-/// (if any), then the `--name value` flags, as redis-server applies them.
-pub fn configure(invocation: &Invocation) -> Result<Config, LoadError> {
-    let config = Config::with_defaults();
-    if let Some(path) = &invocation.config_file {
-        config_file::load(&config, path)?;
-    }
-    for (name, value) in &invocation.overrides {
-        // Already checked by the flag's parser (the same row's).
-        config.set(name, value).map_err(|reason| {
-            LoadError::Line(myongoredis_core::config::file::FileError {
-                line: 0,
-                text: format!("--{name} {value}"),
-                reason,
-            })
-        })?;
-    }
-    Ok(config)
-}
-
-pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
+/// Serve until SIGTERM, SIGINT or SHUTDOWN: bind, start every thread,
+/// call `on_ready` once the listener is bound (before the first accept),
+/// then drain and return. An error is one line: nothing could be served.
+pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), String> {
+    let ServerConfig {
+        invocation,
+        registry: config,
+    } = config;
     let Invocation {
         args, config_file, ..
     } = invocation;
@@ -104,10 +93,7 @@ pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
     let seed = args.seed.unwrap_or_else(random_seed);
     let lock_count = if mode == Mode::Shard { args.shards } else { 1 };
     let clock = Monotonic::new();
-    let describe = match mode {
-        Mode::Shard => format!("mode={} shards={}", mode.name(), args.shards),
-        _ => format!("mode={}", mode.name()),
-    };
+    let describe = describe(mode, args.shards);
 
     let bind = config.value(named("bind")).to_string();
     if bind.contains(' ') {
@@ -188,15 +174,13 @@ pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
         capture,
     };
 
-    // One line, flushed: tests and scripts wait for it to learn the port.
-    println!(
-        "myongoredis {} {describe} seed={seed} listening on {addr}",
-        env!("CARGO_PKG_VERSION")
-    );
-    if let Some(m) = &metrics_server {
-        println!("metrics on http://{}", m.local_addr());
-    }
-    let _ = io::stdout().flush();
+    on_ready(&Ready {
+        addr,
+        metrics_addr: metrics_server.as_ref().map(|m| m.local_addr()),
+        mode,
+        shards: args.shards,
+        seed,
+    });
 
     watch_signals(shared.shutdown.clone())?;
     let (stop_background, stop) = channel::bounded::<()>(0);
@@ -233,7 +217,7 @@ pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
             }
         }
     }
-    print_contention_summary(&shared);
+    summary::print(&shared.hooks.snapshot(shared.exec.store()));
     // Every connection and the expiry thread are gone: nothing records
     // any more, so the writer can drain its queue and sync.
     if let Some(capture) = shared.capture.take() {
@@ -246,6 +230,15 @@ pub fn run(invocation: Invocation, config: Config) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The mode as the start-up line and the trace name it: `mode=shard
+/// shards=32`, or `mode=mutex` when there is one lock.
+pub(crate) fn describe(mode: Mode, shards: u32) -> String {
+    match mode {
+        Mode::Shard => format!("mode={} shards={shards}", mode.name()),
+        _ => format!("mode={}", mode.name()),
+    }
 }
 
 fn spawn_named<'scope>(
@@ -282,61 +275,6 @@ fn watch_signals(shutdown: Arc<Shutdown>) -> Result<(), String> {
         })
         .map(drop)
         .map_err(|e| format!("cannot start the signal thread: {e}"))
-}
-
-/// The one-screen contention summary printed on a clean exit.
-fn print_contention_summary(shared: &Shared) {
-    let m = shared.hooks.snapshot(shared.exec.store());
-    let sum = |f: fn(&crate::observer::LockTotals) -> u64| m.lock_totals.iter().map(f).sum::<u64>();
-    let (acquisitions, contended) = (sum(|t| t.acquisitions), sum(|t| t.contended));
-    let mut histogram = vec![0u64; 65];
-    for t in &m.lock_totals {
-        for (i, c) in t.wait_histogram.iter().enumerate() {
-            histogram[i] += c;
-        }
-    }
-    let us = |ns: u64| ns as f64 / 1000.0;
-    let mut out = format!(
-        "myongoredis: contention summary ({} mode, {} lock{})\n  \
-         commands        {}\n  \
-         lock acquisitions {acquisitions}, contended {contended} ({:.1} %)\n  \
-         lock wait total {:.1} ms, hold total {:.1} ms\n  \
-         wait p50 ≤ {:.1} µs, p99 ≤ {:.1} µs, max {:.1} µs (contended acquisitions)\n",
-        m.mode,
-        m.locks,
-        if m.locks == 1 { "" } else { "s" },
-        m.total_commands,
-        if acquisitions == 0 {
-            0.0
-        } else {
-            contended as f64 * 100.0 / acquisitions as f64
-        },
-        sum(|t| t.wait_ns) as f64 / 1e6,
-        sum(|t| t.hold_ns) as f64 / 1e6,
-        us(Log2Histogram::quantile(&histogram, 0.5)),
-        us(Log2Histogram::quantile(&histogram, 0.99)),
-        us(m.lock_totals
-            .iter()
-            .map(|t| t.max_wait_ns)
-            .max()
-            .unwrap_or(0)),
-    );
-    let waited: Vec<_> = top_locks_by_wait(&m, 5)
-        .into_iter()
-        .filter(|(_, t)| t.wait_ns > 0)
-        .collect();
-    if m.locks > 1 && !waited.is_empty() {
-        out.push_str("  top locks by wait:");
-        for (lock, t) in waited {
-            out.push_str(&format!(
-                " #{lock} {:.1} ms ({} waits);",
-                t.wait_ns as f64 / 1e6,
-                t.contended
-            ));
-        }
-        out.push('\n');
-    }
-    eprint!("{out}");
 }
 
 fn accept_loop<'scope>(

@@ -10,11 +10,18 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// How many buckets a [`Log2Histogram`] has: one per possible bit length
+/// of a `u64` nanosecond value (1 to 64), plus one for zero. Every copy of
+/// a histogram (a connection's local counts, a snapshot, the merged waits
+/// of all locks) has this width, so bucket `i` means the same everywhere.
+pub const LOG2_BUCKETS: usize = 65;
+
 /// A histogram with power-of-two buckets: bucket `i` counts values in
-/// `[2^(i-1), 2^i)` (bucket 0 counts zeros). 64 atomics, lock-free,
-/// good to a factor of two, which is what a contention summary needs.
+/// `[2^(i-1), 2^i)` (bucket 0 counts zeros). [`LOG2_BUCKETS`] atomics,
+/// lock-free, good to a factor of two, which is what a contention summary
+/// needs.
 pub struct Log2Histogram {
-    buckets: [AtomicU64; 65],
+    buckets: [AtomicU64; LOG2_BUCKETS],
 }
 
 impl Default for Log2Histogram {
@@ -32,7 +39,7 @@ impl Log2Histogram {
     }
 
     /// Add counts gathered elsewhere (a connection's local histogram).
-    pub fn add_counts(&self, counts: &[u64; 65]) {
+    pub fn add_counts(&self, counts: &[u64; LOG2_BUCKETS]) {
         for (b, &c) in self.buckets.iter().zip(counts) {
             if c > 0 {
                 b.fetch_add(c, Relaxed);
@@ -194,44 +201,6 @@ mod tests {
         assert_eq!(Log2Histogram::quantile(&counts, 0.6), 1024);
         assert_eq!(Log2Histogram::quantile(&counts, 0.1), 1);
         assert_eq!(Log2Histogram::quantile(&counts, 0.3), 4);
-        assert_eq!(Log2Histogram::quantile(&[0; 65], 0.5), 0);
+        assert_eq!(Log2Histogram::quantile(&[0; LOG2_BUCKETS], 0.5), 0);
     }
-}
-
-/// Everything the reporting surfaces (INFO, `/debug/vars`, `/metrics`)
-/// show, read once so that one report is internally consistent.
-#[derive(Clone, Debug)]
-pub struct MetricsSnapshot {
-    pub version: &'static str,
-    /// Redis compatibility level reported as `redis_version`.
-    pub redis_version: &'static str,
-    pub mode: &'static str,
-    pub locks: u32,
-    pub process_id: u32,
-    pub tcp_port: u16,
-    pub uptime_secs: u64,
-    pub cmdline: Vec<String>,
-    pub connected_clients: u64,
-    pub maxclients: u64,
-    pub total_connections: u64,
-    pub rejected_connections: u64,
-    pub total_commands: u64,
-    pub ops_per_sec: u64,
-    pub net_input_bytes: u64,
-    pub net_output_bytes: u64,
-    pub keyspace_hits: u64,
-    pub keyspace_misses: u64,
-    pub expired_keys: u64,
-    pub keys: u64,
-    pub expires: u64,
-    /// Estimated bytes held by keys and values (our own accounting).
-    pub used_memory: u64,
-    /// Resident set size of the process, from /proc (0 where unknown).
-    pub rss_bytes: u64,
-    /// (command name, calls, total microseconds), commands with calls only.
-    pub commands: Vec<(&'static str, u64, u64)>,
-    /// Command latency histogram (nanoseconds, log2 buckets).
-    pub command_latency_ns: Vec<u64>,
-    /// Per lock, in lock order.
-    pub lock_totals: Vec<crate::observer::LockTotals>,
 }

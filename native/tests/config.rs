@@ -3,14 +3,12 @@
 //! restart comes up with the new values, and a bad line stops the server
 //! with redis-server's message and exit status.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server};
 use myongoredis_core::Frame;
+use myongoredis_testsupport::{Raw, ServerProcess};
 
 /// A directory of its own under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -79,7 +77,7 @@ fn a_config_file_is_read_rewritten_and_read_again() {
     let included = dir.write("included.conf", "maxmemory-policy NOEVICTION\n");
     let conf = dir.write("redis.conf", &conf(&included));
     let conf_arg = conf.to_string_lossy().into_owned();
-    let server = Server::start("shard", &[&conf_arg, "--hz", "25"]);
+    let server = ServerProcess::start("shard", &[&conf_arg, "--hz", "25"]);
     let mut con = Raw::connect(server.addr);
 
     // The file, then the flags over it (--hz), then the port really bound.
@@ -129,7 +127,7 @@ fn a_config_file_is_read_rewritten_and_read_again() {
 
     // Restarted from the rewritten file (the flag --port 0 wins over the
     // port written there).
-    let server = Server::start("mutex", &[&conf_arg]);
+    let server = ServerProcess::start("mutex", &[&conf_arg]);
     let mut con = Raw::connect(server.addr);
     assert_eq!(get(&mut con, "timeout"), pair("timeout", "30"));
     assert_eq!(get(&mut con, "maxclients"), pair("maxclients", "400"));
@@ -138,7 +136,7 @@ fn a_config_file_is_read_rewritten_and_read_again() {
 
 #[test]
 fn rewrite_without_a_config_file_is_an_error() {
-    let server = Server::start("rw", &[]);
+    let server = ServerProcess::start("rw", &[]);
     let mut con = Raw::connect(server.addr);
     assert_eq!(
         con.call(&[b"CONFIG", b"REWRITE"]),

@@ -18,16 +18,12 @@
 //! Without `redis-server` on PATH the test prints why and skips; CI
 //! installs it, so there it always runs.
 
-mod common;
-
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Raw, Server, MODES};
 use myongoredis_core::resp::split_args;
 use myongoredis_core::Frame;
+use myongoredis_testsupport::{Raw, RealRedis, ServerProcess, MODES};
 
 /// One corpus line, parsed.
 #[derive(Debug)]
@@ -111,50 +107,6 @@ fn parse_line(line: &str, n: usize, file: &str) -> Option<Step> {
     })
 }
 
-/// A real redis-server on a free loopback port, killed on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--databases", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let redis = RealRedis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(redis)
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_server_available() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Reduce a reply to what must agree under `compare`.
 fn normalize(frame: Frame, compare: Compare) -> Frame {
     fn sorted(mut items: Vec<Frame>) -> Frame {
@@ -216,20 +168,19 @@ fn show(frame: Option<&Frame>) -> String {
 
 #[test]
 fn replies_are_byte_identical_to_redis_server() {
-    if !redis_server_available() {
-        eprintln!("SKIPPED: redis-server is not on PATH (apt-get install redis-server); .ci/run installs it");
+    // Without redis-server, `start` says why and the test skips.
+    let Some(redis) = RealRedis::start(&["--databases", "1"]) else {
         return;
-    }
+    };
     let corpus = load_corpus();
     let total: usize = corpus
         .iter()
         .map(|(_, s)| s.iter().filter(|s| !matches!(s, Step::Sleep(_))).count())
         .sum();
-    let redis = RealRedis::start().expect("redis-server starts");
-    let servers: Vec<Server> = MODES.iter().map(|m| Server::start(m, &[])).collect();
+    let servers: Vec<ServerProcess> = MODES.iter().map(|m| ServerProcess::start(m, &[])).collect();
     let mut mismatches = Vec::new();
     for (file, steps) in &corpus {
-        let mut reference = Raw::connect(([127, 0, 0, 1], redis.port).into());
+        let mut reference = Raw::connect(redis.addr());
         let mut ours: Vec<Raw> = servers.iter().map(|s| Raw::connect(s.addr)).collect();
         for con in std::iter::once(&mut reference).chain(ours.iter_mut()) {
             assert_eq!(con.call(&[b"FLUSHALL"]), Frame::ok());

@@ -2,13 +2,11 @@
 //! loopback port, driven by the `redis` crate (and a raw RESP client where
 //! exact bytes matter), in each of the three lock modes.
 
-mod common;
-
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server, MODES};
 use myongoredis_core::Frame;
+use myongoredis_testsupport::{Raw, ServerProcess, MODES};
 use redis::{Commands, Value};
 
 fn bulk(s: &str) -> Frame {
@@ -18,7 +16,7 @@ fn bulk(s: &str) -> Frame {
 #[test]
 fn string_commands_in_every_mode() {
     for mode in MODES {
-        let server = Server::start(mode, &[]);
+        let server = ServerProcess::start(mode, &[]);
         let mut con = server.client();
         let _: () = con.set("greeting", "hello").unwrap();
         assert_eq!(con.get::<_, String>("greeting").unwrap(), "hello", "{mode}");
@@ -95,7 +93,7 @@ fn string_commands_in_every_mode() {
 #[test]
 fn keyspace_and_expire_commands_in_every_mode() {
     for mode in MODES {
-        let server = Server::start(mode, &[]);
+        let server = ServerProcess::start(mode, &[]);
         let mut con = server.client();
         for i in 0..50 {
             let _: () = con.set(format!("user:{i}"), i).unwrap();
@@ -164,7 +162,7 @@ fn keyspace_and_expire_commands_in_every_mode() {
 
 #[test]
 fn server_commands_and_exact_error_bytes() {
-    let server = Server::start("shard", &[]);
+    let server = ServerProcess::start("shard", &[]);
     let mut raw = Raw::connect(server.addr);
     assert_eq!(raw.call(&[b"PING"]), Frame::simple("PONG"));
     assert_eq!(raw.call(&[b"ECHO", b"\x00\xff"]), Frame::bulk(b"\x00\xff"));
@@ -208,7 +206,7 @@ fn server_commands_and_exact_error_bytes() {
 
 #[test]
 fn inline_commands_and_protocol_errors() {
-    let server = Server::start("mutex", &[]);
+    let server = ServerProcess::start("mutex", &[]);
     let mut raw = Raw::connect(server.addr);
     // The seed's load generator (tcpkali) sends inline commands.
     raw.send_raw(b"SET key-1 value\r\nGET key-1\r\nSET \"a b\" 'c d'\r\nGET \"a b\"\r\n");
@@ -245,7 +243,7 @@ fn inline_commands_and_protocol_errors() {
 #[test]
 fn pipelined_batches_are_answered_in_order() {
     for mode in MODES {
-        let server = Server::start(mode, &[]);
+        let server = ServerProcess::start(mode, &[]);
         let mut con = server.client();
         let mut pipe = redis::pipe();
         for i in 0..1000 {
@@ -269,7 +267,7 @@ fn fifty_clients_incr_shared_keys_exactly() {
     const INCRS: usize = 200;
     const KEYS: usize = 5;
     for mode in MODES {
-        let server = Server::start(mode, &[]);
+        let server = ServerProcess::start(mode, &[]);
         thread::scope(|s| {
             for c in 0..CLIENTS {
                 let server = &server;
@@ -296,7 +294,7 @@ fn fifty_clients_incr_shared_keys_exactly() {
 #[test]
 fn expiry_is_observed_through_the_socket() {
     for mode in MODES {
-        let server = Server::start(mode, &[]);
+        let server = ServerProcess::start(mode, &[]);
         let mut con = server.client();
         let set_at = Instant::now();
         let _: () = con.pset_ex("short", "v", 150).unwrap();
@@ -335,7 +333,7 @@ fn expiry_is_observed_through_the_socket() {
 
 #[test]
 fn a_panicking_command_only_closes_its_own_connection() {
-    let server = Server::start("shard", &["--debug-panic-on", "echo"]);
+    let server = ServerProcess::start("shard", &["--debug-panic-on", "echo"]);
     let mut bystander = server.client();
     let _: () = bystander.set("k", "before").unwrap();
     let mut victim = Raw::connect(server.addr);

@@ -2,72 +2,38 @@
 //! plain HTTP/1.0 requests to `/debug/vars` and `/metrics` (loopback only,
 //! every wait bounded).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use myongoredis_testsupport::ServerProcess;
 
 /// The server started with `--metrics-addr 127.0.0.1:0`, killed on drop.
 struct MetricsServer {
-    child: Child,
-    redis: SocketAddr,
+    server: ServerProcess,
     metrics: SocketAddr,
 }
 
 impl MetricsServer {
-    /// Start the server and read its first two stdout lines: `... listening
-    /// on ADDR`, then `metrics on http://ADDR`.
+    /// Start the server and read its second stdout line, after `...
+    /// listening on ADDR`: `metrics on http://ADDR`.
     fn start(mode: &str) -> MetricsServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_myongoredis"))
-            .args(["--port", "0", "--bind", "127.0.0.1", "--mode", mode])
-            .args(["--metrics-addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                // Keep draining after the test stops listening, so the
-                // server never blocks on a full pipe.
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let mut next_line = |what: &str| match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("server did not print its {what} line");
-            }
-        };
-        let listening = next_line("listening");
-        let metrics = next_line("metrics");
-        let addr = |line: &str, prefix: &str| -> SocketAddr {
-            line.rsplit(' ')
-                .next()
-                .and_then(|a| a.strip_prefix(prefix))
-                .and_then(|a| a.trim_end_matches('/').parse().ok())
-                .unwrap_or_else(|| panic!("no address in {line:?}"))
-        };
+        let server = ServerProcess::start(mode, &["--metrics-addr", "127.0.0.1:0"]);
+        let metrics = server
+            .next_stdout_line()
+            .expect("server did not print its metrics line");
         assert!(metrics.starts_with("metrics on http://"), "{metrics:?}");
-        MetricsServer {
-            redis: addr(&listening, ""),
-            metrics: addr(&metrics, "http://"),
-            child,
-        }
+        let metrics = metrics
+            .rsplit(' ')
+            .next()
+            .and_then(|a| a.strip_prefix("http://"))
+            .and_then(|a| a.trim_end_matches('/').parse().ok())
+            .unwrap_or_else(|| panic!("no address in {metrics:?}"));
+        MetricsServer { server, metrics }
     }
 
     fn client(&self) -> redis::Connection {
-        let client = redis::Client::open(format!("redis://{}/", self.redis)).expect("valid url");
-        let con = client
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .expect("connects");
-        con.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        con
+        self.server.client()
     }
 
     /// `GET path` over HTTP/1.0; returns (status, content type, body).
@@ -115,13 +81,6 @@ impl MetricsServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,19 +1,17 @@
 //! Seeing contention from outside: the trace file, INFO, CONFIG SET and
 //! CONFIG RESETSTAT, through the real binary.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use common::{Raw, Server};
 use myongoredis_core::Frame;
+use myongoredis_testsupport::{Raw, ServerProcess};
 use serde_json::Value;
 
 /// 20 clients hammering 4 keys for `ms` milliseconds.
-fn load(server: &Server, ms: u64) {
+fn load(server: &ServerProcess, ms: u64) {
     let until = std::time::Instant::now() + Duration::from_millis(ms);
     thread::scope(|s| {
         for c in 0..20 {
@@ -50,7 +48,7 @@ fn trace_path(name: &str) -> std::path::PathBuf {
 #[test]
 fn a_trace_of_a_load_run_has_tracks_spans_and_counters() {
     let path = trace_path("load.json");
-    let mut server = Server::start(
+    let mut server = ServerProcess::start(
         "shard",
         &["--shards", "4", "--trace", path.to_str().unwrap()],
     );
@@ -146,7 +144,7 @@ fn a_trace_of_a_load_run_has_tracks_spans_and_counters() {
 #[test]
 fn a_killed_server_leaves_a_trace_that_parses_as_written() {
     let path = trace_path("killed.json");
-    let mut server = Server::start("mutex", &["--trace", path.to_str().unwrap()]);
+    let mut server = ServerProcess::start("mutex", &["--trace", path.to_str().unwrap()]);
     load(&server, 800);
     // Kill it mid-run (clients connected, counters still being written),
     // but between the writer's writes: Linux may stop a multi-page write()
@@ -203,7 +201,7 @@ fn wait_for_info(
 
 #[test]
 fn info_sections_report_real_figures() {
-    let server = Server::start("shard", &["--shards", "8"]);
+    let server = ServerProcess::start("shard", &["--shards", "8"]);
     let mut raw = Raw::connect(server.addr);
     for i in 0..10 {
         raw.call(&[b"SET", format!("k{i}").as_bytes(), b"v"]);
@@ -250,7 +248,7 @@ fn info_sections_report_real_figures() {
 
 #[test]
 fn config_set_applies_at_run_time() {
-    let server = Server::start("rw", &[]);
+    let server = ServerProcess::start("rw", &[]);
     let mut admin = Raw::connect(server.addr);
     let mut idle = Raw::connect(server.addr);
     assert_eq!(idle.call(&[b"PING"]), Frame::simple("PONG"));

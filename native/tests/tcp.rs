@@ -1,16 +1,14 @@
 //! The TCP shell under hostile and unusual clients: real sockets, real
 //! signals, loopback only, every test bounded in time.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server};
 use myongoredis_core::Frame;
+use myongoredis_testsupport::{Raw, ServerProcess, CLOSE_DEADLINE};
 
 fn send_signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
@@ -22,13 +20,13 @@ fn send_signal(pid: u32, signal: &str) {
 
 #[test]
 fn slowloris_clients_are_cut_and_others_are_served() {
-    let server = Server::start("shard", &["--io-timeout", "1000"]);
+    let server = ServerProcess::start("shard", &["--io-timeout", "1000"]);
     let started = Instant::now();
     let mut stalled: Vec<TcpStream> = (0..200)
         .map(|_| {
             let mut s = TcpStream::connect(server.addr).expect("connect");
             s.write_all(b"*3\r\n$3\r\nSET").expect("partial request");
-            s.set_read_timeout(Some(common::CLOSE_DEADLINE)).unwrap();
+            s.set_read_timeout(Some(CLOSE_DEADLINE)).unwrap();
             s
         })
         .collect();
@@ -65,7 +63,7 @@ fn slowloris_clients_are_cut_and_others_are_served() {
 /// arrive, long before the client runs out of bytes.
 #[test]
 fn a_trickling_client_is_cut_even_though_bytes_keep_coming() {
-    let server = Server::start("mutex", &["--io-timeout", "500"]);
+    let server = ServerProcess::start("mutex", &["--io-timeout", "500"]);
     let mut s = TcpStream::connect(server.addr).expect("connect");
     let request = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n";
     // Enough trickle to outlast the deadline many times over, yet never a
@@ -84,7 +82,7 @@ fn a_trickling_client_is_cut_even_though_bytes_keep_coming() {
         "the server took 18 s of trickling without closing the connection"
     );
     let mut buf = [0u8; 8];
-    s.set_read_timeout(Some(common::CLOSE_DEADLINE)).unwrap();
+    s.set_read_timeout(Some(CLOSE_DEADLINE)).unwrap();
     match s.read(&mut buf) {
         Ok(0) => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
@@ -94,7 +92,7 @@ fn a_trickling_client_is_cut_even_though_bytes_keep_coming() {
 
 #[test]
 fn maxclients_rejects_with_redis_error_and_frees_slots() {
-    let server = Server::start("rw", &["--maxclients", "10"]);
+    let server = ServerProcess::start("rw", &["--maxclients", "10"]);
     let mut clients: Vec<Raw> = (0..10).map(|_| Raw::connect(server.addr)).collect();
     for c in clients.iter_mut() {
         assert_eq!(c.call(&[b"PING"]), Frame::simple("PONG"));
@@ -127,7 +125,7 @@ fn maxclients_rejects_with_redis_error_and_frees_slots() {
 /// sends a PING every 200 ms (ten times within the timeout) is not.
 #[test]
 fn idle_clients_are_closed_and_active_ones_are_not() {
-    let server = Server::start("shard", &["--timeout", "2"]);
+    let server = ServerProcess::start("shard", &["--timeout", "2"]);
     let mut idle = Raw::connect(server.addr);
     let mut active = Raw::connect(server.addr);
     assert_eq!(idle.call(&[b"PING"]), Frame::simple("PONG"));
@@ -144,11 +142,7 @@ fn idle_clients_are_closed_and_active_ones_are_not() {
         pinger
             .join()
             .expect("the active client was served throughout");
-        assert!(
-            closed,
-            "idle client still open after {:?}",
-            common::CLOSE_DEADLINE
-        );
+        assert!(closed, "idle client still open after {:?}", CLOSE_DEADLINE);
     });
     assert_eq!(active.call(&[b"PING"]), Frame::simple("PONG"));
 }
@@ -161,7 +155,7 @@ fn idle_clients_are_closed_and_active_ones_are_not() {
 fn sigterm_under_load_loses_no_acknowledged_reply() {
     let dir = std::env::temp_dir().join(format!("myongoredis-sigterm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut server = Server::start("shard", &["--capture", dir.to_str().unwrap()]);
+    let mut server = ServerProcess::start("shard", &["--capture", dir.to_str().unwrap()]);
     let addr = server.addr;
     let received: Vec<(usize, usize)> = thread::scope(|s| {
         let workers: Vec<_> = (0..20)
@@ -251,7 +245,7 @@ fn sigterm_under_load_loses_no_acknowledged_reply() {
 
 #[test]
 fn shutdown_command_stops_the_server_cleanly() {
-    let mut server = Server::start("mutex", &[]);
+    let mut server = ServerProcess::start("mutex", &[]);
     let mut bystander = Raw::connect(server.addr);
     assert_eq!(bystander.call(&[b"SET", b"k", b"v"]), Frame::ok());
     let mut admin = Raw::connect(server.addr);
@@ -264,7 +258,7 @@ fn shutdown_command_stops_the_server_cleanly() {
 
 #[test]
 fn a_taken_port_is_a_one_line_error_and_exit_1() {
-    let server = Server::start("mutex", &[]);
+    let server = ServerProcess::start("mutex", &[]);
     let out = Command::new(env!("CARGO_BIN_EXE_myongoredis"))
         .args(["--port", &server.addr.port().to_string()])
         .output()

@@ -17,11 +17,11 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command as Process;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use myongoredis_core::resp::{encode_request, parse_frame};
@@ -29,14 +29,15 @@ use myongoredis_core::Frame;
 use myongoredis_proptests::command::{Command, T0_MS};
 use myongoredis_proptests::harness::{check_session, regression_sessions, Server};
 use myongoredis_proptests::strategy::{cases, command};
+use myongoredis_testsupport::RealRedis;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 /// A `redis-server` on a free loopback port with a frozen, settable clock.
 /// Killed when dropped (also when a test panics).
-struct RealRedis {
-    child: Child,
+struct FrozenClockRedis {
+    redis: RealRedis,
     stream: TcpStream,
     /// Holds the frozen time; rewritten in place, never truncated (the
     /// server maps it, and reading past a shrunk file would crash it).
@@ -45,13 +46,11 @@ struct RealRedis {
     dir: PathBuf,
 }
 
-impl RealRedis {
-    fn start() -> RealRedis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("myongoredis-reference-{port}"));
+impl FrozenClockRedis {
+    fn start() -> FrozenClockRedis {
+        // Unique per process: two runs at once must not share a clock.
+        let dir =
+            std::env::temp_dir().join(format!("myongoredis-reference-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let shim = dir.join("frozen_clock.so");
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/frozen_clock.c");
@@ -65,38 +64,25 @@ impl RealRedis {
         let clock_file = dir.join("clock");
         let clock = File::create(&clock_file).expect("clock file");
         write_clock(&clock, T0_MS * 1000);
-        let child = Process::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
+        let redis = RealRedis::start_with_env(
+            &[
                 "--enable-debug-command",
                 "yes",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .env("LD_PRELOAD", &shim)
-            .env("FROZEN_CLOCK_FILE", &clock_file)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server not found: apt-get install redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                Err(e) => panic!("redis-server did not start: {e}"),
-            }
-        };
+                "--dir",
+                dir.to_str().expect("a UTF-8 temp path"),
+            ],
+            &[
+                ("LD_PRELOAD", shim.as_os_str()),
+                ("FROZEN_CLOCK_FILE", clock_file.as_os_str()),
+            ],
+        )
+        .expect("redis-server not found: apt-get install redis-server");
+        let stream = TcpStream::connect(redis.addr()).expect("connects to redis-server");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
-        let mut redis = RealRedis {
-            child,
+        let mut redis = FrozenClockRedis {
+            redis,
             stream,
             clock,
             clock_us: Some(T0_MS * 1000),
@@ -161,7 +147,7 @@ fn write_clock(clock: &File, now_us: u64) {
         .expect("write clock");
 }
 
-impl Server for RealRedis {
+impl Server for FrozenClockRedis {
     fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
         self.set_clock(now_us);
         self.call(args)
@@ -172,10 +158,9 @@ impl Server for RealRedis {
     fn active_expire(&mut self, _now_ms: u64) {}
 }
 
-impl Drop for RealRedis {
+impl Drop for FrozenClockRedis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.redis.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -184,7 +169,7 @@ impl Drop for RealRedis {
 #[ignore = "needs redis-server 7.0 and a C compiler (apt-get install redis-server gcc)"]
 fn the_model_agrees_with_real_redis() {
     // A RefCell: the runner takes an `Fn` closure; cases run one at a time.
-    let redis = std::cell::RefCell::new(RealRedis::start());
+    let redis = std::cell::RefCell::new(FrozenClockRedis::start());
     let mut runner = TestRunner::new(Config {
         cases: cases(500),
         max_shrink_iters: 5_000,

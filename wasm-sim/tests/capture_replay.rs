@@ -11,103 +11,37 @@
 //! Needs the guest module (built by the test command before `cargo test`);
 //! without it the test says so and skips.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use myongoredis_core::capture::{self, Mark, Record};
 use myongoredis_sim::guest::{self, Guest};
 use myongoredis_sim::replay::{self, Runner};
+use myongoredis_testsupport::ServerProcess;
 
-/// The server binary: built by this workspace into the same profile
-/// directory as this test (`target/<profile>/myongoredis`). `cargo test
-/// --workspace` has built it already; run alone, this package does not
-/// depend on it, so it is built here.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("profile dir");
-    let bin = profile_dir.join(format!("myongoredis{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "-p", "myongoredis", "--bin", "myongoredis"]);
-        if release {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("cargo runs");
-        assert!(status.success(), "building the server failed");
-    }
-    bin
+/// Start the server in `mode`, capturing into `capture`.
+fn start(mode: &str, capture: &Path) -> ServerProcess {
+    let capture = capture.to_str().expect("a UTF-8 temp path");
+    ServerProcess::start(
+        mode,
+        &["--shards", "8", "--seed", "12345", "--capture", capture],
+    )
 }
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(bin: &Path, mode: &str, capture: &Path) -> Server {
-        let mut child = Command::new(bin)
-            .args(["--port", "0", "--bind", "127.0.0.1", "--mode", mode])
-            .args(["--shards", "8", "--seed", "12345"])
-            .arg("--capture")
-            .arg(capture)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        let stdout = child.stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("start-up line");
-        let addr = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Server { child, addr }
-    }
-
-    fn client(&self) -> redis::Connection {
-        let client = redis::Client::open(format!("redis://{}/", self.addr)).expect("url");
-        let con = client
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .expect("connects");
-        con.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        con
-    }
-
-    /// SHUTDOWN, then wait: a graceful exit flushes and syncs the capture.
-    fn shutdown(mut self) {
-        let mut con = self.client();
-        let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query(&mut con);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                assert!(status.success(), "server exit status {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the server did not shut down");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// SHUTDOWN, then wait: a graceful exit flushes and syncs the capture.
+fn shut_down(mut server: ServerProcess) {
+    let mut con = server.client();
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query(&mut con);
+    match server.wait_exit(Duration::from_secs(20)) {
+        Some(status) => assert!(status.success(), "server exit status {status}"),
+        None => panic!("the server did not shut down"),
     }
 }
 
 /// A session that exercises what replay has to get right.
-fn drive(server: &Server) {
+fn drive(server: &ServerProcess) {
     let mut a = server.client();
     let mut b = server.client();
     // A pipeline: 50 commands in one write, answered in one read.
@@ -184,15 +118,14 @@ fn captured_sessions_replay_identically_in_wasm_and_tampering_is_caught() {
         return;
     }
     let guest = Guest::load(&guest_path).expect("the guest compiles");
-    let bin = server_binary();
     let scratch =
         std::env::temp_dir().join(format!("myongoredis-capture-test-{}", std::process::id()));
     for mode in ["mutex", "rw", "shard"] {
         let dir = scratch.join(mode);
         let _ = std::fs::remove_dir_all(&dir);
-        let server = Server::start(&bin, mode, &dir);
+        let server = start(mode, &dir);
         drive(&server);
-        server.shutdown();
+        shut_down(server);
 
         let loaded = replay::load(&dir).expect("the capture loads");
         assert_eq!(
@@ -281,7 +214,7 @@ fn captured_sessions_replay_identically_in_wasm_and_tampering_is_caught() {
     // SIGKILL: no graceful flush. What reached the file replays; an
     // unfinished last line or records still queued are cut off, not read.
     let dir = scratch.join("killed");
-    let mut server = Server::start(&bin, "shard", &dir);
+    let mut server = start("shard", &dir);
     let mut con = server.client();
     for round in 0..20 {
         let mut pipe = redis::pipe();
@@ -292,8 +225,7 @@ fn captured_sessions_replay_identically_in_wasm_and_tampering_is_caught() {
         let () = pipe.query(&mut con).expect("pipeline");
     }
     std::thread::sleep(Duration::from_millis(200));
-    server.child.kill().expect("SIGKILL");
-    let _ = server.child.wait();
+    server.kill();
     let loaded = replay::load(&dir).expect("a killed server's capture loads");
     assert!(
         loaded.records.len() > 1000,

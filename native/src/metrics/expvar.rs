@@ -17,7 +17,8 @@
 
 use serde::Serialize;
 
-use crate::stats::{Log2Histogram, MetricsSnapshot};
+use crate::snapshot::MetricsSnapshot;
+use crate::stats::Log2Histogram;
 
 /// The JSON text of one snapshot.
 pub fn render(s: &MetricsSnapshot) -> String {

@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::shutdown::Shutdown;
-use crate::stats::MetricsSnapshot;
+use crate::snapshot::MetricsSnapshot;
 
 /// How long `serve` waits for a request before looking at the shutdown
 /// flag again: the same pause as every other thread's (see
@@ -155,7 +155,8 @@ fn route(method: &tiny_http::Method, url: &str, snapshot: &dyn Fn() -> MetricsSn
 #[cfg(test)]
 pub(crate) mod fixture {
     use crate::observer::LockTotals;
-    use crate::stats::{Log2Histogram, MetricsSnapshot};
+    use crate::snapshot::MetricsSnapshot;
+    use crate::stats::Log2Histogram;
 
     /// A log2 histogram holding `values`.
     pub fn histogram(values: &[u64]) -> Vec<u64> {

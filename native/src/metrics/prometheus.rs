@@ -38,7 +38,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::observer::LockTotals;
-use crate::stats::{Log2Histogram, MetricsSnapshot};
+use crate::snapshot::MetricsSnapshot;
+use crate::stats::Log2Histogram;
 
 /// The highest log2 bucket exposed with its own bound: `2^36 - 1` ns, about
 /// 69 s. Anything slower is only in `+Inf`. Lock waits and commands are

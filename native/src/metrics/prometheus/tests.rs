@@ -8,6 +8,7 @@ use prometheus_parse::{LineInfo, Scrape, Value};
 
 use super::*;
 use crate::metrics::fixture;
+use crate::stats::LOG2_BUCKETS;
 
 /// Parse `text` with prometheus-parse, insisting that it understood every
 /// line (it silently skips what it cannot read).
@@ -383,8 +384,8 @@ fn label_values_are_escaped() {
 fn an_idle_server_renders_empty_families() {
     let mut s = fixture::snapshot("rw", 1);
     s.commands.clear();
-    s.command_latency_ns = vec![0; 65];
-    s.lock_totals[0].wait_histogram = vec![0; 65];
+    s.command_latency_ns = vec![0; LOG2_BUCKETS];
+    s.lock_totals[0].wait_histogram = vec![0; LOG2_BUCKETS];
     let text = render(s);
     let (samples, types) = strict_parse(&text);
     assert_eq!(check_histograms(&text, &samples, &types), 2);

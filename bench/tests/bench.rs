@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+use myongoredis_testsupport::server_binary;
 use serde_json::Value;
 
 /// Serializes the tests of this file (see the module comment).
@@ -39,9 +40,11 @@ fn bench(out: &Path, flags: &str, extra: &[&str]) -> Output {
         .expect("the bench binary runs")
 }
 
-/// [`bench`] with `--server` set to the server binary built with this test.
+/// [`bench`] with `--server` set to the server binary of this build (the
+/// server is another package's binary: testsupport finds or builds it).
 fn bench_with_server(out: &Path, flags: &str, extra: &[&str]) -> Output {
-    let server = ["--server", env!("CARGO_BIN_EXE_myongoredis")];
+    let binary = server_binary();
+    let server = ["--server", binary.to_str().expect("a UTF-8 target path")];
     bench(out, flags, &[&server[..], extra].concat())
 }
 
