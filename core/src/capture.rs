@@ -273,7 +273,7 @@ pub fn protocol_error_reply(e: &crate::resp::ProtocolError) -> Vec<u8> {
 // written once.
 
 /// The records for one command executed by
-/// [`Executor::execute_captured`](crate::exec::Executor::execute_captured):
+/// [`Executor::execute`](crate::exec::Executor::execute):
 /// the command itself, then its lazy deletion of expired keys if it made
 /// one. Empty when the executor has no sequencer.
 pub fn command_records(

@@ -16,7 +16,7 @@
 //!
 //! ## Hooks for capture and replay
 //! A shell that records sessions ([`crate::capture`]) builds the executor
-//! [`Executor::with_sequencer`] and calls [`Executor::execute_captured`]:
+//! [`Executor::with_sequencer`] and calls [`Executor::execute`]:
 //! it numbers every command *while the command still holds its locks*, so
 //! two commands that touch the same keyspace are numbered in the order
 //! they took effect, and reports the PRNG position the command's random
@@ -41,44 +41,22 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
-use crate::command::{self, flags, CommandSpec, Handler};
+mod expiry;
+mod report;
+
+pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;
+pub use report::{Executed, ExpireStep, LazyExpire};
+
+use crate::cmd::{self, flags, CommandSpec, Handler};
 pub use crate::config::Config;
 use crate::error;
 use crate::frame::Frame;
 use crate::info::ServerHooks;
-use crate::keyspace::{without_lookup_stats, ExpireStats};
+use crate::keyspace::without_lookup_stats;
 use crate::rng::Rng;
+pub use crate::session::{Flow, Session};
 use crate::signal::WriteSignal;
 use crate::store::{lock_of, Store};
-
-/// What the shell should do with the connection after a reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    /// Flush the replies, then close (QUIT).
-    Close,
-    /// Flush the replies, close, and shut the whole server down gracefully
-    /// (SHUTDOWN). Like Redis, SHUTDOWN itself sends no reply on success.
-    Shutdown,
-}
-
-/// Per-connection state that commands can see and change.
-#[derive(Clone, Debug)]
-pub struct Session {
-    /// CLIENT ID: unique, increasing, never reused.
-    pub id: u64,
-    /// CLIENT SETNAME.
-    pub name: Option<Bytes>,
-}
-
-impl Session {
-    /// A session with a given client id. The shell uses
-    /// [`Executor::new_session`]; replay uses this to give each replayed
-    /// connection the id it had when it was captured (CLIENT ID).
-    pub fn new(id: u64) -> Session {
-        Session { id, name: None }
-    }
-}
 
 /// What a handler gets besides its arguments and its locked view.
 pub struct Ctx<'a> {
@@ -108,62 +86,6 @@ impl Ctx<'_> {
         &self.rng.get_or_init(|| self.exec.rng.fork()).1
     }
 }
-
-/// What a capture needs to know about one executed command besides its
-/// reply, and what the command changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Executed {
-    pub flow: Flow,
-    /// Place in the global order, taken while the command's locks were
-    /// held; `None` when the executor has no sequencer.
-    pub seq: Option<u64>,
-    /// The shared PRNG position the command's stream was forked from, if
-    /// the command drew random numbers.
-    pub rng_position: Option<u64>,
-    /// A read-only command that met expired keys deletes them afterwards
-    /// under a write lock, in a critical section of its own: other
-    /// commands may run in between. When that deletion removed keys, its
-    /// own sequence number and count, so a capture can place it.
-    pub lazy_expire: Option<LazyExpire>,
-    /// What the command changed (empty for a read that met no expired
-    /// key); for a read-only command, the deletion of the expired keys it
-    /// met, made in the separate critical section [`Executed::lazy_expire`]
-    /// numbers.
-    pub signal: WriteSignal,
-}
-
-/// The deferred deletion of a read-only command's expired keys (see
-/// [`Executed::lazy_expire`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LazyExpire {
-    /// `None` without a sequencer.
-    pub seq: Option<u64>,
-    pub deleted: u64,
-}
-
-/// One active-expiry step on one lock's keyspace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpireStep {
-    pub lock: u32,
-    pub stats: ExpireStats,
-    /// Taken under the lock, only for a step that expired keys (a step
-    /// that deleted nothing changed nothing and needs no record), and only
-    /// with a sequencer.
-    pub seq: Option<u64>,
-    /// The shared PRNG position the step's sampler was forked from.
-    pub rng_position: u64,
-    /// The keys the step deleted, each as a modified key and a `DEL` to
-    /// propagate (Redis's `activeExpireCycleTryExpire`).
-    pub signal: WriteSignal,
-}
-
-/// Knobs of the active-expiry cycle, named as in Redis's `expire.c`.
-///
-/// Redis runs the cycle `hz` ([`crate::config::DEFAULT_HZ`] by default)
-/// times a second with a time budget of
-/// 25 % of a tick. `core` has no clock, so the budget is counted in sample
-/// loops instead: at most this many loops of 20 keys per keyspace per call.
-pub const ACTIVE_EXPIRE_MAX_LOOPS: u32 = 16;
 
 /// The engine: a store, a seeded PRNG, the config table and client ids.
 pub struct Executor {
@@ -252,42 +174,27 @@ impl Executor {
         }
     }
 
-    /// Execute one command and append its reply to `out`.
+    /// Execute one command and append its reply to `out`: the entry point
+    /// of every shell (through [`crate::pipeline::Pipeline`]). The report
+    /// says what the shell does next ([`Executed::flow`]), what a capture
+    /// records and what the command changed.
     pub fn execute(
         &self,
         session: &mut Session,
         args: &[Bytes],
         now_us: u64,
         out: &mut BytesMut,
-    ) -> Flow {
-        self.execute_captured(session, args, now_us, out).flow
-    }
-
-    /// [`Executor::execute`], also reporting what a capture records about
-    /// the command.
-    pub fn execute_captured(
-        &self,
-        session: &mut Session,
-        args: &[Bytes],
-        now_us: u64,
-        out: &mut BytesMut,
     ) -> Executed {
-        let (reply, executed) = self.dispatch_captured(session, args, now_us);
+        let (reply, executed) = self.dispatch(session, args, now_us);
         if executed.flow != Flow::Shutdown {
             reply.encode(out);
         }
         executed
     }
 
-    /// Execute one command and return its reply as a [`Frame`].
-    pub fn dispatch(&self, session: &mut Session, args: &[Bytes], now_us: u64) -> (Frame, Flow) {
-        let (reply, executed) = self.dispatch_captured(session, args, now_us);
-        (reply, executed.flow)
-    }
-
-    /// [`Executor::dispatch`], plus the command's sequence number and PRNG
-    /// position for a capture.
-    pub fn dispatch_captured(
+    /// [`Executor::execute`] with the reply as a [`Frame`] (for tests and
+    /// tools that inspect replies rather than bytes).
+    pub fn dispatch(
         &self,
         session: &mut Session,
         args: &[Bytes],
@@ -306,7 +213,7 @@ impl Executor {
         let Some(name) = args.first() else {
             return early(Frame::Null);
         };
-        let Some(spec) = command::lookup(name) else {
+        let Some(spec) = cmd::lookup(name) else {
             return early(error::unknown_command(args));
         };
         if !spec.arity_ok(args.len()) {
@@ -416,23 +323,6 @@ impl Executor {
         (lazy, signal)
     }
 
-    /// Replay of a captured lazy deletion: delete the expired keys among
-    /// the key arguments of the read-only command `args`, as
-    /// [`Executor::dispatch_captured`] did after running it. Returns how
-    /// many were deleted.
-    pub fn lazy_expire(&self, args: &[Bytes], now_ms: u64) -> u64 {
-        let Some(spec) = args.first().and_then(|name| command::lookup(name)) else {
-            return 0;
-        };
-        if !spec.arity_ok(args.len()) {
-            return 0;
-        }
-        let locks = self.lock_plan(spec, args);
-        self.delete_expired_keys(spec, args, &locks, now_ms)
-            .0
-            .map_or(0, |l| l.deleted)
-    }
-
     /// The locks a command needs: every lock for whole-keyspace commands,
     /// else the locks of the keys its key specs find in `args`, sorted and
     /// deduplicated so they are always taken in ascending order (no
@@ -453,54 +343,6 @@ impl Executor {
         locks.sort_unstable();
         locks.dedup();
         locks
-    }
-
-    /// One run of the active-expiry cycle (the shell calls it `hz` times a
-    /// second, see [`crate::config::DEFAULT_HZ`]). Keyspaces are visited one lock at a time, so
-    /// in shard mode the cycle never stops the whole server.
-    pub fn active_expire_cycle(&self, now_ms: u64) -> ExpireStats {
-        self.active_expire_cycle_with(now_ms, |_| {})
-    }
-
-    /// [`Executor::active_expire_cycle`], handing every step to `on_step`
-    /// (a capturing shell records the steps that expired keys).
-    pub fn active_expire_cycle_with(
-        &self,
-        now_ms: u64,
-        mut on_step: impl FnMut(&ExpireStep),
-    ) -> ExpireStats {
-        let mut total = ExpireStats::default();
-        for lock in 0..self.store.lock_count() {
-            let step = self.active_expire_step(lock, now_ms);
-            total.sampled += step.stats.sampled;
-            total.expired += step.stats.expired;
-            on_step(&step);
-        }
-        total
-    }
-
-    /// One step of the cycle: the keyspace behind `lock`, sampled with a
-    /// stream forked from the executor's PRNG. Replay re-runs a recorded
-    /// step by setting the PRNG to the step's position first.
-    pub fn active_expire_step(&self, lock: u32, now_ms: u64) -> ExpireStep {
-        let mut view = self.store.write(&[lock], "active-expire");
-        let (rng_position, rng) = self.rng.fork();
-        let stats = view.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
-        let signal = view.take_signal(&[]);
-        // Under the lock, like a command's number (see dispatch_captured).
-        let seq = if stats.expired > 0 {
-            self.next_seq()
-        } else {
-            None
-        };
-        drop(view);
-        ExpireStep {
-            lock,
-            stats,
-            seq,
-            rng_position,
-            signal,
-        }
     }
 }
 

@@ -371,9 +371,10 @@ impl Keyspace {
 /// `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
 pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 /// Keep looping while more than this percentage of a sample was expired
-/// (Redis's `ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE`): at 25 % or less, the
-/// memory held by dead keys is considered acceptable.
-pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 25;
+/// (Redis 7's `ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE`, at the default
+/// `active-expire-effort 1`): at 10 % or less, the memory held by dead
+/// keys is considered acceptable. (Redis 6.0 and earlier stopped at 25 %.)
+pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
 mod write;
 pub use write::{KeyspaceMut, StringMut, WrongType};

@@ -5,8 +5,9 @@
 //!
 //! Everything between *bytes in* and *bytes out* lives here:
 //! [`pipeline::Pipeline`] is one client connection without its socket
-//! (every shell serves clients through it), [`resp`] turns bytes into commands, [`exec::Executor`] looks each one up
-//! in the [`command`] table, takes the locks its keys need from a
+//! (every shell serves clients through it), [`resp`] turns bytes into
+//! commands, [`exec::Executor`] looks each one up in the command table
+//! ([`cmd::table`]), takes the locks its keys need from a
 //! [`store::Store`] (one mutex, one RwLock, or N shards), runs the handler
 //! in [`cmd`], and encodes the reply [`frame::Frame`].
 //!
@@ -19,7 +20,6 @@
 
 pub mod capture;
 pub mod cmd;
-pub mod command;
 pub mod config;
 pub mod dict;
 pub mod error;
@@ -33,6 +33,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod resp;
 pub mod rng;
+pub mod session;
 pub mod signal;
 pub mod store;
 #[cfg(test)]

@@ -284,9 +284,7 @@ impl Pipeline {
     ) -> Step {
         let mark = out.len();
         let session = &mut self.session;
-        let outcome = shell.command(args, &mut || {
-            exec.execute_captured(session, args, now_us, out)
-        });
+        let outcome = shell.command(args, &mut || exec.execute(session, args, now_us, out));
         let conn = self.session.id;
         match outcome {
             Outcome::Ran(executed) => {

@@ -207,9 +207,7 @@ impl Replayer {
                     self.exec.rng().set_position(position);
                 }
                 let mut out = BytesMut::new();
-                let executed = self
-                    .exec
-                    .execute_captured(session, &args, c.now_us, &mut out);
+                let executed = self.exec.execute(session, &args, c.now_us, &mut out);
                 if matches!(executed.flow, Flow::Close | Flow::Shutdown) {
                     self.sessions.remove(&c.conn);
                 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use myongoredis_core::exec::Executed;
 use myongoredis_core::keyspace::take_thread_lookups;
-use myongoredis_core::{command, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
+use myongoredis_core::{cmd, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
 
 use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
@@ -91,7 +91,7 @@ impl<'a> Connection<'a> {
                 commands: 0,
                 bytes_in: 0,
                 bytes_out: 0,
-                per_command: vec![(0, 0); command::all().len()],
+                per_command: vec![(0, 0); cmd::all().len()],
                 latency: [0; LOG2_BUCKETS],
                 folded_at: Instant::now(),
             },
@@ -281,11 +281,11 @@ impl Shell for Around<'_, '_> {
         let elapsed = started.elapsed().as_nanos() as u64;
         self.stats.commands += 1;
         self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
-        if let Some(i) = command::position(&args[0]) {
+        if let Some(i) = cmd::position(&args[0]) {
             self.stats.per_command[i].0 += 1;
             self.stats.per_command[i].1 += elapsed;
             if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {
-                tracer.end_command(command::all()[i].name, start, tracer.now_ns());
+                tracer.end_command(cmd::all()[i].name, start, tracer.now_ns());
             }
         }
         match result {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
 use myongoredis_core::config::named;
-use myongoredis_core::{command, new_store, Executor, Mode};
+use myongoredis_core::{cmd, new_store, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
@@ -125,7 +125,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
 
     let locks = Arc::new(LockStats::new(clock, lock_count, tracer.clone()));
     let hooks = Arc::new(ShellHooks {
-        stats: Arc::new(ServerStats::new(command::all().len())),
+        stats: Arc::new(ServerStats::new(cmd::all().len())),
         locks: locks.clone(),
         slots: Arc::new(ClientSlots::new(config.int(named("maxclients")) as usize)),
         deadlines: Arc::new(Deadlines {

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use myongoredis_core::{command, Store};
+use myongoredis_core::{cmd, Store};
 
 use crate::hooks::ShellHooks;
 use crate::memory;
@@ -88,7 +88,7 @@ impl ShellHooks {
                 expired += ks.expired_total();
             }
         }
-        let all = command::all();
+        let all = cmd::all();
         let commands = s
             .per_command
             .iter()

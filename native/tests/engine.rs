@@ -194,7 +194,7 @@ fn server_commands_and_exact_error_bytes() {
     assert!(matches!(raw.call(&[b"TIME"]), Frame::Array(v) if v.len() == 2));
     assert_eq!(
         raw.call(&[b"COMMAND", b"COUNT"]),
-        Frame::Integer(myongoredis_core::command::all().len() as i64)
+        Frame::Integer(myongoredis_core::cmd::all().len() as i64)
     );
     assert_eq!(
         raw.call(&[b"CONFIG", b"GET", b"appendonly"]),

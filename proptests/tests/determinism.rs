@@ -2,7 +2,7 @@
 //! reply bytes, on fresh executors of one mode and across modes.
 
 use bytes::{Bytes, BytesMut};
-use myongoredis_core::command;
+use myongoredis_core::cmd;
 use myongoredis_core::Flow;
 use myongoredis_proptests::command::{cli_line, Command, KEYS, VALUES};
 use myongoredis_proptests::harness::Target;
@@ -42,7 +42,7 @@ impl Step {
 }
 
 fn any_command() -> impl Strategy<Value = Step> {
-    let names: Vec<&'static str> = command::all().iter().map(|c| c.name).collect();
+    let names: Vec<&'static str> = cmd::all().iter().map(|c| c.name).collect();
     let word = prop_oneof![
         prop::sample::select(KEYS.to_vec()),
         prop::sample::select(VALUES.to_vec()),
@@ -115,7 +115,9 @@ fn run(target: Target, seed: u64, steps: &[Step]) -> Replies {
             };
             let args: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
             let mut out = BytesMut::new();
-            let flow = exec.execute(&mut session, &args, clock.now_us(), &mut out);
+            let flow = exec
+                .execute(&mut session, &args, clock.now_us(), &mut out)
+                .flow;
             (out.to_vec(), flow)
         })
         .collect()

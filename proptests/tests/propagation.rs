@@ -105,7 +105,7 @@ fn run_primary(exec: &Executor, steps: &[Step]) -> Result<(Vec<Propagated>, u64)
             Step::Model(cmd) => cmd.args(),
             Step::Raw(args) => args.clone(),
         };
-        let (_, executed) = exec.dispatch_captured(&mut session, &bytes_args(&args), now_us);
+        let (_, executed) = exec.dispatch(&mut session, &bytes_args(&args), now_us);
         let signal = executed.signal;
         // Something is propagated exactly when something changed.
         if signal.propagate.is_empty() != (signal.modified.is_empty() && !signal.flushed) {

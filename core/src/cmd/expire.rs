@@ -11,7 +11,7 @@
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec};
-use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
+use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;

@@ -10,11 +10,10 @@
 
 use bytes::Bytes;
 
-use super::connection::subcommand;
+use super::subcommand;
 use super::{spec, NO_KEYS};
-use crate::command::{
-    self, flags::*, has_movable_keys, key_flags, BeginSearch, CommandSpec, FindKeys, Handler,
-    KeySpec,
+use crate::cmd::{
+    flags::*, has_movable_keys, key_flags, BeginSearch, CommandSpec, FindKeys, Handler, KeySpec,
 };
 use crate::error;
 use crate::exec::Ctx;
@@ -29,7 +28,12 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 /// | GETKEYS cmd [arg ...] | GETKEYSANDFLAGS cmd [arg ...]
 fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     if args.len() == 1 {
-        return Frame::Array(command::all().iter().map(|c| command_info(c)).collect());
+        return Frame::Array(
+            super::table::all()
+                .iter()
+                .map(|c| command_info(c))
+                .collect(),
+        );
     }
     subcommand(
         ctx,
@@ -37,7 +41,7 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         "command",
         &[
             ("count", 2, |_, _| {
-                Frame::Integer(command::all().len() as i64)
+                Frame::Integer(super::table::all().len() as i64)
             }),
             ("info", -2, |_, args| {
                 let rows = command_rows(&args[2..]);
@@ -61,9 +65,9 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 /// The rows named in `names`, or every row when none are named.
 fn command_rows(names: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
     if names.is_empty() {
-        command::all().iter().map(|c| Some(*c)).collect()
+        super::table::all().iter().map(|c| Some(*c)).collect()
     } else {
-        names.iter().map(|n| command::lookup(n)).collect()
+        names.iter().map(|n| super::table::lookup(n)).collect()
     }
 }
 
@@ -72,7 +76,7 @@ fn command_rows(names: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
 /// command exists, can have keys, gets a valid argument count; then the
 /// keys, or an error when these arguments name none.
 fn getkeys(argv: &[Bytes], with_flags: bool) -> Frame {
-    match command::lookup(&argv[0]) {
+    match super::table::lookup(&argv[0]) {
         None => Frame::static_error(error::GETKEYS_INVALID_COMMAND),
         Some(c) => keys_reply(c, argv, with_flags),
     }

@@ -19,7 +19,7 @@
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec, NO_KEYS};
-use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
+use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;

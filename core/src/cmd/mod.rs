@@ -15,6 +15,17 @@
 //! This module holds what they share: argument parsing with Redis's exact
 //! rules and error texts.
 
+//!
+//! Layout: [`row`] is what a row is ([`CommandSpec`], [`Handler`],
+//! [`flags`]), [`keyspec`] where a command's keys are, [`table`] every row
+//! merged and looked up by name; then one file per group of commands.
+//! Dependencies run one way: the executor reads the table, the table
+//! collects the groups' rows, the groups use rows, key specs and the store.
+
+pub mod keyspec;
+pub mod row;
+pub mod table;
+
 pub mod config;
 pub mod connection;
 pub mod expire;
@@ -23,11 +34,20 @@ pub mod keyspace;
 pub mod server;
 pub mod string;
 
-use crate::command::{CommandSpec, Handler, KeySpec};
+pub use keyspec::{
+    has_movable_keys, key_flags, keys_from_specs, legacy_range, Begin, BeginSearch, FindKeys,
+    InvalidKeyArgs, KeyRef, KeySpec,
+};
+pub use row::{flags, CommandSpec, Handler, KeyFinder};
+pub use table::{all, lookup, position};
+
+use bytes::Bytes;
+
 use crate::error;
+use crate::exec::Ctx;
 use crate::frame::Frame;
 
-/// Every group's rows; [`crate::command::lookup`] merges and sorts them.
+/// Every group's rows; [`table::lookup`] merges and sorts them.
 pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     introspect::COMMANDS,
@@ -125,6 +145,27 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
 /// (`EX`, `NX`, `MATCH`, ...).
 pub fn is_keyword(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+/// A subcommand of a container command (CLIENT, COMMAND, CONFIG).
+pub(crate) type Sub = (&'static str, i32, fn(&mut Ctx<'_>, &[Bytes]) -> Frame);
+
+/// Dispatch `args[1]` among `subs`, with Redis's errors for an unknown
+/// subcommand and for a subcommand's wrong arity (`'config|get'`).
+pub(crate) fn subcommand(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    container: &str,
+    subs: &[Sub],
+) -> Frame {
+    let Some(&(name, arity, run)) = subs.iter().find(|(n, _, _)| is_keyword(&args[1], n)) else {
+        return error::unknown_subcommand(&args[1], container);
+    };
+    let argc = args.len() as i32;
+    if (arity >= 0 && argc != arity) || argc < -arity {
+        return error::wrong_arity(&format!("{container}|{name}"));
+    }
+    run(ctx, args)
 }
 
 #[cfg(test)]

@@ -1,19 +1,26 @@
-//! Whole-keyspace server commands: DBSIZE, FLUSHDB, FLUSHALL. They carry
-//! the `ALL_KEYS` flag, so in shard mode they take every shard's lock, in
-//! ascending order: a DBSIZE waits for all writers of all shards, which is
-//! exactly the cost the contention trace shows.
+//! Server commands: TIME, INFO, SHUTDOWN, CONFIG (whose subcommands are
+//! in `config.rs`), which touch no key and take no lock; and the
+//! whole-keyspace DBSIZE, FLUSHDB, FLUSHALL. Those carry the `ALL_KEYS`
+//! flag, so in shard mode they take every shard's lock, in ascending
+//! order: a DBSIZE waits for all writers of all shards, which is exactly
+//! the cost the contention trace shows.
 
 use bytes::Bytes;
 
-use super::{is_keyword, spec, NO_KEYS};
-use crate::command::{flags::*, CommandSpec, Handler};
+use super::{is_keyword, spec, subcommand, NO_KEYS};
+use crate::cmd::{flags::*, CommandSpec, Handler};
 use crate::error;
-use crate::exec::Ctx;
+use crate::exec::{Ctx, Flow};
 use crate::frame::Frame;
+use crate::info::{render, InfoSection};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
+    spec("info", -1, LOADING | STALE, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)).with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
     spec("dbsize", 1, READONLY | FAST | ALL_KEYS, NO_KEYS, "server", "Returns the number of keys in the database.", "1.0.0", Handler::Read(dbsize)).with_tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     spec("flushdb", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from the current database.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     spec("flushall", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from all databases.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
@@ -44,8 +51,121 @@ fn flush(
     Ok(Frame::ok())
 }
 
+/// TIME: seconds and microseconds of the clock reading the shell passed in.
+fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    Frame::Array(vec![
+        Frame::bulk((ctx.now_us / 1_000_000).to_string().as_bytes()),
+        Frame::bulk((ctx.now_us % 1_000_000).to_string().as_bytes()),
+    ])
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+///
+/// Every option is accepted as Redis parses it; there is nothing to save
+/// yet (no persistence), so NOSAVE and SAVE behave alike. On success there
+/// is no reply: the shell stops accepting, finishes in-flight commands and
+/// exits, and this client sees its connection close.
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+    for arg in &args[1..] {
+        if is_keyword(arg, "nosave") {
+            nosave = true;
+        } else if is_keyword(arg, "save") {
+            save = true;
+        } else if is_keyword(arg, "now") || is_keyword(arg, "force") {
+            other = true;
+        } else if is_keyword(arg, "abort") {
+            abort = true;
+        } else {
+            return Frame::static_error(error::SYNTAX);
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Frame::static_error(error::SYNTAX);
+    }
+    if abort {
+        // A shutdown here is never left pending, so there is none to abort.
+        return Frame::static_error("ERR No shutdown in progress.");
+    }
+    ctx.flow = Flow::Shutdown;
+    Frame::ok()
+}
+
+/// CONFIG GET | SET | RESETSTAT | REWRITE (in `config.rs`).
+fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    use super::config::{get, resetstat, rewrite, set};
+    subcommand(
+        ctx,
+        args,
+        "config",
+        &[
+            ("get", -3, get),
+            ("set", -4, set),
+            ("resetstat", 2, resetstat),
+            ("rewrite", 2, rewrite),
+        ],
+    )
+}
+
+/// INFO [section ...]: the shell's sections plus `keyspace`, in a fixed
+/// order whatever order they were asked in. `default` (or no argument)
+/// selects the default sections, `all` and `everything` every section;
+/// unknown names select nothing.
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let mut sections = ctx
+        .exec
+        .hooks()
+        .map(|h| h.info_sections(ctx.exec.store(), ctx.exec.config()))
+        .unwrap_or_default();
+    let keyspace = InfoSection {
+        name: "keyspace",
+        default: true,
+        fields: keyspace_fields(ctx),
+    };
+    let at = sections
+        .iter()
+        .position(|s| s.name == "contention")
+        .unwrap_or(sections.len());
+    sections.insert(at, keyspace);
+    let wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let everything = wanted.iter().any(|w| w == "all" || w == "everything");
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    sections.retain(|s| everything || (default && s.default) || wanted.iter().any(|w| w == s.name));
+    Frame::Bulk(render(&sections).into())
+}
+
+/// `db0:keys=N,expires=M,avg_ttl=T`, only when the database has keys.
+/// Each lock is taken on its own, so INFO never stops the whole server.
+fn keyspace_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+    let store = ctx.exec.store();
+    let (mut keys, mut expires, mut ttl_sum, mut ttl_n) = (0usize, 0usize, 0u64, 0u64);
+    for lock in 0..store.lock_count() {
+        let view = store.read(&[lock], "info");
+        for ks in view.keyspaces() {
+            keys += ks.len();
+            expires += ks.volatile_len();
+            if ks.avg_ttl() > 0 {
+                ttl_sum += ks.avg_ttl();
+                ttl_n += 1;
+            }
+        }
+    }
+    if keys == 0 {
+        return vec![];
+    }
+    let avg_ttl = ttl_sum.checked_div(ttl_n).unwrap_or(0);
+    vec![(
+        "db0".into(),
+        format!("keys={keys},expires={expires},avg_ttl={avg_ttl}"),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::exec::Flow;
     use crate::testkit::*;
 
     #[test]
@@ -74,5 +194,73 @@ mod tests {
                 err("ERR wrong number of arguments for 'dbsize' command"),
             ),
         ]);
+    }
+    #[test]
+    fn shutdown_options() {
+        check_all_modes(&[
+            (&["SHUTDOWN", "ABORT"], err("ERR No shutdown in progress.")),
+            (&["SHUTDOWN", "NOSAVE", "SAVE"], err("ERR syntax error")),
+            (&["SHUTDOWN", "ABORT", "NOW"], err("ERR syntax error")),
+            (&["SHUTDOWN", "LATER"], err("ERR syntax error")),
+        ]);
+        let mut db = TestDb::new(crate::store::Mode::Mutex, 1);
+        let args = [
+            bytes::Bytes::from_static(b"SHUTDOWN"),
+            bytes::Bytes::from_static(b"nosave"),
+        ];
+        assert_eq!(
+            db.exec.dispatch(&mut db.session, &args, 0).1.flow,
+            Flow::Shutdown
+        );
+        let mut out = bytes::BytesMut::new();
+        db.exec.execute(&mut db.session, &args, 0, &mut out);
+        assert!(out.is_empty(), "SHUTDOWN sends no reply on success");
+    }
+
+    #[test]
+    fn info_without_hooks_has_the_keyspace_section() {
+        let mut db = TestDb::new(crate::store::Mode::Shard, 4);
+        assert_eq!(db.cmd(&["INFO"]), bulk("# Keyspace\r\n"));
+        for i in 0..10 {
+            db.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        db.cmd(&["EXPIRE", "k1", "100"]);
+        assert_eq!(
+            db.cmd(&["INFO", "KEYSPACE"]),
+            bulk("# Keyspace\r\ndb0:keys=10,expires=1,avg_ttl=0\r\n")
+        );
+        assert_eq!(db.cmd(&["INFO", "nosuch"]), bulk(""));
+        assert_eq!(
+            db.cmd(&["CONFIG", "SET", "timeout", "5"]),
+            err("ERR Unknown option or number of arguments for CONFIG SET - 'timeout'")
+        );
+        assert_eq!(db.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    }
+
+    #[test]
+    fn time_reports_the_injected_clock() {
+        let mut db = TestDb::new(crate::store::Mode::Mutex, 1);
+        db.now_ms = 1_700_000_000_123;
+        assert_eq!(
+            db.cmd(&["TIME"]),
+            arr(vec![bulk("1700000000"), bulk("123000")])
+        );
+    }
+
+    #[test]
+    fn config_get() {
+        let mut db = TestDb::new(crate::store::Mode::Shard, 4);
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET", "save"]),
+            arr(vec![bulk("save"), bulk("")])
+        );
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET", "MAXCLIENTS", "maxclients"]),
+            arr(vec![bulk("MAXCLIENTS"), bulk("10000")])
+        );
+        assert_eq!(
+            db.cmd(&["CONFIG", "GET"]),
+            err("ERR wrong number of arguments for 'config|get' command")
+        );
     }
 }

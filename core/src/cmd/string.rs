@@ -32,7 +32,7 @@ mod tests;
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec};
-use crate::command::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySpec};
+use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::*;
-use crate::command::{key_flags::*, KeySpec};
+use crate::cmd::{key_flags::*, KeySpec};
 use crate::store::{lock_of, new_store, KeyOutsidePlan, Mode, NoObserver, WriteView};
 
 /// A broken row: `COPYTO src dst` writes `dst`, but its key specs only

@@ -57,9 +57,7 @@ impl Recorder {
         encode_request(&parts, &mut request);
         let mut out = BytesMut::new();
         let session = self.sessions.get_mut(&conn).unwrap();
-        let executed = self
-            .exec
-            .execute_captured(session, &args, now_ms * 1000, &mut out);
+        let executed = self.exec.execute(session, &args, now_ms * 1000, &mut out);
         let mark = if shell_dependent(&args) {
             Mark::Excluded
         } else {

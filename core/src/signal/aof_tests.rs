@@ -26,7 +26,7 @@ fn args(words: &[&str]) -> Vec<Bytes> {
 fn run(db: &mut TestDb, words: &[&str]) -> WriteSignal {
     let argv = args(words);
     db.exec
-        .dispatch_captured(&mut db.session, &argv, db.now_ms * 1000)
+        .dispatch(&mut db.session, &argv, db.now_ms * 1000)
         .1
         .signal
 }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::*;
-use crate::command::key_flags::*;
+use crate::cmd::key_flags::*;
 use crate::testkit::*;
 
 fn argv(words: &str) -> Vec<Bytes> {
@@ -208,7 +208,7 @@ fn count_and_docs() {
     let Frame::Integer(n) = db.cmd(&["COMMAND", "COUNT"]) else {
         panic!("COUNT is an integer")
     };
-    assert_eq!(n as usize, crate::command::all().len());
+    assert_eq!(n as usize, crate::cmd::all().len());
     let Frame::Array(docs) = db.cmd(&["COMMAND", "DOCS", "set"]) else {
         panic!("DOCS is an array")
     };
