@@ -6,6 +6,8 @@
 use crate::frame::Frame;
 
 pub const SYNTAX: &str = "ERR syntax error";
+/// A user name or password that does not open (AUTH, HELLO AUTH).
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 /// `getIntFromObjectOrReply` without a custom message: an integer that
 /// does not fit in a C `int`.

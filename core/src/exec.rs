@@ -168,10 +168,7 @@ impl Executor {
 
     /// A new connection's state, with the next client id.
     pub fn new_session(&self) -> Session {
-        Session {
-            id: self.next_client_id.fetch_add(1, Ordering::Relaxed),
-            name: None,
-        }
+        Session::new(self.next_client_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Execute one command and append its reply to `out`: the entry point
@@ -187,7 +184,9 @@ impl Executor {
     ) -> Executed {
         let (reply, executed) = self.dispatch(session, args, now_us);
         if executed.flow != Flow::Shutdown {
-            reply.encode(out);
+            // In the protocol the session speaks *after* the command, so
+            // HELLO 3's own reply is already RESP3, as in Redis.
+            reply.encode_as(session.protocol, out);
         }
         executed
     }

@@ -13,6 +13,11 @@
 use crate::config::{Config, Param, Value};
 use crate::store::Store;
 
+/// The Redis version whose behaviour this server reproduces, reply for
+/// reply: INFO's `redis_version` and HELLO's `version` say it, so clients
+/// use the features they would use with that Redis.
+pub const REDIS_VERSION: &str = "7.0.15";
+
 /// One INFO section: `# Name` and its `field:value` lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InfoSection {

@@ -40,6 +40,6 @@ pub mod store;
 pub(crate) mod testkit;
 
 pub use exec::{Config, Executor, Flow, Session};
-pub use frame::Frame;
+pub use frame::{Frame, Protocol};
 pub use pipeline::{CaptureSink, Outcome, Pipeline, PlainShell, Shell, Step};
 pub use store::{new_store, LockObserver, LockSpan, Mode, NoObserver, Store};

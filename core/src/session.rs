@@ -6,6 +6,8 @@
 
 use bytes::Bytes;
 
+use crate::frame::Protocol;
+
 /// What the shell should do with the connection after a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
@@ -22,15 +24,21 @@ pub enum Flow {
 pub struct Session {
     /// CLIENT ID: unique, increasing, never reused.
     pub id: u64,
-    /// CLIENT SETNAME.
+    /// CLIENT SETNAME (or HELLO ... SETNAME).
     pub name: Option<Bytes>,
+    /// The protocol replies are rendered in: RESP2 until HELLO 3.
+    pub protocol: Protocol,
 }
 
 impl Session {
     /// A session with a given client id. The shell uses
-    /// [`Executor::new_session`]; replay uses this to give each replayed
-    /// connection the id it had when it was captured (CLIENT ID).
+    /// [`crate::Executor::new_session`]; replay uses this to give each
+    /// replayed connection the id it had when it was captured (CLIENT ID).
     pub fn new(id: u64) -> Session {
-        Session { id, name: None }
+        Session {
+            id,
+            name: None,
+            protocol: Protocol::Resp2,
+        }
     }
 }

@@ -51,12 +51,21 @@ impl TestDb {
         self.cmd_bytes(&args)
     }
 
-    /// Run a command given as binary arguments.
+    /// Run a command given as binary arguments; the reply as the client
+    /// reads it: encoded in the session's protocol and parsed back (so a
+    /// map is the flat array a RESP2 client sees).
     pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Frame {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        self.exec
-            .dispatch(&mut self.session, &args, self.now_ms * 1000)
-            .0
+        let (reply, _) = self
+            .exec
+            .dispatch(&mut self.session, &args, self.now_ms * 1000);
+        let mut wire = bytes::BytesMut::new();
+        reply.encode_as(self.session.protocol, &mut wire);
+        // The encoder's output is always one whole, well-formed frame.
+        let (frame, _) = crate::resp::parse_frame(&wire)
+            .expect("the encoder writes valid RESP")
+            .expect("one whole frame");
+        frame
     }
 
     pub fn advance_ms(&mut self, ms: u64) {

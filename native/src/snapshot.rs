@@ -11,8 +11,9 @@ use crate::memory;
 use crate::observer::LockTotals;
 use crate::stats::LOG2_BUCKETS;
 
-/// The Redis version whose behaviour this server reproduces.
-pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+/// The Redis version whose behaviour this server reproduces (core's, so
+/// that INFO and HELLO say the same).
+pub use myongoredis_core::info::REDIS_VERSION as REDIS_COMPAT_VERSION;
 
 /// Everything the reporting surfaces (INFO, `/debug/vars`, `/metrics`)
 /// show, read once so that one report is internally consistent.

@@ -1,6 +1,7 @@
 //! Differential test: the same corpus of commands goes to a real
 //! `redis-server` (the Debian package, 7.0) and to myongoredis in each
-//! lock mode; every reply must be byte-identical.
+//! lock mode; every reply must be byte-identical. The whole corpus runs
+//! twice: in RESP2, and in RESP3 (every connection opens with `HELLO 3`).
 //!
 //! The corpus is `tests/corpus/*.txt`, one command per line in redis-cli's
 //! quoting (double quotes with `\x00`-style escapes for binary). Directives
@@ -113,20 +114,30 @@ fn normalize(frame: Frame, compare: Compare) -> Frame {
         items.sort_by_key(|f| f.to_bytes());
         Frame::Array(items)
     }
+    fn sorted_pairs(mut pairs: Vec<(Frame, Frame)>) -> Frame {
+        pairs.sort_by_key(|(k, _)| k.to_bytes());
+        Frame::Map(pairs)
+    }
     fn shape(frame: &Frame) -> Frame {
         match frame {
             Frame::Simple(_) => Frame::simple("<simple>"),
             Frame::Error(_) => Frame::simple("<error>"),
             Frame::Integer(_) => Frame::simple("<integer>"),
             Frame::Bulk(_) => Frame::simple("<bulk>"),
+            Frame::Verbatim(_) => Frame::simple("<verbatim>"),
             Frame::Array(items) => Frame::Array(items.iter().map(shape).collect()),
+            Frame::Set(items) => Frame::Set(items.iter().map(shape).collect()),
+            Frame::Map(pairs) => {
+                Frame::Map(pairs.iter().map(|(k, v)| (shape(k), shape(v))).collect())
+            }
             other => other.clone(),
         }
     }
     match (compare, frame) {
         (Compare::Exact, f) => f,
         (Compare::Shape, f) => shape(&f),
-        (Compare::Sorted, Frame::Array(items)) => sorted(items),
+        (Compare::Sorted, Frame::Array(items) | Frame::Set(items)) => sorted(items),
+        (Compare::Sorted, Frame::Map(pairs)) => sorted_pairs(pairs),
         (Compare::Scan, Frame::Array(mut parts)) if parts.len() == 2 => match parts.pop() {
             Some(Frame::Array(keys)) => sorted(keys),
             other => Frame::Array(other.into_iter().collect()),
@@ -179,11 +190,22 @@ fn replies_are_byte_identical_to_redis_server() {
         .sum();
     let servers: Vec<ServerProcess> = MODES.iter().map(|m| ServerProcess::start(m, &[])).collect();
     let mut mismatches = Vec::new();
-    for (file, steps) in &corpus {
+    for (protocol, (file, steps)) in [2, 3]
+        .into_iter()
+        .flat_map(|p| corpus.iter().map(move |c| (p, c)))
+    {
         let mut reference = Raw::connect(redis.addr());
         let mut ours: Vec<Raw> = servers.iter().map(|s| Raw::connect(s.addr)).collect();
         for con in std::iter::once(&mut reference).chain(ours.iter_mut()) {
             assert_eq!(con.call(&[b"FLUSHALL"]), Frame::ok());
+            if protocol == 3 {
+                // The handshake itself differs only in the client id.
+                let hello = normalize(con.call(&[b"HELLO", b"3"]), Compare::Shape);
+                let Frame::Map(fields) = &hello else {
+                    panic!("HELLO 3 answered {hello:?}")
+                };
+                assert_eq!(fields.len(), 7, "{hello:?}");
+            }
         }
         for step in steps {
             let want = run(&mut reference, step);
@@ -195,7 +217,7 @@ fn replies_are_byte_identical_to_redis_server() {
                         Step::Sleep(_) => 0,
                     };
                     mismatches.push(format!(
-                        "{file}:{line} [{}] {step:?}\n    redis-server: {}\n    myongoredis:  {}",
+                        "{file}:{line} [{} RESP{protocol}] {step:?}\n    redis-server: {}\n    myongoredis:  {}",
                         server.mode,
                         show(want.as_ref()),
                         show(got.as_ref()),
@@ -205,7 +227,7 @@ fn replies_are_byte_identical_to_redis_server() {
         }
     }
     eprintln!(
-        "differential corpus: {total} commands × {} modes compared",
+        "differential corpus: {total} commands × {} modes compared, in RESP2 and in RESP3",
         MODES.len()
     );
     assert!(

@@ -350,3 +350,64 @@ fn a_panicking_command_only_closes_its_own_connection() {
     let v: Value = redis::cmd("DBSIZE").query(&mut newcomer).unwrap();
     assert_eq!(v, Value::Int(1));
 }
+
+/// The `redis` crate speaking RESP3 (`?protocol=resp3`: it opens with
+/// `HELLO 3`), in every mode: the handshake, nulls, maps and verbatim text
+/// arrive as RESP3 types; a second connection on RESP2 sees the same data
+/// in RESP2 shapes.
+#[test]
+fn resp3_clients_handshake_with_hello_3_and_get_resp3_types() {
+    for mode in MODES {
+        let server = ServerProcess::start(mode, &[]);
+        let url = format!("redis://{}/?protocol=resp3", server.addr);
+        let client = redis::Client::open(url).expect("valid url");
+        let mut con = client
+            .get_connection_with_timeout(Duration::from_secs(10))
+            .expect("a RESP3 connection: HELLO 3 answered");
+        con.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let _: () = con.set("k", "v").unwrap();
+        let got: Option<String> = con.get("k").unwrap();
+        assert_eq!(got.as_deref(), Some("v"), "{mode}");
+        let missing: Value = redis::cmd("GET").arg("nope").query(&mut con).unwrap();
+        assert_eq!(missing, Value::Nil, "{mode}");
+        let config: Value = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("timeout")
+            .query(&mut con)
+            .unwrap();
+        assert!(
+            matches!(&config, Value::Map(pairs) if pairs.len() == 1),
+            "{mode}: CONFIG GET in RESP3 is a map, got {config:?}"
+        );
+        let info: Value = redis::cmd("INFO").arg("keyspace").query(&mut con).unwrap();
+        assert!(
+            matches!(&info, Value::VerbatimString { text, .. } if text.contains("db0:keys=1")),
+            "{mode}: INFO in RESP3 is verbatim text, got {info:?}"
+        );
+        // The raw bytes, as redis-server 7.0 writes them.
+        let mut raw = Raw::connect(server.addr);
+        raw.send_raw(b"HELLO 3\r\nGET nope\r\nCONFIG GET timeout\r\n");
+        assert!(matches!(raw.read_frame(), Some(Frame::Map(m)) if m.len() == 7));
+        assert_eq!(raw.read_frame(), Some(Frame::Null));
+        assert_eq!(
+            raw.read_frame(),
+            Some(Frame::Map(vec![(bulk("timeout"), bulk("0"))]))
+        );
+        // RESP2 on another connection: the same map as a flat array.
+        let mut plain = server.client();
+        let config: Value = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("timeout")
+            .query(&mut plain)
+            .unwrap();
+        assert_eq!(
+            config,
+            Value::Array(vec![
+                Value::BulkString(b"timeout".to_vec()),
+                Value::BulkString(b"0".to_vec())
+            ]),
+            "{mode}"
+        );
+    }
+}

@@ -62,10 +62,20 @@ pub fn show(frame: &Frame) -> String {
         Frame::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
         Frame::Null => "(nil)".to_string(),
         Frame::NullArray => "(nil array)".to_string(),
-        Frame::Array(items) => {
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
             let items: Vec<String> = items.iter().map(show).collect();
             format!("[{}]", items.join(", "))
         }
+        Frame::Map(pairs) => {
+            let pairs: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{} => {}", show(k), show(v)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+        Frame::Verbatim(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        Frame::Double(d) => format!("(double) {}", String::from_utf8_lossy(d)),
+        Frame::Boolean(b) => format!("({b})"),
     }
 }
 

@@ -10,12 +10,13 @@ use crate::frame::Frame;
 
 /// CONFIG GET pattern [pattern ...]: name/value pairs, each name once.
 pub(crate) fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    Frame::Array(
+    // A map: `%` in RESP3, a flat name, value, ... array in RESP2.
+    Frame::Map(
         ctx.exec
             .config()
             .matching(&args[2..])
             .into_iter()
-            .flat_map(|(name, value)| [Frame::Bulk(name), Frame::bulk(value.as_bytes())])
+            .map(|(name, value)| (Frame::Bulk(name), Frame::bulk(value.as_bytes())))
             .collect(),
     )
 }

@@ -1,22 +1,91 @@
-//! Connection commands: PING, ECHO, QUIT, SELECT, CLIENT. None of them
-//! touches a key, so none takes a lock (`Handler::Server`).
+//! Connection commands: HELLO, PING, ECHO, QUIT, SELECT, CLIENT. None of
+//! them touches a key, so none takes a lock (`Handler::Server`).
 
 use bytes::Bytes;
 
-use super::{int_arg, spec, subcommand, NO_KEYS};
+use super::{int_arg, is_keyword, spec, subcommand, NO_KEYS};
 use crate::cmd::{flags::*, CommandSpec, Handler};
 use crate::error;
 use crate::exec::{Ctx, Flow};
-use crate::frame::Frame;
+use crate::frame::{Frame, Protocol};
+use crate::info::REDIS_VERSION;
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NO_KEYS, "connection", "Handshake with Redis", "6.0.0", Handler::Server(hello)),
     spec("ping", -1, FAST, NO_KEYS, "connection", "Returns the server's liveliness response.", "1.0.0", Handler::Server(ping)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
     spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, "connection", "Closes the connection.", "1.0.0", Handler::Server(quit)),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Changes the selected database.", "1.0.0", Handler::Server(select)),
     spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
 ];
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+///
+/// The handshake current clients open with: it switches the connection's
+/// protocol (RESP3 replies from this reply on) and describes the server.
+/// Checks run in Redis's order (`helloCommand`): the version, every option,
+/// the credentials, then the name, and only when all passed does anything
+/// change. There are no users or passwords yet: `default` is Redis's
+/// `nopass` default user, which any password opens; any other name is
+/// Redis's WRONGPASS.
+fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let mut protocol = None;
+    if let Some(version) = args.get(1) {
+        match super::parse_i64(version) {
+            Some(2) => protocol = Some(Protocol::Resp2),
+            Some(3) => protocol = Some(Protocol::Resp3),
+            Some(_) => return Frame::static_error("NOPROTO unsupported protocol version"),
+            None => {
+                return Frame::static_error(
+                    "ERR Protocol version is not an integer or out of range",
+                )
+            }
+        }
+    }
+    let (mut user, mut name) = (None, None);
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - 1 - i;
+        if is_keyword(&args[i], "auth") && more >= 2 {
+            user = Some(&args[i + 1]);
+            i += 3;
+        } else if is_keyword(&args[i], "setname") && more >= 1 {
+            name = Some(&args[i + 1]);
+            i += 2;
+        } else {
+            return Frame::error(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            ));
+        }
+    }
+    if user.is_some_and(|u| &u[..] != b"default") {
+        return Frame::static_error(error::WRONGPASS);
+    }
+    if let Some(name) = name {
+        if let Err(e) = set_name(ctx, name) {
+            return e;
+        }
+    }
+    if let Some(protocol) = protocol {
+        ctx.session.protocol = protocol;
+    }
+    let proto = match ctx.session.protocol {
+        Protocol::Resp2 => 2,
+        Protocol::Resp3 => 3,
+    };
+    let field = |name: &'static str| Frame::Bulk(Bytes::from_static(name.as_bytes()));
+    Frame::Map(vec![
+        (field("server"), field("redis")),
+        (field("version"), field(REDIS_VERSION)),
+        (field("proto"), Frame::Integer(proto)),
+        (field("id"), Frame::Integer(ctx.session.id as i64)),
+        (field("mode"), field("standalone")),
+        (field("role"), field("master")),
+        (field("modules"), Frame::Array(Vec::new())),
+    ])
+}
 
 /// PING [message]
 fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
@@ -69,23 +138,107 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 }
 
 fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    let name = &args[2];
-    // Names must survive CLIENT LIST's space-separated format: printable
-    // ASCII without spaces. An empty name removes the name.
+    match set_name(ctx, &args[2]) {
+        Ok(()) => Frame::ok(),
+        Err(e) => e,
+    }
+}
+
+/// Name the connection (CLIENT SETNAME, HELLO SETNAME). Names must survive
+/// CLIENT LIST's space-separated format: printable ASCII without spaces.
+/// An empty name removes the name.
+fn set_name(ctx: &mut Ctx<'_>, name: &Bytes) -> Result<(), Frame> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Frame::static_error(
+        return Err(Frame::static_error(
             "ERR Client names cannot contain spaces, newlines or special characters.",
-        );
+        ));
     }
     ctx.session.name = (!name.is_empty()).then(|| name.clone());
-    Frame::ok()
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use crate::exec::Flow;
-    use crate::frame::Frame;
+    use crate::frame::{Frame, Protocol};
     use crate::testkit::*;
+
+    /// HELLO's replies and errors, as redis-server 7.0.15 gives them.
+    #[test]
+    fn hello_switches_the_protocol_and_describes_the_server() {
+        let mut db = TestDb::new(crate::store::Mode::Shard, 4);
+        let id = db.session.id as i64;
+        let reply = |proto: i64| {
+            let field = |s: &str| bulk(s);
+            Frame::Array(vec![
+                field("server"),
+                field("redis"),
+                field("version"),
+                field("7.0.15"),
+                field("proto"),
+                int(proto),
+                field("id"),
+                int(id),
+                field("mode"),
+                field("standalone"),
+                field("role"),
+                field("master"),
+                field("modules"),
+                Frame::Array(vec![]),
+            ])
+        };
+        // RESP2: the map is a flat array; no protocol change without a version.
+        assert_eq!(db.cmd(&["HELLO"]), reply(2));
+        assert_eq!(db.session.protocol, Protocol::Resp2);
+        // RESP3 from HELLO 3's own reply on: a map, and nulls are `_`.
+        assert!(matches!(db.cmd(&["HELLO", "3"]), Frame::Map(m) if m.len() == 7));
+        assert_eq!(db.session.protocol, Protocol::Resp3);
+        assert_eq!(db.cmd(&["GET", "missing"]), Frame::Null);
+        assert!(matches!(
+            db.cmd(&["CONFIG", "GET", "timeout"]),
+            Frame::Map(_)
+        ));
+        assert!(matches!(db.cmd(&["INFO", "keyspace"]), Frame::Verbatim(_)));
+        // Errors change nothing.
+        for (args, error) in [
+            (&["HELLO", "4"][..], "NOPROTO unsupported protocol version"),
+            (&["HELLO", "1"], "NOPROTO unsupported protocol version"),
+            (
+                &["HELLO", "x"],
+                "ERR Protocol version is not an integer or out of range",
+            ),
+            (
+                &["HELLO", "2", "FOO"],
+                "ERR Syntax error in HELLO option 'FOO'",
+            ),
+            (
+                &["HELLO", "2", "AUTH", "default"],
+                "ERR Syntax error in HELLO option 'AUTH'",
+            ),
+            (
+                &["HELLO", "2", "SETNAME"],
+                "ERR Syntax error in HELLO option 'SETNAME'",
+            ),
+            (
+                &["HELLO", "2", "AUTH", "bob", "pw"],
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            ),
+            (
+                &["HELLO", "2", "SETNAME", "a b"],
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ),
+        ] {
+            assert_eq!(db.cmd(args), err(error), "{args:?}");
+            assert_eq!(db.session.protocol, Protocol::Resp3, "{args:?}");
+        }
+        // The default user has no password (nopass): any password opens it.
+        assert!(matches!(
+            db.cmd(&["hello", "2", "auth", "default", "x", "setname", "app"]),
+            Frame::Array(a) if a.len() == 14
+        ));
+        assert_eq!(db.session.protocol, Protocol::Resp2);
+        assert_eq!(db.cmd(&["CLIENT", "GETNAME"]), bulk("app"));
+    }
 
     #[test]
     fn ping_echo_select() {

@@ -54,7 +54,7 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             ("docs", -2, |_, args| {
                 let rows = command_rows(&args[2..]);
                 // DOCS omits unknown names instead of replying nil for them.
-                Frame::Array(rows.into_iter().flatten().flat_map(command_docs).collect())
+                Frame::Map(rows.into_iter().flatten().map(command_docs).collect())
             }),
             ("getkeys", -4, |_, args| getkeys(&args[2..], false)),
             ("getkeysandflags", -4, |_, args| getkeys(&args[2..], true)),
@@ -125,17 +125,19 @@ fn command_info(c: &CommandSpec) -> Frame {
     let (first, last, step) = c.legacy_range();
     let tips = c.tips.iter().map(|t| Frame::bulk(t.as_bytes())).collect();
     let key_specs = c.keys.iter().map(key_spec_info).collect();
+    // In RESP3 the flags, categories, tips, key specs and subcommands are
+    // sets, as Redis's addReplySetLen writes them.
     Frame::Array(vec![
         Frame::bulk(c.name.as_bytes()),
         Frame::Integer(c.arity as i64),
-        Frame::Array(flags),
+        Frame::Set(flags),
         Frame::Integer(first as i64),
         Frame::Integer(last as i64),
         Frame::Integer(step as i64),
         acl_categories(c),
-        Frame::Array(tips),
-        Frame::Array(key_specs),
-        Frame::Array(vec![]),
+        Frame::Set(tips),
+        Frame::Set(key_specs),
+        Frame::Set(vec![]),
     ])
 }
 
@@ -164,7 +166,7 @@ fn acl_categories(c: &CommandSpec) -> Frame {
     if c.group == "connection" {
         categories.push("@connection");
     }
-    Frame::Array(categories.into_iter().map(Frame::simple).collect())
+    Frame::Set(categories.into_iter().map(Frame::simple).collect())
 }
 
 /// The key-flag names of `flags`, as status replies.
@@ -173,7 +175,7 @@ fn key_flag_names(flags: u32) -> Frame {
         .iter()
         .filter(|(f, _)| flags & f != 0)
         .map(|(_, n)| Frame::simple(n));
-    Frame::Array(names.collect())
+    Frame::Set(names.collect())
 }
 
 /// A key spec as Redis's `addReplyCommandKeySpecs` writes it: a map
@@ -182,11 +184,11 @@ fn key_flag_names(flags: u32) -> Frame {
 fn key_spec_info(k: &KeySpec) -> Frame {
     let int = |n: i32| Frame::Integer(n as i64);
     let search = |kind: &str, spec: Vec<Frame>| {
-        Frame::Array(vec![
+        Frame::map_from_flat(vec![
             Frame::bulk(b"type"),
             Frame::bulk(kind.as_bytes()),
             Frame::bulk(b"spec"),
-            Frame::Array(spec),
+            Frame::map_from_flat(spec),
         ])
     };
     let begin = match k.begin_search {
@@ -250,15 +252,15 @@ fn key_spec_info(k: &KeySpec) -> Frame {
         Frame::bulk(b"find_keys"),
         find,
     ]);
-    Frame::Array(fields)
+    Frame::map_from_flat(fields)
 }
 
-/// One `COMMAND DOCS` entry: the name, then a map (flattened in RESP2) of
-/// summary, since and group.
-fn command_docs(c: &CommandSpec) -> [Frame; 2] {
-    [
+/// One `COMMAND DOCS` entry: the name, and a map of summary, since and
+/// group (both maps are flattened in RESP2).
+fn command_docs(c: &CommandSpec) -> (Frame, Frame) {
+    (
         Frame::bulk(c.name.as_bytes()),
-        Frame::Array(vec![
+        Frame::map_from_flat(vec![
             Frame::bulk(b"summary"),
             Frame::bulk(c.summary.as_bytes()),
             Frame::bulk(b"since"),
@@ -266,7 +268,7 @@ fn command_docs(c: &CommandSpec) -> [Frame; 2] {
             Frame::bulk(b"group"),
             Frame::bulk(c.group.as_bytes()),
         ]),
-    ]
+    )
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let everything = wanted.iter().any(|w| w == "all" || w == "everything");
     let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     sections.retain(|s| everything || (default && s.default) || wanted.iter().any(|w| w == s.name));
-    Frame::Bulk(render(&sections).into())
+    // Text for people: a verbatim string (`=...txt:`) in RESP3.
+    Frame::Verbatim(render(&sections).into())
 }
 
 /// `db0:keys=N,expires=M,avg_ttl=T`, only when the database has keys.

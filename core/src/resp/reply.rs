@@ -1,4 +1,5 @@
-//! The client side of RESP2: reading reply frames and writing commands.
+//! The client side of RESP: reading reply frames (RESP2 and RESP3) and
+//! writing commands.
 //!
 //! The server itself never parses replies, but its tests, the load
 //! generator and the replay comparator (which checks this server's bytes
@@ -24,11 +25,39 @@ pub const MAX_FRAME_DEPTH: usize = 1000;
 
 type Res<'a, T> = IResult<&'a [u8], T, ()>;
 
-/// One step of reading: a finished scalar frame, or the header of an array
-/// whose elements follow.
+/// The aggregate types: what a finished list of elements becomes.
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Array,
+    Set,
+    Push,
+    /// Its count is of elements, twice the pairs.
+    Map,
+}
+
+impl Aggregate {
+    fn finish(self, items: Vec<Frame>) -> Frame {
+        match self {
+            Aggregate::Array => Frame::Array(items),
+            Aggregate::Set => Frame::Set(items),
+            Aggregate::Push => Frame::Push(items),
+            Aggregate::Map => {
+                let mut pairs = Vec::with_capacity(items.len() / 2);
+                let mut items = items.into_iter();
+                while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                    pairs.push((k, v));
+                }
+                Frame::Map(pairs)
+            }
+        }
+    }
+}
+
+/// One step of reading: a finished scalar frame, or the header of an
+/// aggregate whose elements follow.
 enum Item {
     Frame(Frame),
-    Array(usize),
+    Aggregate(Aggregate, usize),
 }
 
 fn error(buf: &[u8], at: &[u8], what: &str) -> FrameError {
@@ -47,7 +76,7 @@ fn line(input: &[u8]) -> Res<'_, &[u8]> {
 fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, FrameError> {
     // Judge the type byte before waiting for the line: a reply starting
     // with anything else is broken however many bytes follow.
-    if let Some(&other) = input.first().filter(|b| !b"+-:$*".contains(b)) {
+    if let Some(&other) = input.first().filter(|b| !b"+-:$*_%~>=,#".contains(b)) {
         let what = format!("unknown type byte {other:#04x}");
         return Err(error(buf, input, &what));
     }
@@ -62,8 +91,8 @@ fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, Fra
         b'+' => Item::Frame(Frame::Simple(Bytes::copy_from_slice(body))),
         b'-' => Item::Frame(Frame::Error(Bytes::copy_from_slice(body))),
         b':' => Item::Frame(Frame::Integer(number()?)),
-        b'$' => match number()? {
-            -1 => Item::Frame(Frame::Null),
+        b'$' | b'=' => match number()? {
+            -1 if kind == b'$' => Item::Frame(Frame::Null),
             n => {
                 let len = usize::try_from(n)
                     .map_err(|_| error(buf, input, "bulk length out of range"))?;
@@ -75,21 +104,43 @@ fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, Fra
                 };
                 let crlf: Res<'a, &[u8]> = tag(&b"\r\n"[..])(after);
                 return match crlf {
-                    Ok((after, _)) => Ok(Some((
+                    Ok((after, _)) if kind == b'$' => Ok(Some((
                         Item::Frame(Frame::Bulk(Bytes::copy_from_slice(data))),
                         after,
                     ))),
+                    // A verbatim string is `fmt:text`; only `txt` is used.
+                    Ok((after, _)) => match data.strip_prefix(b"txt:") {
+                        Some(text) => Ok(Some((
+                            Item::Frame(Frame::Verbatim(Bytes::copy_from_slice(text))),
+                            after,
+                        ))),
+                        None => Err(error(buf, input, "verbatim string without txt: format")),
+                    },
                     Err(nom::Err::Incomplete(_)) => Ok(None),
                     Err(_) => Err(error(buf, after, "bulk payload not followed by CRLF")),
                 };
             }
         },
-        b'*' => match number()? {
-            -1 => Item::Frame(Frame::NullArray),
-            n => Item::Array(
-                usize::try_from(n).map_err(|_| error(buf, input, "array length out of range"))?,
-            ),
-        },
+        b'*' if body == b"-1" => Item::Frame(Frame::NullArray),
+        b'*' | b'~' | b'>' | b'%' => {
+            let n = usize::try_from(number()?)
+                .map_err(|_| error(buf, input, "aggregate length out of range"))?;
+            match kind {
+                b'*' => Item::Aggregate(Aggregate::Array, n),
+                b'~' => Item::Aggregate(Aggregate::Set, n),
+                b'>' => Item::Aggregate(Aggregate::Push, n),
+                _ => Item::Aggregate(
+                    Aggregate::Map,
+                    n.checked_mul(2)
+                        .ok_or_else(|| error(buf, input, "map length out of range"))?,
+                ),
+            }
+        }
+        b'_' if body.is_empty() => Item::Frame(Frame::Null),
+        b'#' if body == b"t" => Item::Frame(Frame::Boolean(true)),
+        b'#' if body == b"f" => Item::Frame(Frame::Boolean(false)),
+        b',' if !body.is_empty() => Item::Frame(Frame::Double(Bytes::copy_from_slice(body))),
+        b'_' | b'#' | b',' => return Err(error(buf, input, "malformed RESP3 scalar")),
         // Checked above; kept so the match needs no panic arm.
         other => {
             let what = format!("unknown type byte {other:#04x}");
@@ -99,8 +150,8 @@ fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, Fra
     Ok(Some((item, rest)))
 }
 
-/// Parse one RESP2 reply frame from the start of `buf`: any [`Frame`]
-/// variant, arrays nested up to [`MAX_FRAME_DEPTH`] levels.
+/// Parse one reply frame (RESP2 or RESP3) from the start of `buf`: any
+/// [`Frame`] variant, aggregates nested up to [`MAX_FRAME_DEPTH`] levels.
 ///
 /// Returns the frame and how many bytes it used, or `Ok(None)` when the
 /// buffer ends before the frame does. Never panics, never allocates in
@@ -108,8 +159,9 @@ fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, Fra
 /// explicit stack instead of recursion so hostile input cannot exhaust the
 /// call stack.
 pub fn parse_frame(buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
-    // Arrays still being filled: their elements so far and how many are missing.
-    let mut open: Vec<(Vec<Frame>, usize)> = Vec::new();
+    // Aggregates still being filled: their kind, elements so far and how
+    // many are missing.
+    let mut open: Vec<(Aggregate, Vec<Frame>, usize)> = Vec::new();
     let mut rest = buf;
     loop {
         let Some((item, after)) = item(buf, rest)? else {
@@ -118,29 +170,29 @@ pub fn parse_frame(buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
         rest = after;
         let mut frame = match item {
             Item::Frame(frame) => frame,
-            Item::Array(0) => Frame::Array(Vec::new()),
-            Item::Array(len) => {
+            Item::Aggregate(kind, 0) => kind.finish(Vec::new()),
+            Item::Aggregate(kind, len) => {
                 if open.len() >= MAX_FRAME_DEPTH {
                     return Err(error(buf, rest, "arrays nested too deep"));
                 }
                 // No capacity reserved: `len` is only announced, and elements
                 // are counted as they arrive, so memory follows real bytes.
-                open.push((Vec::new(), len));
+                open.push((kind, Vec::new(), len));
                 continue;
             }
         };
-        // Hand the finished frame to its parent array; a parent that is
-        // now full is itself a finished frame for the next level up.
+        // Hand the finished frame to its parent; a parent that is now full
+        // is itself a finished frame for the next level up.
         loop {
-            let Some((mut items, missing)) = open.pop() else {
+            let Some((kind, mut items, missing)) = open.pop() else {
                 return Ok(Some((frame, buf.len() - rest.len())));
             };
             items.push(frame);
             if missing > 1 {
-                open.push((items, missing - 1));
+                open.push((kind, items, missing - 1));
                 break;
             }
-            frame = Frame::Array(items);
+            frame = kind.finish(items);
         }
     }
 }

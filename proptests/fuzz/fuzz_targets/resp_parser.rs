@@ -3,12 +3,15 @@
 //! `parse_request` (what the server reads): never panics, a command or a
 //! skip consumes at least one and at most all bytes, its decision depends
 //! only on the bytes it consumed, and parsing a whole buffer request by
-//! request ends. `parse_frame` (what clients read): whatever it accepts
-//! re-encodes to exactly the bytes it consumed.
+//! request ends. `parse_frame` (what clients read, RESP2 and RESP3):
+//! whatever it accepts, encoded in either protocol, parses back to a frame
+//! that encodes to the same bytes (a fixed point; the input itself may mix
+//! the protocols' null forms, so it need not be canonical).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use myongoredis_core::resp::{parse_frame, parse_request, Request};
+use myongoredis_core::Protocol;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
@@ -38,10 +41,16 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(Some((frame, used))) = parse_frame(data) {
         assert!(used <= data.len());
-        assert_eq!(
-            &frame.to_bytes()[..],
-            &data[..used],
-            "not canonical: {frame:?}"
-        );
+        for protocol in [Protocol::Resp2, Protocol::Resp3] {
+            let mut bytes = bytes::BytesMut::new();
+            frame.encode_as(protocol, &mut bytes);
+            let (again, n) = parse_frame(&bytes)
+                .expect("an encoded frame parses")
+                .expect("whole");
+            assert_eq!(n, bytes.len());
+            let mut twice = bytes::BytesMut::new();
+            again.encode_as(protocol, &mut twice);
+            assert_eq!(twice, bytes, "not a fixed point in {protocol:?}: {frame:?}");
+        }
     }
 });

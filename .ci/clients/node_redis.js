@@ -1,0 +1,63 @@
+// node-redis against a running server, with its defaults (RESP3: it opens
+// with HELLO 3) and with RESP2 forced.
+//
+//   NODE_PATH=<node_modules with redis> node node_redis.js PORT
+//
+// Each way: connect as an application does (createClient().connect()),
+// round-trip the reply types the server has, check what the library made
+// of them. Prints one line per check and 'N passed, M failed'; exits 1 on
+// any failure, and never hangs: a connection that does not become ready in
+// 10 s is a failure (node-redis otherwise reconnects forever).
+const { createClient } = require('redis');
+
+const port = Number(process.argv[2]);
+let passed = 0;
+let failed = 0;
+
+function check(what, got, want) {
+  const same = JSON.stringify(got) === JSON.stringify(want);
+  if (same) { passed++; console.log(`ok   ${what}`); }
+  else { failed++; console.log(`FAIL ${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); }
+}
+
+function withDeadline(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function session(label, options) {
+  const client = createClient({
+    url: `redis://127.0.0.1:${port}`,
+    socket: { reconnectStrategy: false },
+    ...options,
+  });
+  client.on('error', (e) => console.log(`${label}: client error: ${e.message}`));
+  await withDeadline(client.connect(), 10000, `${label} connect`);
+  console.log(`== node-redis ${require('redis/package.json').version}, ${label}`);
+  check(`${label} PING`, await client.ping(), 'PONG');
+  check(`${label} SET`, await client.set('node:k', 'v', { EX: 100 }), 'OK');
+  check(`${label} GET`, await client.get('node:k'), 'v');
+  check(`${label} GET missing (null)`, await client.get('node:missing'), null);
+  check(`${label} INCRBY`, await client.incrBy('node:n', 5), 5);
+  check(`${label} MGET with a null`, await client.mGet(['node:k', 'node:missing']), ['v', null]);
+  check(`${label} CONFIG GET (map)`, await client.configGet('timeout'), { timeout: '0' });
+  const info = await client.info('keyspace');
+  check(`${label} INFO (verbatim)`, String(info).includes('db0:keys='), true);
+  check(`${label} DEL`, await client.del(['node:k', 'node:n']), 2);
+  await client.quit();
+}
+
+(async () => {
+  try {
+    await session('defaults', {});
+    await session('RESP2', { RESP: 2 });
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${e.message}`);
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})();
