@@ -41,14 +41,8 @@ impl Aggregate {
             Aggregate::Array => Frame::Array(items),
             Aggregate::Set => Frame::Set(items),
             Aggregate::Push => Frame::Push(items),
-            Aggregate::Map => {
-                let mut pairs = Vec::with_capacity(items.len() / 2);
-                let mut items = items.into_iter();
-                while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                    pairs.push((k, v));
-                }
-                Frame::Map(pairs)
-            }
+            // The count was doubled, so no element is left over.
+            Aggregate::Map => Frame::map_from_flat(items),
         }
     }
 }
