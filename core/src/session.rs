@@ -28,6 +28,8 @@ pub struct Session {
     pub name: Option<Bytes>,
     /// The protocol replies are rendered in: RESP2 until HELLO 3.
     pub protocol: Protocol,
+    /// The selected database (SELECT): 0 until changed.
+    pub db: u32,
 }
 
 impl Session {
@@ -39,6 +41,7 @@ impl Session {
             id,
             name: None,
             protocol: Protocol::Resp2,
+            db: 0,
         }
     }
 }
