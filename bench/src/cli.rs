@@ -40,8 +40,8 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["server", "shards"])]
     pub target: Option<SocketAddr>,
 
-    /// Also start this redis-server (`--port P --save '' --appendonly no
-    /// --databases 1`) as a reference row.
+    /// Also start this redis-server (`--port P --save '' --appendonly no`)
+    /// as a reference row.
     #[arg(long, value_name = "PATH")]
     pub redis_server: Option<PathBuf>,
 

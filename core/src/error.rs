@@ -21,6 +21,9 @@ pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+/// MOVE to the selected database, COPY of a key onto itself
+/// (`shared.sameobjecterr`).
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
 pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";

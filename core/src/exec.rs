@@ -250,29 +250,30 @@ impl Executor {
             }
             Handler::Read(run) => {
                 let locks = self.lock_plan(spec, args);
-                let view = self.store.read(&locks, spec.name);
+                let db = ctx.session.db;
+                let view = self.store.read(&locks, spec.name).in_db(db);
                 let reply = run(&mut ctx, &view, args).unwrap_or_else(Frame::from);
                 let seq = self.next_seq();
                 let expired_seen = view
-                    .keyspaces()
-                    .fold(false, |seen, ks| ks.take_expired_seen() | seen);
+                    .databases()
+                    .fold(false, |seen, dbs| dbs.take_expired_seen() | seen);
                 drop(view);
                 if expired_seen && !self.defer_lazy_expiry {
                     (lazy_expire, signal) =
-                        self.delete_expired_keys(spec, args, &locks, ctx.now_ms());
+                        self.delete_expired_keys(spec, args, &locks, db, ctx.now_ms());
                 }
                 (reply, seq)
             }
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
-                let mut view = self.store.write(&locks, spec.name);
+                let mut view = self.store.write(&locks, spec.name).in_db(ctx.session.db);
                 let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args))
                     .unwrap_or_else(Frame::from);
                 // A writer that met an expired key deleted it (or did not
                 // need to); its sighting must not make the next reader
                 // take a needless write-lock pass.
-                for ks in view.keyspaces() {
-                    ks.take_expired_seen();
+                for dbs in view.databases() {
+                    dbs.take_expired_seen();
                 }
                 signal = view.take_signal(args);
                 (reply, self.next_seq())
@@ -288,9 +289,9 @@ impl Executor {
         (reply, executed)
     }
 
-    /// Lazy expiry for a read-only command that met expired keys: delete
-    /// them under a write lock, re-checking each deadline (another client
-    /// may have rewritten the key in between).
+    /// Lazy expiry for a read-only command that ran in database `db` and
+    /// met expired keys: delete them under a write lock, re-checking each
+    /// deadline (another client may have rewritten the key in between).
     ///
     /// Reports the deletion (numbered under the write lock) and its
     /// signal if it removed anything; a deletion that removed nothing
@@ -300,9 +301,10 @@ impl Executor {
         spec: &CommandSpec,
         args: &[Bytes],
         locks: &[u32],
+        db: u32,
         now_ms: u64,
     ) -> (Option<LazyExpire>, WriteSignal) {
-        let mut view = self.store.write(locks, "lazy-expire");
+        let mut view = self.store.write(locks, "lazy-expire").in_db(db);
         let mut deleted = 0;
         for key in spec.keys(args) {
             let key = &args[key.pos];

@@ -376,7 +376,9 @@ pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 /// keys is considered acceptable. (Redis 6.0 and earlier stopped at 25 %.)
 pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
+mod databases;
 mod write;
+pub use databases::Databases;
 pub use write::{KeyspaceMut, StringMut, WrongType};
 
 #[cfg(test)]

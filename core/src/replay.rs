@@ -154,7 +154,6 @@ impl Replayer {
     /// count, seed and config table. No lock observer: replay measures
     /// nothing about locks.
     pub fn new(header: &Header) -> Replayer {
-        let store = new_store(header.mode, header.shards, Arc::new(NoObserver));
         let config = Config::with_defaults();
         for (name, value) in &header.config {
             // A parameter this build does not know (a capture from
@@ -162,6 +161,12 @@ impl Replayer {
             // showed in CONFIG GET, which then differs at that command.
             let _ = config.set(name, value);
         }
+        let store = new_store(
+            header.mode,
+            header.shards,
+            config.databases(),
+            Arc::new(NoObserver),
+        );
         Replayer {
             exec: Executor::new(store, header.seed, config)
                 .with_hooks(Arc::new(ReplayHooks))
@@ -226,8 +231,12 @@ impl Replayer {
     }
 
     fn lazy_expire(&mut self, l: &LazyExpireRecord) -> Outcome {
+        // The deletion follows its connection's read command before that
+        // connection can run another, so the session still has the
+        // database the command ran in selected.
+        let db = self.sessions.get(&l.conn).map_or(0, |s| s.db);
         let deleted = match parse_request(&l.request) {
-            Ok(Request::Command { args, .. }) => self.exec.lazy_expire(&args, l.now_us / 1000),
+            Ok(Request::Command { args, .. }) => self.exec.lazy_expire(&args, db, l.now_us / 1000),
             _ => 0,
         };
         Outcome::LazyExpired {

@@ -36,6 +36,9 @@ pub struct WriteSignal {
     pub modified: Vec<Bytes>,
     /// Every key of the database was removed (FLUSHDB, FLUSHALL).
     pub flushed: bool,
+    /// Two databases exchanged their keys (SWAPDB): every key of both
+    /// changed, as for a flush (Redis touches the watched keys of both).
+    pub swapped: Option<(u32, u32)>,
     /// The command's contribution to `server.dirty`: one per changed key as
     /// Redis counts it (MSET of n keys: n; RENAME: 1; FLUSHALL: the keys it
     /// removed). Deletions by expiry do not count, as in Redis.
@@ -43,31 +46,44 @@ pub struct WriteSignal {
     /// The effect as commands, exactly as Redis 7.0 propagates them to the
     /// AOF and its replicas: the `DEL` of each expired key, then the
     /// command verbatim or rewritten; nothing for a command that changed
-    /// nothing. Replayed in order at the same clock readings, they rebuild
-    /// the same keyspace. Redis wraps more than one in `MULTI`/`EXEC`
-    /// ([`WriteSignal::transaction`]); here they are one critical section
-    /// anyway.
-    pub propagate: Vec<Vec<Bytes>>,
+    /// nothing. Replayed in order at the same clock readings, each in its
+    /// database, they rebuild the same keyspace. Redis wraps more than one
+    /// in `MULTI`/`EXEC` ([`WriteSignal::transaction`]); here they are one
+    /// critical section anyway.
+    pub propagate: Vec<Propagated>,
 }
 
 impl WriteSignal {
     /// Did the command change nothing at all?
     pub fn is_empty(&self) -> bool {
-        self.modified.is_empty() && !self.flushed && self.propagate.is_empty()
+        !self.changed_data() && self.propagate.is_empty()
+    }
+
+    /// Did keys change: some by name, or whole databases (a flush, a
+    /// swap)? Exactly then is something propagated.
+    pub fn changed_data(&self) -> bool {
+        !self.modified.is_empty() || self.flushed || self.swapped.is_some()
     }
 
     /// [`WriteSignal::propagate`] as Redis 7.0 writes it to the AOF: more
     /// than one command (a lazily expired key and the command that met it,
     /// or several expired keys) is wrapped in `MULTI` ... `EXEC`, so a
     /// replica applies them atomically (`propagatePendingCommands`).
-    pub fn transaction(&self) -> Vec<Vec<Bytes>> {
-        if self.propagate.len() <= 1 {
+    pub fn transaction(&self) -> Vec<Propagated> {
+        let (Some(first), Some(last)) = (self.propagate.first(), self.propagate.last()) else {
+            return Vec::new();
+        };
+        if self.propagate.len() == 1 {
             return self.propagate.clone();
         }
+        let word = |db, w: &'static [u8]| Propagated {
+            db,
+            argv: vec![Bytes::from_static(w)],
+        };
         let mut wrapped = Vec::with_capacity(self.propagate.len() + 2);
-        wrapped.push(vec![Bytes::from_static(b"MULTI")]);
+        wrapped.push(word(first.db, b"MULTI"));
         wrapped.extend(self.propagate.iter().cloned());
-        wrapped.push(vec![Bytes::from_static(b"EXEC")]);
+        wrapped.push(word(last.db, b"EXEC"));
         wrapped
     }
 
@@ -75,19 +91,44 @@ impl WriteSignal {
     pub fn extend(&mut self, other: WriteSignal) {
         self.modified.extend(other.modified);
         self.flushed |= other.flushed;
+        self.swapped = other.swapped.or(self.swapped);
         self.dirty += other.dirty;
         self.propagate.extend(other.propagate);
+    }
+}
+
+/// One command to propagate and the database it applies to: a stream of
+/// them (the AOF, a replica link) puts `SELECT db` before a command whose
+/// database differs from the previous one's, as Redis's
+/// `feedAppendOnlyFile` does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Propagated {
+    pub db: u32,
+    pub argv: Vec<Bytes>,
+}
+
+impl Propagated {
+    /// Append this command to a stream whose selected database is
+    /// `*selected`: `SELECT db` first when the database changes.
+    pub fn append_to(&self, stream: &mut Vec<Vec<Bytes>>, selected: &mut Option<u32>) {
+        if *selected != Some(self.db) {
+            *selected = Some(self.db);
+            stream.push(vec![words::SELECT, number(u64::from(self.db))]);
+        }
+        stream.push(self.argv.clone());
     }
 }
 
 /// What a command's write view has noted so far; see the module comment.
 #[derive(Debug, Default)]
 pub struct Journal {
-    /// Keys deleted because their deadline passed, in order.
-    expired: Vec<Bytes>,
+    /// Keys deleted because their deadline passed, in order, each with its
+    /// database.
+    expired: Vec<(u32, Bytes)>,
     modified: Vec<Bytes>,
     dirty: u64,
     flushed: bool,
+    swapped: Option<(u32, u32)>,
     /// The argv to propagate instead of the command's own
     /// (`rewriteClientCommandVector`).
     rewritten: Option<Vec<Bytes>>,
@@ -109,13 +150,16 @@ impl Journal {
         }
     }
 
-    /// `keys` were deleted because their deadline passed.
-    pub(crate) fn expired(&mut self, keys: Vec<Bytes>) {
-        if self.expired.is_empty() {
-            self.expired = keys;
-        } else {
-            self.expired.extend(keys);
-        }
+    /// Databases `a` and `b` exchanged their keys (SWAPDB): one change
+    /// towards `dirty`.
+    pub(crate) fn swapped(&mut self, a: u32, b: u32) {
+        self.swapped = Some((a, b));
+        self.dirty += 1;
+    }
+
+    /// `keys` of database `db` were deleted because their deadline passed.
+    pub(crate) fn expired(&mut self, db: u32, keys: Vec<Bytes>) {
+        self.expired.extend(keys.into_iter().map(|key| (db, key)));
     }
 
     /// Every key was removed; `removed` of them existed.
@@ -129,28 +173,37 @@ impl Journal {
         self.rewritten = Some(argv);
     }
 
-    /// The signal of a command that ran with arguments `args`.
+    /// The signal of a command that ran with arguments `args` in database
+    /// `db` (the client's selected one).
     ///
     /// Propagation follows Redis's `call()`: the command is propagated when
     /// it made the data dirty, and FLUSHALL/FLUSHDB always are (Redis's
     /// `forceCommandPropagation`, so that a replica that was not empty is
     /// emptied too).
-    pub(crate) fn into_signal(self, args: &[Bytes]) -> WriteSignal {
+    pub(crate) fn into_signal(self, args: &[Bytes], db: u32) -> WriteSignal {
         let expired = self.expired;
         let propagate_command = self.dirty > 0 || self.flushed;
-        if expired.is_empty() && !propagate_command && self.modified.is_empty() {
+        let whole = self.flushed || self.swapped.is_some();
+        if expired.is_empty() && !propagate_command && self.modified.is_empty() && !whole {
             return WriteSignal::default();
         }
         let mut propagate = Vec::with_capacity(expired.len() + 1);
-        propagate.extend(expired.iter().map(del));
+        propagate.extend(expired.iter().map(|(db, key)| Propagated {
+            db: *db,
+            argv: del(key),
+        }));
         if propagate_command {
-            propagate.push(self.rewritten.unwrap_or_else(|| args.to_vec()));
+            propagate.push(Propagated {
+                db,
+                argv: self.rewritten.unwrap_or_else(|| args.to_vec()),
+            });
         }
-        let mut modified = expired;
+        let mut modified: Vec<Bytes> = expired.into_iter().map(|(_, key)| key).collect();
         modified.extend(self.modified);
         WriteSignal {
             modified,
             flushed: self.flushed,
+            swapped: self.swapped,
             dirty: self.dirty,
             propagate,
         }
@@ -167,6 +220,7 @@ pub mod words {
     pub const KEEPTTL: Bytes = Bytes::from_static(b"KEEPTTL");
     pub const PEXPIREAT: Bytes = Bytes::from_static(b"PEXPIREAT");
     pub const PERSIST: Bytes = Bytes::from_static(b"PERSIST");
+    pub const SELECT: Bytes = Bytes::from_static(b"SELECT");
 }
 
 /// `DEL key`: how Redis 7.0 propagates a key deleted by expiry
@@ -191,9 +245,16 @@ mod tests {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
+    fn p(db: u32, words: &[&str]) -> Propagated {
+        Propagated {
+            db,
+            argv: words.iter().map(|w| b(w)).collect(),
+        }
+    }
+
     #[test]
     fn a_journal_that_saw_nothing_signals_nothing() {
-        let signal = Journal::default().into_signal(&[b("get"), b("k")]);
+        let signal = Journal::default().into_signal(&[b("get"), b("k")], 0);
         assert!(signal.is_empty());
         assert_eq!(signal.propagate.capacity(), 0, "nothing allocated");
     }
@@ -201,37 +262,62 @@ mod tests {
     #[test]
     fn expired_keys_come_first_and_the_rewrite_replaces_the_command() {
         let mut journal = Journal::default();
-        journal.expired(vec![b("k")]);
+        journal.expired(0, vec![b("k")]);
         journal.modified(&b("k"));
         journal.modified(&b("k"));
         journal.rewrite(vec![b("SET"), b("k"), b("1.5"), b("KEEPTTL")]);
-        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")]);
+        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")], 0);
         assert_eq!(signal.modified, vec![b("k"), b("k")]);
         assert_eq!(signal.dirty, 2);
         assert_eq!(
             signal.propagate,
-            vec![
-                vec![b("DEL"), b("k")],
-                vec![b("SET"), b("k"), b("1.5"), b("KEEPTTL")]
-            ]
+            vec![p(0, &["DEL", "k"]), p(0, &["SET", "k", "1.5", "KEEPTTL"])]
         );
         assert_eq!(
             signal.transaction(),
             vec![
-                vec![b("MULTI")],
-                vec![b("DEL"), b("k")],
-                vec![b("SET"), b("k"), b("1.5"), b("KEEPTTL")],
-                vec![b("EXEC")],
+                p(0, &["MULTI"]),
+                p(0, &["DEL", "k"]),
+                p(0, &["SET", "k", "1.5", "KEEPTTL"]),
+                p(0, &["EXEC"]),
             ]
         );
+    }
+
+    #[test]
+    fn expired_keys_propagate_in_their_database_and_a_stream_selects_it() {
+        let mut journal = Journal::default();
+        journal.expired(2, vec![b("gone")]);
+        journal.modified(&b("k"));
+        let signal = journal.into_signal(&[b("move"), b("k"), b("2")], 0);
+        assert_eq!(
+            signal.propagate,
+            vec![p(2, &["DEL", "gone"]), p(0, &["move", "k", "2"])]
+        );
+        let (mut stream, mut selected) = (Vec::new(), Some(0));
+        for command in signal.transaction() {
+            command.append_to(&mut stream, &mut selected);
+        }
+        let words: Vec<Vec<Bytes>> = [
+            &["SELECT", "2"][..],
+            &["MULTI"],
+            &["DEL", "gone"],
+            &["SELECT", "0"],
+            &["move", "k", "2"],
+            &["EXEC"],
+        ]
+        .iter()
+        .map(|w| w.iter().map(|s| b(s)).collect())
+        .collect();
+        assert_eq!(stream, words);
     }
 
     #[test]
     fn a_flush_propagates_even_when_it_removed_nothing() {
         let mut journal = Journal::default();
         journal.flushed(0);
-        let signal = journal.into_signal(&[b("flushall")]);
+        let signal = journal.into_signal(&[b("flushall")], 3);
         assert!(signal.flushed);
-        assert_eq!(signal.propagate, vec![vec![b("flushall")]]);
+        assert_eq!(signal.propagate, vec![p(3, &["flushall"])]);
     }
 }

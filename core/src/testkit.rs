@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::config::DEFAULT_DATABASES;
 use crate::exec::{Config, Executor, Session};
 use crate::frame::Frame;
 use crate::store::{new_store, Mode, NoObserver};
@@ -23,7 +24,7 @@ pub(crate) struct TestDb {
 impl TestDb {
     pub fn new(mode: Mode, shards: u32) -> TestDb {
         let exec = Executor::new(
-            new_store(mode, shards, Arc::new(NoObserver)),
+            new_store(mode, shards, DEFAULT_DATABASES, Arc::new(NoObserver)),
             42,
             Config::with_defaults(),
         );

@@ -63,7 +63,7 @@ impl ServerHooks for ShellHooks {
         let expired: u64 = (0..store.lock_count())
             .map(|lock| {
                 let view = store.read(&[lock], "resetstat");
-                view.keyspaces().map(|ks| ks.expired_total()).sum::<u64>()
+                view.databases().map(|dbs| dbs.expired_total()).sum::<u64>()
             })
             .sum();
         self.stats.expired_keys_baseline.store(expired, Relaxed);

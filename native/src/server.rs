@@ -158,8 +158,12 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         )?),
         None => None,
     };
-    let mut exec =
-        Executor::new(new_store(mode, args.shards, locks), seed, config).with_hooks(hooks.clone());
+    let mut exec = Executor::new(
+        new_store(mode, args.shards, config.databases(), locks),
+        seed,
+        config,
+    )
+    .with_hooks(hooks.clone());
     if capture.is_some() {
         exec = exec.with_sequencer();
     }

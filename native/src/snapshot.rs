@@ -83,7 +83,7 @@ impl ShellHooks {
         let (mut keys, mut expires, mut expired) = (0u64, 0u64, 0u64);
         for lock in 0..store.lock_count() {
             let view = store.read(&[lock], "info");
-            for ks in view.keyspaces() {
+            for (_, ks) in view.databases().flat_map(|dbs| dbs.iter()) {
                 keys += ks.len() as u64;
                 expires += ks.volatile_len() as u64;
                 expired += ks.expired_total();

@@ -411,3 +411,92 @@ fn resp3_clients_handshake_with_hello_3_and_get_resp3_types() {
         );
     }
 }
+
+/// SELECT, MOVE, COPY and SWAPDB through the socket, with a database count
+/// set on the command line; INFO keyspace lists each database with keys.
+#[test]
+fn databases_through_the_socket() {
+    for mode in MODES {
+        let server = ServerProcess::start(mode, &["--databases", "4"]);
+        let mut con = server.client();
+        let _: () = con.set("k", "in0").unwrap();
+        let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+        assert_eq!(con.get::<_, Option<String>>("k").unwrap(), None, "{mode}");
+        let _: () = con.set_ex("k3", "in3", 100).unwrap();
+        let err = redis::cmd("SELECT")
+            .arg(4)
+            .query::<()>(&mut con)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DB index is out of range"),
+            "{mode}: {err}"
+        );
+        let moved: i64 = redis::cmd("MOVE").arg("k3").arg(1).query(&mut con).unwrap();
+        assert_eq!(moved, 1);
+        let swapped: String = redis::cmd("SWAPDB").arg(0).arg(1).query(&mut con).unwrap();
+        assert_eq!(swapped, "OK");
+        let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
+        assert_eq!(con.get::<_, String>("k3").unwrap(), "in3", "{mode}");
+        assert!(con.ttl::<_, i64>("k3").unwrap() > 0);
+        let copied: i64 = redis::cmd("COPY")
+            .arg("k3")
+            .arg("c")
+            .arg("DB")
+            .arg(2)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(copied, 1);
+        let info: String = redis::cmd("INFO").arg("keyspace").query(&mut con).unwrap();
+        let lines: Vec<&str> = info.lines().filter(|l| l.starts_with("db")).collect();
+        assert_eq!(lines.len(), 3, "{mode}: {info}");
+        assert!(lines[0].starts_with("db0:keys=1,expires=1,"), "{info}");
+        assert!(lines[1].starts_with("db1:keys=1,expires=0,"), "{info}");
+        assert!(lines[2].starts_with("db2:keys=1,expires=1,"), "{info}");
+    }
+}
+
+/// SWAPDB holds every lock while it swaps: a client reading keys spread
+/// over every shard never sees some from one database and some from the
+/// other, however the swaps and reads interleave.
+#[test]
+fn swapdb_is_atomic_for_every_client() {
+    const KEYS: usize = 64;
+    const SWAPS: usize = 300;
+    for mode in MODES {
+        let server = ServerProcess::start(mode, &[]);
+        let mut con = server.client();
+        let keys: Vec<String> = (0..KEYS).map(|i| format!("key:{i}")).collect();
+        for (db, value) in [(0, "zero"), (1, "one")] {
+            let _: () = redis::cmd("SELECT").arg(db).query(&mut con).unwrap();
+            let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), value)).collect();
+            let _: () = con.mset(&pairs).unwrap();
+        }
+        let done = std::sync::atomic::AtomicBool::new(false);
+        thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut con = server.client();
+                let mut reads = 0;
+                // At least one read, then as many as the swaps leave time for.
+                while reads == 0 || !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let values: Vec<String> = con.mget(&keys).unwrap();
+                    assert!(
+                        values.iter().all(|v| v == &values[0]),
+                        "{mode}: a read saw two databases at once: {values:?}"
+                    );
+                    reads += 1;
+                }
+                reads
+            });
+            let mut swapper = server.client();
+            for _ in 0..SWAPS {
+                let _: () = redis::cmd("SWAPDB")
+                    .arg(0)
+                    .arg(1)
+                    .query(&mut swapper)
+                    .unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(reader.join().unwrap() > 0);
+        });
+    }
+}

@@ -35,10 +35,16 @@ impl Target {
 
     /// A fresh executor with this store, a default config and `seed`.
     pub fn executor(self, seed: u64) -> Executor {
+        let config = Config::with_defaults();
         Executor::new(
-            new_store(self.mode, self.shards, Arc::new(NoObserver)),
+            new_store(
+                self.mode,
+                self.shards,
+                config.databases(),
+                Arc::new(NoObserver),
+            ),
             seed,
-            Config::with_defaults(),
+            config,
         )
     }
 }

@@ -8,11 +8,15 @@
 //!
 //! This is what an AOF or a replica relies on. Sessions mix the model's
 //! command language with the writes it does not model (GETEX, SETEX,
-//! PSETEX, INCRBYFLOAT, GETSET, SETRANGE, SETBIT, UNLINK, FLUSHALL), and
+//! PSETEX, INCRBYFLOAT, GETSET, SETRANGE, SETBIT, UNLINK, FLUSHALL) and
+//! the database commands (SELECT, MOVE, COPY ... DB, SWAPDB, FLUSHDB), and
 //! every propagated command must be one that means the same whenever it is
-//! replayed: no relative times, no floating-point arithmetic.
+//! replayed: no relative times, no floating-point arithmetic. The copy
+//! applies the stream as an AOF does, with a `SELECT` wherever the
+//! database changes, and must match in every database.
 
 use bytes::Bytes;
+use myongoredis_core::signal::Propagated;
 use myongoredis_core::{Executor, Frame, Session};
 use myongoredis_proptests::command::{Command, Key, Num, SetOpt, Val, T0_MS};
 use myongoredis_proptests::harness::{show, Target};
@@ -59,7 +63,25 @@ fn raw_write() -> impl Strategy<Value = Vec<Vec<u8>>> {
         1 => k().prop_map(|k| vec![text("UNLINK"), k]),
         1 => k().prop_map(|k| vec![text("GETDEL"), k]),
         1 => Just(vec![text("FLUSHALL")]),
+        3 => db().prop_map(|db| vec![text("SELECT"), text(db)]),
+        2 => (k(), db()).prop_map(|(k, db)| vec![text("MOVE"), k, text(db)]),
+        2 => (k(), k(), db(), any::<bool>()).prop_map(|(a, b, db, replace)| {
+            let mut args = vec![text("COPY"), a, b, text("DB"), text(db)];
+            if replace {
+                args.push(text("REPLACE"));
+            }
+            args
+        }),
+        1 => (db(), db()).prop_map(|(a, b)| vec![text("SWAPDB"), text(a), text(b)]),
+        1 => Just(vec![text("FLUSHDB")]),
     ]
+}
+
+/// The databases sessions use: a few, so that keys meet across them.
+const DATABASES: u32 = 3;
+
+fn db() -> impl Strategy<Value = u32> {
+    0..DATABASES
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -70,7 +92,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// A propagated command and the clock reading it took effect at.
-type Propagated = (u64, Vec<Bytes>);
+type Timed = (u64, Propagated);
 
 fn bytes_args(args: &[Vec<u8>]) -> Vec<Bytes> {
     args.iter().map(|a| Bytes::copy_from_slice(a)).collect()
@@ -86,7 +108,7 @@ fn show_argv(argv: &[Bytes]) -> String {
 
 /// Run `steps` on a fresh executor of `target`; every propagated command
 /// in order, and the clock at the end.
-fn run_primary(exec: &Executor, steps: &[Step]) -> Result<(Vec<Propagated>, u64), String> {
+fn run_primary(exec: &Executor, steps: &[Step]) -> Result<(Vec<Timed>, u64), String> {
     let mut session = exec.new_session();
     let mut now_us = T0_MS * 1000;
     let mut stream = Vec::new();
@@ -108,12 +130,12 @@ fn run_primary(exec: &Executor, steps: &[Step]) -> Result<(Vec<Propagated>, u64)
         let (_, executed) = exec.dispatch(&mut session, &bytes_args(&args), now_us);
         let signal = executed.signal;
         // Something is propagated exactly when something changed.
-        if signal.propagate.is_empty() != (signal.modified.is_empty() && !signal.flushed) {
+        if signal.propagate.is_empty() == signal.changed_data() {
             return Err(format!("{step:?}: inconsistent signal {signal:?}"));
         }
-        for argv in &signal.propagate {
-            replayable(argv)
-                .map_err(|e| format!("{step:?} propagated {}: {e}", show_argv(argv)))?;
+        for p in &signal.propagate {
+            replayable(&p.argv)
+                .map_err(|e| format!("{step:?} propagated {}: {e}", show_argv(&p.argv)))?;
         }
         stream.extend(signal.propagate.into_iter().map(|c| (now_us, c)));
     }
@@ -149,25 +171,45 @@ fn replayable(argv: &[Bytes]) -> Result<(), String> {
     Ok(())
 }
 
-/// Apply `stream` to `exec`, each command at its clock reading; every
-/// command must succeed (a propagated command that errors is a bug).
-fn apply(exec: &Executor, stream: &[Propagated]) -> Result<(), String> {
+/// Apply `stream` to `exec`, each command at its clock reading and in its
+/// database (a `SELECT` where the database changes, as the AOF writes
+/// it); every command must succeed (a propagated command that errors is a
+/// bug).
+fn apply(exec: &Executor, stream: &[Timed]) -> Result<(), String> {
     let mut session: Session = exec.new_session();
-    for (now_us, argv) in stream {
-        let (reply, _) = exec.dispatch(&mut session, argv, *now_us);
-        if let Frame::Error(e) = reply {
-            let e = String::from_utf8_lossy(&e);
-            return Err(format!("replaying {} failed: {e}", show_argv(argv)));
+    let mut selected = Some(0);
+    for (now_us, propagated) in stream {
+        let mut words = Vec::new();
+        propagated.append_to(&mut words, &mut selected);
+        for argv in &words {
+            let (reply, _) = exec.dispatch(&mut session, argv, *now_us);
+            if let Frame::Error(e) = reply {
+                let e = String::from_utf8_lossy(&e);
+                return Err(format!("replaying {} failed: {e}", show_argv(argv)));
+            }
         }
     }
     Ok(())
 }
 
-/// The keyspace as the server's own commands show it at `now_us`: every
-/// live key (sorted) with its value and absolute deadline, and DBSIZE.
+/// The keyspace as the server's own commands show it at `now_us`, in
+/// every database the sessions use.
 fn listing(exec: &Executor, now_us: u64) -> Vec<String> {
+    (0..DATABASES)
+        .flat_map(|db| {
+            let mut lines = vec![format!("db {db}")];
+            lines.extend(listing_of(exec, db, now_us));
+            lines
+        })
+        .collect()
+}
+
+/// Database `db` at `now_us`: every live key (sorted) with its value and
+/// absolute deadline, and DBSIZE.
+fn listing_of(exec: &Executor, db: u32, now_us: u64) -> Vec<String> {
     let mut session = exec.new_session();
     let mut send = |words: Vec<Bytes>| exec.dispatch(&mut session, &words, now_us).0;
+    send(bytes_args(&[text("SELECT"), text(db)]));
     let keys = match send(bytes_args(&[text("KEYS"), text("*")])) {
         Frame::Array(keys) => keys,
         other => return vec![format!("KEYS * replied {}", show(&other))],
@@ -205,7 +247,7 @@ fn listing(exec: &Executor, now_us: u64) -> Vec<String> {
 fn check(
     target: Target,
     steps: &[Step],
-    tamper: impl FnOnce(&mut Vec<Propagated>),
+    tamper: impl FnOnce(&mut Vec<Timed>),
 ) -> Result<(), String> {
     let primary = target.executor(7);
     let (mut stream, end_us) = run_primary(&primary, steps)?;
@@ -217,7 +259,10 @@ fn check(
     if want != got {
         let shown: Vec<String> = stream
             .iter()
-            .map(|(t, argv)| format!("  @{} {}", t / 1000 - T0_MS, show_argv(argv)))
+            .map(|(t, p)| {
+                let at = t / 1000 - T0_MS;
+                format!("  @{at} db {} {}", p.db, show_argv(&p.argv))
+            })
             .collect();
         return Err(format!(
             "{target}: the copy differs.\nprimary: {want:#?}\ncopy:    {got:#?}\nstream:\n{}",
@@ -261,17 +306,29 @@ fn the_check_catches_a_lost_deletion_and_a_lost_write() {
     ];
     for target in Target::ALL {
         assert_eq!(check(target, &steps, |_| {}), Ok(()));
-        let lost_del = |s: &mut Vec<Propagated>| s.retain(|(_, argv)| argv[0] != "DEL");
+        let lost_del = |s: &mut Vec<Timed>| s.retain(|(_, p)| p.argv[0] != "DEL");
         assert!(check(target, &steps, lost_del).is_err(), "{target}");
-        let lost_last = |s: &mut Vec<Propagated>| {
+        let lost_last = |s: &mut Vec<Timed>| {
             s.pop();
         };
         assert!(check(target, &steps, lost_last).is_err(), "{target}");
     }
+    // Losing the databases (everything applied in database 0) shows too.
+    let across = vec![
+        Step::Raw(vec![text("SELECT"), text(1)]),
+        Step::Model(Command::Set(a, Val(1), vec![])),
+        Step::Raw(vec![text("MOVE"), a.bytes().to_vec(), text(2)]),
+        Step::Model(Command::Set(b, Val(3), vec![])),
+    ];
+    for target in Target::ALL {
+        assert_eq!(check(target, &across, |_| {}), Ok(()));
+        let one_db = |s: &mut Vec<Timed>| s.iter_mut().for_each(|(_, p)| p.db = 0);
+        assert!(check(target, &across, one_db).is_err(), "{target}");
+    }
     // The stream itself, as Redis 7.0.15 writes it (times from the clock).
     let exec = Target::ALL[0].executor(1);
     let (stream, _) = run_primary(&exec, &steps).unwrap();
-    let shown: Vec<String> = stream.iter().map(|(_, argv)| show_argv(argv)).collect();
+    let shown: Vec<String> = stream.iter().map(|(_, p)| show_argv(&p.argv)).collect();
     assert_eq!(
         shown,
         [

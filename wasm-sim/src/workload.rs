@@ -63,9 +63,13 @@ pub fn run(seed: u64, shape: Shape) -> Workload {
     };
     // The same stand-in for the shell that replay uses: CONFIG SET works,
     // INFO has only its keyspace section.
-    let exec = Executor::new(new_store(mode, shards, Arc::new(NoObserver)), seed, config)
-        .with_hooks(Arc::new(ReplayHooks))
-        .with_sequencer();
+    let exec = Executor::new(
+        new_store(mode, shards, config.databases(), Arc::new(NoObserver)),
+        seed,
+        config,
+    )
+    .with_hooks(Arc::new(ReplayHooks))
+    .with_sequencer();
     let mut sim = Sim {
         g,
         exec,
@@ -378,7 +382,23 @@ impl Sim {
                 s("GET"),
                 s(self.pick(&["port", "maxclients", "*max*"])),
             ],
-            53 => vec![s("SELECT"), s(self.pick(&["0", "1"]))],
+            // Databases: the session's SELECT, and keys moving between them.
+            53 => match self.g.below(5) {
+                0 | 1 => vec![s("SELECT"), s(self.pick(&["0", "1", "2", "16"]))],
+                2 => vec![s("MOVE"), k(), s(self.pick(&["0", "1", "2"]))],
+                3 => {
+                    let mut a = vec![s("COPY"), k(), k(), s("DB"), s(self.pick(&["0", "1", "2"]))];
+                    if self.g.below(2) == 0 {
+                        a.push(s("REPLACE"));
+                    }
+                    a
+                }
+                _ => vec![
+                    s("SWAPDB"),
+                    s(self.pick(&["0", "1", "2"])),
+                    s(self.pick(&["0", "1"])),
+                ],
+            },
             54 => vec![s(self.pick(&["NOSUCH", "GET"]))],
             55 => match self.g.below(3) {
                 0 => vec![s("COMMAND"), s("COUNT")],

@@ -108,15 +108,21 @@ fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
     Frame::ok()
 }
 
-/// SELECT index: there is one database (`databases 1`), so only 0 is valid.
-fn select(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+/// SELECT index: the database this connection's commands work in, from
+/// 0 to `databases - 1`. Session state: nothing is locked or changed.
+fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     // Redis parses with getIntFromObjectOrReply: a valid i64 that does not
     // fit in an int is "not an integer or out of range" too.
     match int_arg(&args[1]) {
         Err(e) => e,
         Ok(i) if i32::try_from(i).is_err() => Frame::static_error(error::NOT_AN_INT),
-        Ok(0) => Frame::ok(),
-        Ok(_) => Frame::static_error(error::DB_INDEX_OUT_OF_RANGE),
+        Ok(i) => match super::server::db_index(ctx, i) {
+            Some(db) => {
+                ctx.session.db = db;
+                Frame::ok()
+            }
+            None => Frame::static_error(error::DB_INDEX_OUT_OF_RANGE),
+        },
     }
 }
 
@@ -255,7 +261,8 @@ mod tests {
                 err("ERR wrong number of arguments for 'echo' command"),
             ),
             (&["SELECT", "0"], ok()),
-            (&["SELECT", "1"], err("ERR DB index is out of range")),
+            (&["SELECT", "15"], ok()),
+            (&["SELECT", "16"], err("ERR DB index is out of range")),
             (&["SELECT", "-1"], err("ERR DB index is out of range")),
             (
                 &["SELECT", "x"],

@@ -1,9 +1,10 @@
 //! Keyspace commands (Redis's `db.c`): DEL, UNLINK, EXISTS, TYPE, KEYS,
-//! SCAN, RANDOMKEY, RENAME, RENAMENX. They work on keys as a whole and never
-//! look inside a value beyond its type.
+//! SCAN, RANDOMKEY, RENAME, RENAMENX, MOVE, COPY. They work on keys as a
+//! whole and never look inside a value beyond its type.
 //!
 //! Two groups by locking:
-//! * DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX name their keys, so in
+//! * DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, MOVE, COPY name their
+//!   keys, so in
 //!   shard mode they lock just the shards of those keys. Each key is always
 //!   reached through `view.ks(key)` / `view.ks_mut(key)`: `RENAME a b` may
 //!   move a value from one shard to another, atomically, because both
@@ -39,6 +40,8 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("randomkey", 1, READONLY | ALL_KEYS, NO_KEYS, "generic", "Return a random key from the keyspace", "1.0.0", Handler::Read(randomkey)).with_tips(&["request_policy:all_shards", "nondeterministic_output"]),
     spec("rename", 3, WRITE, &[KeySpec::key(1, RW | ACCESS | DELETE), KeySpec::key(2, OW | UPDATE)], "generic", "Rename a key", "1.0.0", Handler::Write(rename)),
     spec("renamenx", 3, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE), KeySpec::key(2, OW | INSERT)], "generic", "Rename a key, only if the new key does not exist", "1.0.0", Handler::Write(renamenx)),
+    spec("move", 3, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE)], "generic", "Move a key to another database", "1.0.0", Handler::Write(move_)),
+    spec("copy", -3, WRITE, &[KeySpec::key(1, RO | ACCESS), KeySpec::key(2, OW | UPDATE)], "generic", "Copy a key", "6.2.0", Handler::Write(copy)),
 ];
 
 /// DEL key [key ...] and UNLINK key [key ...]: the number of keys removed.
@@ -389,6 +392,96 @@ fn rename_generic(
     let expire_at = entry.expire_at();
     view.ks_mut(dst)?.set(dst, entry.value, expire_at);
     Ok(if nx { Frame::Integer(1) } else { Frame::ok() })
+}
+
+/// MOVE key db: the key, its value and its deadline leave the selected
+/// database for `db`; 0 if it does not exist here or already exists there.
+///
+/// A key's lock depends on the key alone, so both databases' copies of
+/// `key` sit behind the one lock the plan took: the move is atomic in every
+/// mode without locking anything else.
+fn move_(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
+    let key = &args[1];
+    let now = ctx.now_ms();
+    // Redis's order: the index parses, exists, differs from the source;
+    // only then is the key looked up.
+    let dst = match db_arg(ctx, &args[2]) {
+        Ok(db) => db,
+        Err(e) => return Ok(e),
+    };
+    let src = view.db();
+    if dst == src {
+        return Ok(Frame::static_error(error::SAME_OBJECT));
+    }
+    if view.ks_mut(key)?.lookup(key, now).is_none() {
+        return Ok(Frame::Integer(0));
+    }
+    if view.ks_mut_in(dst, key)?.lookup(key, now).is_some() {
+        return Ok(Frame::Integer(0));
+    }
+    // Signalled in both databases; the move counts once (as RENAME).
+    let Some(entry) = view.ks_mut(key)?.take_for_move(key, now) else {
+        return Ok(Frame::Integer(0));
+    };
+    let expire_at = entry.expire_at();
+    view.ks_mut_in(dst, key)?.set(key, entry.value, expire_at);
+    Ok(Frame::Integer(1))
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]: a copy of the
+/// value (and deadline) under a new name, in this or another database;
+/// 0 if the source is missing or the destination exists without REPLACE.
+fn copy(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
+    let (src, dst) = (&args[1], &args[2]);
+    let now = ctx.now_ms();
+    let (mut dst_db, mut replace) = (view.db(), false);
+    let mut i = 3;
+    while i < args.len() {
+        if is_keyword(&args[i], "replace") {
+            replace = true;
+        } else if is_keyword(&args[i], "db") && i + 1 < args.len() {
+            dst_db = match db_arg(ctx, &args[i + 1]) {
+                Ok(db) => db,
+                Err(e) => return Ok(e),
+            };
+            i += 1;
+        } else {
+            return Ok(Frame::static_error(error::SYNTAX));
+        }
+        i += 1;
+    }
+    if dst_db == view.db() && src == dst {
+        return Ok(Frame::static_error(error::SAME_OBJECT));
+    }
+    let Some(entry) = view.ks_mut(src)?.lookup(src, now).cloned() else {
+        return Ok(Frame::Integer(0));
+    };
+    let mut target = view.ks_mut_in(dst_db, dst)?;
+    if target.lookup(dst, now).is_some() && !replace {
+        return Ok(Frame::Integer(0));
+    }
+    let expire_at = entry.expire_at();
+    target.set(dst, entry.value, expire_at);
+    Ok(Frame::Integer(1))
+}
+
+/// A database index argument (MOVE, COPY ... DB), checked as Redis checks
+/// it: an `int`, then a database that exists.
+fn db_arg(ctx: &Ctx<'_>, arg: &Bytes) -> Result<u32, Frame> {
+    let index = match int_arg(arg) {
+        Ok(i) if i32::try_from(i).is_ok() => i,
+        Ok(_) => return Err(Frame::static_error(error::NOT_AN_INT)),
+        Err(e) => return Err(e),
+    };
+    super::server::db_index(ctx, index).ok_or(Frame::static_error(error::DB_INDEX_OUT_OF_RANGE))
 }
 
 #[cfg(test)]

@@ -266,7 +266,12 @@ pub fn keys_from_specs(specs: &[KeySpec], args: &[Bytes]) -> Result<Vec<KeyRef>,
                     _ => return Err(InvalidKeyArgs),
                 };
                 let first = first + first_key as i64;
-                (first, first + numkeys - 1, key_step as i64)
+                // numkeys comes from the client: i64::MAX must give an
+                // invalid range, not an overflow.
+                let Some(last) = first.checked_add(numkeys - 1) else {
+                    return Err(InvalidKeyArgs);
+                };
+                (first, last, key_step as i64)
             }
             FindKeys::Unknown => return Err(InvalidKeyArgs),
         };

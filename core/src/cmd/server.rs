@@ -1,9 +1,11 @@
 //! Server commands: TIME, INFO, SHUTDOWN, CONFIG (whose subcommands are
 //! in `config.rs`), which touch no key and take no lock; and the
-//! whole-keyspace DBSIZE, FLUSHDB, FLUSHALL. Those carry the `ALL_KEYS`
-//! flag, so in shard mode they take every shard's lock, in ascending
-//! order: a DBSIZE waits for all writers of all shards, which is exactly
-//! the cost the contention trace shows.
+//! whole-database DBSIZE, FLUSHDB, FLUSHALL, SWAPDB. Those carry the
+//! `ALL_KEYS` flag, so in shard mode they take every shard's lock, in
+//! ascending order: a DBSIZE waits for all writers of all shards, which is
+//! exactly the cost the contention trace shows; a SWAPDB holds every lock
+//! while it swaps the two databases inside each, so no client ever sees
+//! one shard swapped and another not.
 
 use bytes::Bytes;
 
@@ -24,19 +26,20 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("dbsize", 1, READONLY | FAST | ALL_KEYS, NO_KEYS, "server", "Returns the number of keys in the database.", "1.0.0", Handler::Read(dbsize)).with_tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     spec("flushdb", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from the current database.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     spec("flushall", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from all databases.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    spec("swapdb", 3, WRITE | FAST | ALL_KEYS, NO_KEYS, "server", "Swaps two Redis databases", "4.0.0", Handler::Write(swapdb)),
 ];
 
-/// DBSIZE: keys in every keyspace, including expired ones not yet removed
-/// (as Redis counts them).
+/// DBSIZE: keys of the selected database in every shard, including
+/// expired ones not yet removed (as Redis counts them).
 fn dbsize(_: &mut Ctx<'_>, view: &ReadView<'_>, _: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     Ok(Frame::Integer(
         view.keyspaces().map(|ks| ks.len() as i64).sum(),
     ))
 }
 
-/// FLUSHDB / FLUSHALL [ASYNC | SYNC]: with one database they are the same.
+/// FLUSHDB / FLUSHALL [ASYNC | SYNC]: the selected database, or all.
 fn flush(
-    _: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     view: &mut WriteView<'_>,
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
@@ -47,8 +50,38 @@ fn flush(
     }
     // Signalled as a flush, not key by key; propagated even when the
     // keyspace was already empty (Redis forces it: a replica may not be).
-    view.flush();
+    view.flush(ctx.spec.name == "flushall");
     Ok(Frame::ok())
+}
+
+/// SWAPDB index1 index2: every client of one database sees the other's
+/// keys from now on. Redis swaps the databases' dicts, not its clients'
+/// selections; so do we, inside every shard, under every lock.
+fn swapdb(
+    ctx: &mut Ctx<'_>,
+    view: &mut WriteView<'_>,
+    args: &[Bytes],
+) -> Result<Frame, KeyOutsidePlan> {
+    let index = |arg: &Bytes, which: &'static str| match super::int_arg(arg) {
+        Ok(i) if i32::try_from(i).is_ok() => Ok(i),
+        _ => Err(Frame::error(format!("ERR invalid {which} DB index"))),
+    };
+    let (a, b) = match (index(&args[1], "first"), index(&args[2], "second")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Ok(e),
+    };
+    let (Some(a), Some(b)) = (db_index(ctx, a), db_index(ctx, b)) else {
+        return Ok(Frame::static_error(error::DB_INDEX_OUT_OF_RANGE));
+    };
+    view.swap_databases(a, b);
+    Ok(Frame::ok())
+}
+
+/// `index` as a database number, if the store has that database.
+pub(crate) fn db_index(ctx: &Ctx<'_>, index: i64) -> Option<u32> {
+    u32::try_from(index)
+        .ok()
+        .filter(|&i| i < ctx.exec.store().databases())
 }
 
 /// TIME: seconds and microseconds of the clock reading the shell passed in.
@@ -138,30 +171,43 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     Frame::Verbatim(render(&sections).into())
 }
 
-/// `db0:keys=N,expires=M,avg_ttl=T`, only when the database has keys.
+/// `dbN:keys=K,expires=E,avg_ttl=T` for every database that has keys.
 /// Each lock is taken on its own, so INFO never stops the whole server.
 fn keyspace_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+    #[derive(Clone, Copy, Default)]
+    struct Db {
+        keys: usize,
+        expires: usize,
+        ttl_sum: u64,
+        ttl_n: u64,
+    }
     let store = ctx.exec.store();
-    let (mut keys, mut expires, mut ttl_sum, mut ttl_n) = (0usize, 0usize, 0u64, 0u64);
+    let mut dbs = vec![Db::default(); store.databases() as usize];
     for lock in 0..store.lock_count() {
         let view = store.read(&[lock], "info");
-        for ks in view.keyspaces() {
-            keys += ks.len();
-            expires += ks.volatile_len();
-            if ks.avg_ttl() > 0 {
-                ttl_sum += ks.avg_ttl();
-                ttl_n += 1;
+        for databases in view.databases() {
+            for (i, ks) in databases.iter() {
+                let db = &mut dbs[i as usize];
+                db.keys += ks.len();
+                db.expires += ks.volatile_len();
+                if ks.avg_ttl() > 0 {
+                    db.ttl_sum += ks.avg_ttl();
+                    db.ttl_n += 1;
+                }
             }
         }
     }
-    if keys == 0 {
-        return vec![];
-    }
-    let avg_ttl = ttl_sum.checked_div(ttl_n).unwrap_or(0);
-    vec![(
-        "db0".into(),
-        format!("keys={keys},expires={expires},avg_ttl={avg_ttl}"),
-    )]
+    dbs.iter()
+        .enumerate()
+        .filter(|(_, db)| db.keys > 0)
+        .map(|(i, db)| {
+            let avg_ttl = db.ttl_sum.checked_div(db.ttl_n).unwrap_or(0);
+            (
+                format!("db{i}"),
+                format!("keys={},expires={},avg_ttl={avg_ttl}", db.keys, db.expires),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -69,10 +69,10 @@ fn errors_name_the_line_as_redis_does() {
             "Bad directive or wrong number of arguments",
         ),
         (
-            "databases 16\n",
+            "daemonize yes\n",
             1,
-            "databases 16",
-            "only '1' is supported: there is one database (SELECT 0)",
+            "daemonize yes",
+            "only 'no' is supported: the server runs in the foreground",
         ),
     ];
     for (text, line, shown, reason) in cases {

@@ -20,7 +20,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use bytes::Bytes;
 
 use crate::glob::glob_match;
-pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_HZ, PARAMS};
+pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_DATABASES, DEFAULT_HZ, PARAMS};
 pub use parse::Value;
 
 /// Acting on a parameter's new value: the shell's
@@ -98,6 +98,15 @@ impl Config {
             Value::Bool(b) => i64::from(b),
             Value::Enum(_) | Value::Text(_) => 0,
         }
+    }
+
+    /// The number of databases (`databases`): the store is built with
+    /// this many, and SELECT, MOVE, SWAPDB and COPY ... DB check indexes
+    /// against it.
+    pub fn databases(&self) -> u32 {
+        u32::try_from(self.int(params::named("databases")))
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// A value as CONFIG GET shows it, by name or alias (any case).

@@ -23,6 +23,9 @@ use super::Value;
 /// loop (which reads the live `hz`) all derive from it.
 pub const DEFAULT_HZ: i64 = 10;
 
+/// Redis's default number of databases (`databases 16`).
+pub const DEFAULT_DATABASES: u32 = 16;
+
 /// Redis clamps `hz` into this range when it applies it (`CONFIG_MIN_HZ`,
 /// `CONFIG_MAX_HZ` in `server.h`): CONFIG SET hz 1000 reports 500.
 pub const HZ_RANGE: (i64, i64) = (1, 500);
@@ -144,9 +147,8 @@ pub static PARAMS: &[Param] = &[
     row("daemonize", &[], Kind::Bool, Value::Bool(false), IMMUTABLE, Apply::Read, ONE_ARG,
         Some("the server runs in the foreground"),
         "Detach from the terminal (not implemented: only no)"),
-    row("databases", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(1), IMMUTABLE, Apply::Read, ONE_ARG,
-        Some("there is one database (SELECT 0)"),
-        "Number of databases (only 1)"),
+    row("databases", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(DEFAULT_DATABASES as i64), IMMUTABLE, Apply::Read, ONE_ARG, None,
+        "Number of databases: SELECT, MOVE, SWAPDB and COPY ... DB take 0 to databases-1"),
     row("hz", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(DEFAULT_HZ), MUTABLE,
         Apply::Clamp(HZ_RANGE.0, HZ_RANGE.1), ONE_ARG, None,
         "Runs of the active-expiry cycle per second (clamped to 1..500)"),

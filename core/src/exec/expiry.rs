@@ -19,10 +19,10 @@ pub const ACTIVE_EXPIRE_MAX_LOOPS: u32 = 16;
 
 impl Executor {
     /// Replay of a captured lazy deletion: delete the expired keys among
-    /// the key arguments of the read-only command `args`, as
-    /// [`Executor::dispatch`] did after running it. Returns how
+    /// the key arguments of the read-only command `args`, run in database
+    /// `db`, as [`Executor::dispatch`] did after running it. Returns how
     /// many were deleted.
-    pub fn lazy_expire(&self, args: &[Bytes], now_ms: u64) -> u64 {
+    pub fn lazy_expire(&self, args: &[Bytes], db: u32, now_ms: u64) -> u64 {
         let Some(spec) = args.first().and_then(|name| cmd::lookup(name)) else {
             return 0;
         };
@@ -30,7 +30,7 @@ impl Executor {
             return 0;
         }
         let locks = self.lock_plan(spec, args);
-        self.delete_expired_keys(spec, args, &locks, now_ms)
+        self.delete_expired_keys(spec, args, &locks, db, now_ms)
             .0
             .map_or(0, |l| l.deleted)
     }

@@ -47,7 +47,12 @@ fn args(words: &[&str]) -> Vec<Bytes> {
 #[test]
 fn a_key_outside_the_lock_plan_is_an_error_reply_not_a_panic() {
     let exec = Executor::new(
-        new_store(Mode::Shard, 8, Arc::new(NoObserver)),
+        new_store(
+            Mode::Shard,
+            8,
+            crate::config::DEFAULT_DATABASES,
+            Arc::new(NoObserver),
+        ),
         1,
         Config::with_defaults(),
     );
@@ -85,7 +90,12 @@ fn the_same_row_works_when_both_keys_share_the_lock() {
     // With one lock (mutex mode) every key is in the plan: the broken row
     // only shows in shard mode, which is why the check is at run time.
     let exec = Executor::new(
-        new_store(Mode::Mutex, 1, Arc::new(NoObserver)),
+        new_store(
+            Mode::Mutex,
+            1,
+            crate::config::DEFAULT_DATABASES,
+            Arc::new(NoObserver),
+        ),
         1,
         Config::with_defaults(),
     );

@@ -17,6 +17,9 @@ use crate::signal::Journal;
 /// A held keyspace plus the journal of the command holding it.
 pub struct KeyspaceMut<'v> {
     ks: &'v mut Keyspace,
+    /// The database `ks` belongs to (for the propagated `DEL` of a key it
+    /// deletes by expiry).
+    db: u32,
     journal: &'v mut Journal,
 }
 
@@ -28,7 +31,7 @@ pub struct KeyspaceMut<'v> {
 impl Drop for KeyspaceMut<'_> {
     fn drop(&mut self) {
         if self.ks.has_expired_log() {
-            self.journal.expired(self.ks.take_expired_log());
+            self.journal.expired(self.db, self.ks.take_expired_log());
         }
     }
 }
@@ -41,8 +44,8 @@ impl Deref for KeyspaceMut<'_> {
 }
 
 impl<'v> KeyspaceMut<'v> {
-    pub(crate) fn new(ks: &'v mut Keyspace, journal: &'v mut Journal) -> Self {
-        KeyspaceMut { ks, journal }
+    pub(crate) fn new(ks: &'v mut Keyspace, db: u32, journal: &'v mut Journal) -> Self {
+        KeyspaceMut { ks, db, journal }
     }
 
     /// The live entry of `key`, deleting it first if its deadline passed
@@ -171,13 +174,13 @@ mod tests {
     }
 
     fn signal_of(journal: Journal) -> crate::signal::WriteSignal {
-        journal.into_signal(&[key("cmd")])
+        journal.into_signal(&[key("cmd")], 0)
     }
 
     #[test]
     fn only_real_changes_are_noted() {
         let (mut ks, mut journal) = (Keyspace::new(), Journal::default());
-        let mut w = KeyspaceMut::new(&mut ks, &mut journal);
+        let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal);
         assert!(w.remove(&key("missing"), 0).is_none());
         assert!(!w.set_expire(&key("missing"), Some(5), 0));
         w.set(&key("a"), Value::String(b"1".to_vec()), None);
@@ -194,7 +197,7 @@ mod tests {
     #[test]
     fn an_edit_in_place_is_noted_once() {
         let (mut ks, mut journal) = (Keyspace::new(), Journal::default());
-        let mut w = KeyspaceMut::new(&mut ks, &mut journal);
+        let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal);
         w.set(&key("a"), Value::String(b"x".to_vec()), None);
         let a = key("a");
         let mut s = w.string_mut(&a, 0).unwrap().unwrap();

@@ -6,7 +6,12 @@ use crate::store::{new_store, Mode, NoObserver};
 
 fn executor(sequencer: bool) -> Executor {
     let exec = Executor::new(
-        new_store(Mode::Shard, 4, Arc::new(NoObserver)),
+        new_store(
+            Mode::Shard,
+            4,
+            crate::config::DEFAULT_DATABASES,
+            Arc::new(NoObserver),
+        ),
         7,
         Config::with_defaults(),
     );

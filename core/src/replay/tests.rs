@@ -18,7 +18,12 @@ struct Recorder {
 
 impl Recorder {
     fn new(mode: Mode, shards: u32) -> Recorder {
-        let store = new_store(mode, shards, Arc::new(NoObserver));
+        let store = new_store(
+            mode,
+            shards,
+            crate::config::DEFAULT_DATABASES,
+            Arc::new(NoObserver),
+        );
         let config = Config::with_defaults();
         config.set("port", "7777").expect("port is a parameter");
         let header = Header {

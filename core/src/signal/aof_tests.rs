@@ -32,17 +32,21 @@ fn run(db: &mut TestDb, words: &[&str]) -> WriteSignal {
 }
 
 /// The propagated commands, one string per command, words joined by
-/// spaces (as the AOF lists them).
+/// spaces (as the AOF lists them), prefixed `dbN:` outside database 0.
 fn shown(signal: &WriteSignal) -> Vec<String> {
     signal
         .propagate
         .iter()
-        .map(|argv| {
-            let words: Vec<String> = argv
+        .map(|p| {
+            let words: Vec<String> = p
+                .argv
                 .iter()
                 .map(|w| String::from_utf8_lossy(w).into_owned())
                 .collect();
-            words.join(" ")
+            match p.db {
+                0 => words.join(" "),
+                db => format!("db{db}: {}", words.join(" ")),
+            }
         })
         .collect()
 }
@@ -66,7 +70,7 @@ fn check(steps: &[(&str, &[&str])]) {
             // Propagated iff a key changed (or the keyspace was flushed).
             assert_eq!(
                 signal.propagate.is_empty(),
-                signal.modified.is_empty() && !signal.flushed,
+                !signal.changed_data(),
                 "{command}"
             );
         }
@@ -312,5 +316,46 @@ fn modified_keys_are_the_keys_that_really_changed() {
         let flush = run(&mut db, &["flushall"]);
         assert!(flush.flushed && flush.modified.is_empty());
         assert_eq!(flush.dirty, 1, "the one key left");
+    }
+}
+
+/// Commands propagate in the database they ran in; MOVE and COPY ... DB
+/// verbatim from the source database (Redis's `call()` propagates the
+/// client's argv in its selected db), a key they expire in the target
+/// database as a DEL there; SWAPDB always (it dirties the server even for
+/// one database with itself).
+#[test]
+fn database_commands_propagate_with_their_database() {
+    check(&[
+        ("select 2", &[]),
+        ("set a 1", &["db2: set a 1"]),
+        ("move a 3", &["db2: move a 3"]),
+        ("move a 3", &[]),
+        ("select 3", &[]),
+        ("copy a b db 0", &["db3: copy a b db 0"]),
+        ("copy a b db 0", &[]),
+        ("copy a b db 0 replace", &["db3: copy a b db 0 replace"]),
+        ("swapdb 0 1", &["db3: swapdb 0 1"]),
+        ("swapdb 4 4", &["db3: swapdb 4 4"]),
+        ("flushdb", &["db3: flushdb"]),
+        ("select 1", &[]),
+        ("dbsize", &[]),
+    ]);
+}
+
+/// A MOVE that meets an expired key in the target database deletes it
+/// there, so the stream selects that database for the DEL, then returns
+/// to the source for the MOVE.
+#[test]
+fn a_key_expired_in_the_target_database_is_deleted_there() {
+    for mut db in TestDb::all_modes() {
+        run(&mut db, &["select", "1"]);
+        run(&mut db, &["set", "k", "old", "px", "10"]);
+        run(&mut db, &["select", "0"]);
+        run(&mut db, &["set", "k", "new"]);
+        db.now_ms += 20;
+        let signal = run(&mut db, &["move", "k", "1"]);
+        assert_eq!(shown(&signal), ["db1: DEL k", "move k 1"]);
+        assert_eq!(signal.dirty, 1);
     }
 }

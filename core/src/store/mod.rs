@@ -128,6 +128,10 @@ pub trait Store: Send + Sync {
     /// Number of locks (1 for mutex and rw, N for shard).
     fn lock_count(&self) -> u32;
 
+    /// Number of databases behind every lock (`databases`): the valid
+    /// indexes for SELECT, MOVE, SWAPDB and COPY ... DB are below it.
+    fn databases(&self) -> u32;
+
     /// Lock the given locks for reading (shared where the strategy allows).
     fn read<'a>(&'a self, locks: &[u32], command: &'static str) -> ReadView<'a>;
 
@@ -145,12 +149,18 @@ pub fn lock_of(key: &[u8], lock_count: u32) -> u32 {
     }
 }
 
-/// Build the store for `mode`. `shards` is used only by shard mode.
-pub fn new_store(mode: Mode, shards: u32, observer: Arc<dyn LockObserver>) -> Box<dyn Store> {
+/// Build the store for `mode` with `databases` numbered databases (the
+/// `databases` config parameter). `shards` is used only by shard mode.
+pub fn new_store(
+    mode: Mode,
+    shards: u32,
+    databases: u32,
+    observer: Arc<dyn LockObserver>,
+) -> Box<dyn Store> {
     match mode {
-        Mode::Mutex => Box::new(MutexStore::new(observer)),
-        Mode::Rw => Box::new(RwStore::new(observer)),
-        Mode::Shard => Box::new(ShardedStore::new(shards.max(1), observer)),
+        Mode::Mutex => Box::new(MutexStore::new(databases, observer)),
+        Mode::Rw => Box::new(RwStore::new(databases, observer)),
+        Mode::Shard => Box::new(ShardedStore::new(shards.max(1), databases, observer)),
     }
 }
 

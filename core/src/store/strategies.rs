@@ -12,9 +12,9 @@ use crossbeam_utils::CachePadded;
 
 use super::view::{ReadGuard, View, WriteGuard};
 use super::{acquire, Access, LockObserver, Mode, ReadView, Store, WriteView};
-use crate::keyspace::Keyspace;
+use crate::keyspace::Databases;
 
-fn try_mutex(m: &Mutex<Keyspace>) -> Option<MutexGuard<'_, Keyspace>> {
+fn try_mutex(m: &Mutex<Databases>) -> Option<MutexGuard<'_, Databases>> {
     match m.try_lock() {
         Ok(g) => Some(g),
         Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -22,20 +22,22 @@ fn try_mutex(m: &Mutex<Keyspace>) -> Option<MutexGuard<'_, Keyspace>> {
     }
 }
 
-fn lock_mutex(m: &Mutex<Keyspace>) -> MutexGuard<'_, Keyspace> {
+fn lock_mutex(m: &Mutex<Databases>) -> MutexGuard<'_, Databases> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One `Mutex` around the whole keyspace: the baseline.
 pub struct MutexStore {
-    keyspace: Mutex<Keyspace>,
+    keyspace: Mutex<Databases>,
+    databases: u32,
     observer: Arc<dyn LockObserver>,
 }
 
 impl MutexStore {
-    pub fn new(observer: Arc<dyn LockObserver>) -> Self {
+    pub fn new(databases: u32, observer: Arc<dyn LockObserver>) -> Self {
         MutexStore {
-            keyspace: Mutex::new(Keyspace::new()),
+            keyspace: Mutex::new(Databases::new(databases)),
+            databases: databases.max(1),
             observer,
         }
     }
@@ -44,7 +46,7 @@ impl MutexStore {
         &'a self,
         access: Access,
         command: &'static str,
-        wrap: impl Fn(MutexGuard<'a, Keyspace>) -> G,
+        wrap: impl Fn(MutexGuard<'a, Databases>) -> G,
     ) -> View<'a, G> {
         let m = &self.keyspace;
         let held = acquire(
@@ -68,6 +70,10 @@ impl Store for MutexStore {
         1
     }
 
+    fn databases(&self) -> u32 {
+        self.databases
+    }
+
     fn read<'a>(&'a self, _locks: &[u32], command: &'static str) -> ReadView<'a> {
         self.lock(Access::Read, command, ReadGuard::Mutex)
     }
@@ -79,14 +85,16 @@ impl Store for MutexStore {
 
 /// One `RwLock` around the whole keyspace: readers share it.
 pub struct RwStore {
-    keyspace: RwLock<Keyspace>,
+    keyspace: RwLock<Databases>,
+    databases: u32,
     observer: Arc<dyn LockObserver>,
 }
 
 impl RwStore {
-    pub fn new(observer: Arc<dyn LockObserver>) -> Self {
+    pub fn new(databases: u32, observer: Arc<dyn LockObserver>) -> Self {
         RwStore {
-            keyspace: RwLock::new(Keyspace::new()),
+            keyspace: RwLock::new(Databases::new(databases)),
+            databases: databases.max(1),
             observer,
         }
     }
@@ -99,6 +107,10 @@ impl Store for RwStore {
 
     fn lock_count(&self) -> u32 {
         1
+    }
+
+    fn databases(&self) -> u32 {
+        self.databases
     }
 
     fn read<'a>(&'a self, _locks: &[u32], command: &'static str) -> ReadView<'a> {
@@ -141,16 +153,18 @@ pub struct ShardedStore {
     /// `CachePadded`: each mutex on its own cache line, so two cores
     /// taking two different shards do not bounce one line between them
     /// (false sharing would be contention the experiment did not ask for).
-    shards: Box<[CachePadded<Mutex<Keyspace>>]>,
+    shards: Box<[CachePadded<Mutex<Databases>>]>,
+    databases: u32,
     observer: Arc<dyn LockObserver>,
 }
 
 impl ShardedStore {
-    pub fn new(shards: u32, observer: Arc<dyn LockObserver>) -> Self {
+    pub fn new(shards: u32, databases: u32, observer: Arc<dyn LockObserver>) -> Self {
         ShardedStore {
             shards: (0..shards.max(1))
-                .map(|_| CachePadded::new(Mutex::new(Keyspace::new())))
+                .map(|_| CachePadded::new(Mutex::new(Databases::new(databases))))
                 .collect(),
+            databases: databases.max(1),
             observer,
         }
     }
@@ -160,7 +174,7 @@ impl ShardedStore {
         locks: &[u32],
         access: Access,
         command: &'static str,
-        wrap: impl Fn(MutexGuard<'a, Keyspace>) -> G,
+        wrap: impl Fn(MutexGuard<'a, Databases>) -> G,
     ) -> View<'a, G> {
         debug_assert!(locks.windows(2).all(|w| w[0] < w[1]), "locks must ascend");
         let held = locks
@@ -189,6 +203,10 @@ impl Store for ShardedStore {
 
     fn lock_count(&self) -> u32 {
         self.shards.len() as u32
+    }
+
+    fn databases(&self) -> u32 {
+        self.databases
     }
 
     fn read<'a>(&'a self, locks: &[u32], command: &'static str) -> ReadView<'a> {

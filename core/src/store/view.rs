@@ -22,7 +22,7 @@ use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 use super::{lock_of, LockObserver, LockSpan};
 use crate::error;
 use crate::frame::Frame;
-use crate::keyspace::{ExpireStats, Keyspace, KeyspaceMut};
+use crate::keyspace::{Databases, ExpireStats, Keyspace, KeyspaceMut};
 use crate::rng::Rng;
 use crate::signal::{Journal, WriteSignal};
 
@@ -71,19 +71,19 @@ impl<G> Drop for Held<'_, G> {
 /// A guard that allows reading: a mutex (exclusive even for reads) or the
 /// shared side of an RwLock.
 pub enum ReadGuard<'a> {
-    Mutex(MutexGuard<'a, Keyspace>),
-    Shared(RwLockReadGuard<'a, Keyspace>),
+    Mutex(MutexGuard<'a, Databases>),
+    Shared(RwLockReadGuard<'a, Databases>),
 }
 
 /// A guard that allows writing.
 pub enum WriteGuard<'a> {
-    Mutex(MutexGuard<'a, Keyspace>),
-    Exclusive(RwLockWriteGuard<'a, Keyspace>),
+    Mutex(MutexGuard<'a, Databases>),
+    Exclusive(RwLockWriteGuard<'a, Databases>),
 }
 
 impl Deref for ReadGuard<'_> {
-    type Target = Keyspace;
-    fn deref(&self) -> &Keyspace {
+    type Target = Databases;
+    fn deref(&self) -> &Databases {
         match self {
             ReadGuard::Mutex(g) => g,
             ReadGuard::Shared(g) => g,
@@ -92,8 +92,8 @@ impl Deref for ReadGuard<'_> {
 }
 
 impl Deref for WriteGuard<'_> {
-    type Target = Keyspace;
-    fn deref(&self) -> &Keyspace {
+    type Target = Databases;
+    fn deref(&self) -> &Databases {
         match self {
             WriteGuard::Mutex(g) => g,
             WriteGuard::Exclusive(g) => g,
@@ -102,7 +102,7 @@ impl Deref for WriteGuard<'_> {
 }
 
 impl DerefMut for WriteGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Keyspace {
+    fn deref_mut(&mut self) -> &mut Databases {
         match self {
             WriteGuard::Mutex(g) => g,
             WriteGuard::Exclusive(g) => g,
@@ -110,10 +110,14 @@ impl DerefMut for WriteGuard<'_> {
     }
 }
 
-/// The locks a command holds, in ascending lock order.
+/// The locks a command holds, in ascending lock order, and the database
+/// it works in.
 pub struct View<'a, G> {
     lock_count: u32,
     held: Vec<(u32, Held<'a, G>)>,
+    /// The client's selected database: the one [`View::ks`] and
+    /// [`View::keyspaces`] look in.
+    db: u32,
     /// What a writer changed so far (untouched by readers).
     journal: Journal,
 }
@@ -126,8 +130,20 @@ impl<'a, G> View<'a, G> {
         View {
             lock_count,
             held,
+            db: 0,
             journal: Journal::default(),
         }
+    }
+
+    /// Look in database `db` (the session's SELECT) from now on.
+    pub fn in_db(mut self, db: u32) -> Self {
+        self.db = db;
+        self
+    }
+
+    /// The database this view looks in.
+    pub fn db(&self) -> u32 {
+        self.db
     }
 
     fn position(&self, key: &[u8]) -> Result<usize, KeyOutsidePlan> {
@@ -139,22 +155,36 @@ impl<'a, G> View<'a, G> {
     }
 }
 
-impl<G: Deref<Target = Keyspace>> View<'_, G> {
-    /// The keyspace that owns `key`, if its lock is held.
+impl<G: Deref<Target = Databases>> View<'_, G> {
+    /// The keyspace that owns `key` in the selected database, if its lock
+    /// is held.
     pub fn ks(&self, key: &[u8]) -> Result<&Keyspace, KeyOutsidePlan> {
-        Ok(&self.held[self.position(key)?].1.guard)
+        self.ks_in(self.db, key)
     }
 
-    /// Every held keyspace, in lock order (all of them for commands that
-    /// lock the whole store, such as DBSIZE or KEYS).
+    /// The keyspace that owns `key` in database `db` (MOVE, COPY ... DB).
+    pub fn ks_in(&self, db: u32, key: &[u8]) -> Result<&Keyspace, KeyOutsidePlan> {
+        Ok(self.held[self.position(key)?].1.guard.db(db))
+    }
+
+    /// The selected database's keyspace behind every held lock, in lock
+    /// order (all of them for commands that lock the whole store, such as
+    /// DBSIZE or KEYS).
     pub fn keyspaces(&self) -> impl Iterator<Item = &Keyspace> {
+        let db = self.db;
+        self.held.iter().map(move |(_, h)| h.guard.db(db))
+    }
+
+    /// Every database behind every held lock (INFO keyspace, expiry
+    /// bookkeeping).
+    pub fn databases(&self) -> impl Iterator<Item = &Databases> {
         self.held.iter().map(|(_, h)| &*h.guard)
     }
 
-    /// The held keyspace with index `i` in lock order (SCAN's cursor names
-    /// a shard this way).
+    /// The selected database's keyspace behind the held lock with index
+    /// `i` in lock order (SCAN's cursor names a shard this way).
     pub fn keyspace_at(&self, i: usize) -> Option<&Keyspace> {
-        self.held.get(i).map(|(_, h)| &*h.guard)
+        self.held.get(i).map(|(_, h)| h.guard.db(self.db))
     }
 
     /// Number of held locks.
@@ -163,25 +193,48 @@ impl<G: Deref<Target = Keyspace>> View<'_, G> {
     }
 }
 
-impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
-    /// The keyspace that owns `key`, for modification, if its lock is held.
+impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
+    /// The keyspace that owns `key` in the selected database, for
+    /// modification, if its lock is held.
     pub fn ks_mut(&mut self, key: &[u8]) -> Result<KeyspaceMut<'_>, KeyOutsidePlan> {
+        self.ks_mut_in(self.db, key)
+    }
+
+    /// [`View::ks_mut`] in database `db`.
+    pub fn ks_mut_in(&mut self, db: u32, key: &[u8]) -> Result<KeyspaceMut<'_>, KeyOutsidePlan> {
         let i = self.position(key)?;
         Ok(KeyspaceMut::new(
-            &mut self.held[i].1.guard,
+            self.held[i].1.guard.db_mut(db),
+            db,
             &mut self.journal,
         ))
     }
 
-    /// Remove every key of every held keyspace (FLUSHDB, FLUSHALL).
-    pub fn flush(&mut self) {
+    /// Remove every key of the selected database (FLUSHDB), or of every
+    /// database (FLUSHALL), behind every held lock.
+    pub fn flush(&mut self, all: bool) {
         for (_, h) in &mut self.held {
-            KeyspaceMut::new(&mut h.guard, &mut self.journal).clear();
+            for db in 0..h.guard.count() {
+                if all || db == self.db {
+                    KeyspaceMut::new(h.guard.db_mut(db), db, &mut self.journal).clear();
+                }
+            }
         }
     }
 
-    /// One run of the active-expiry sampler on every held keyspace (see
-    /// [`Keyspace::active_expire`]); the executor's cycle, not a command.
+    /// Exchange databases `a` and `b` behind every held lock (SWAPDB, which
+    /// holds them all). One change to the data set, as Redis counts it
+    /// (even for `a == b`), so it is propagated.
+    pub fn swap_databases(&mut self, a: u32, b: u32) {
+        for (_, h) in &mut self.held {
+            h.guard.swap(a, b);
+        }
+        self.journal.swapped(a, b);
+    }
+
+    /// One run of the active-expiry sampler on every database of every
+    /// held lock (see [`Keyspace::active_expire`]); the executor's cycle,
+    /// not a command.
     pub(crate) fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
         let mut stats = ExpireStats::default();
         for (_, h) in &mut self.held {
@@ -193,15 +246,16 @@ impl<'a, G: DerefMut<Target = Keyspace>> View<'a, G> {
     }
 
     /// What the holder of this view changed, for a command run with
-    /// `args`: the keys deleted by expiry (through a [`KeyspaceMut`], in
-    /// the order the command met them; by the active cycle, in lock order),
-    /// then the changes noted in the journal. Resets the journal.
+    /// `args` in the view's database: the keys deleted by expiry (through
+    /// a [`KeyspaceMut`], in the order the command met them; by the active
+    /// cycle, in lock and database order), then the changes noted in the
+    /// journal. Resets the journal.
     pub(crate) fn take_signal(&mut self, args: &[bytes::Bytes]) -> WriteSignal {
         for (_, h) in &mut self.held {
-            if h.guard.has_expired_log() {
-                self.journal.expired(h.guard.take_expired_log());
-            }
+            let journal = &mut self.journal;
+            h.guard
+                .take_expired_logs(|db, keys| journal.expired(db, keys));
         }
-        std::mem::take(&mut self.journal).into_signal(args)
+        std::mem::take(&mut self.journal).into_signal(args, self.db)
     }
 }

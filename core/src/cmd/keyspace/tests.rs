@@ -461,3 +461,116 @@ fn rename_moves_values_across_shards() {
     scanned.sort();
     assert_eq!(scanned, expected);
 }
+
+/// Sixteen databases: each SELECTed database has its own keys, and every
+/// whole-database command (DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHDB) sees
+/// only the selected one; FLUSHALL empties all.
+#[test]
+fn databases_are_separate_keyspaces() {
+    for mut db in TestDb::all_modes() {
+        let mode = db.exec.store().mode();
+        for i in 0..20 {
+            db.cmd(&["SET", &format!("zero{i}"), "0"]);
+        }
+        assert_eq!(db.cmd(&["SELECT", "5"]), ok());
+        assert_eq!(db.cmd(&["DBSIZE"]), int(0), "{mode:?}");
+        assert_eq!(db.cmd(&["GET", "zero1"]), Frame::Null);
+        assert_eq!(db.cmd(&["RANDOMKEY"]), Frame::Null);
+        db.cmd(&["SET", "five", "5"]);
+        assert_eq!(sorted(db.cmd(&["KEYS", "*"])), ["five"]);
+        assert_eq!(scan_once(&mut db, 0, &["COUNT", "1000"]).1, ["five"]);
+        assert_eq!(db.cmd(&["SELECT", "0"]), ok());
+        assert_eq!(db.cmd(&["DBSIZE"]), int(20));
+        assert_eq!(db.cmd(&["FLUSHDB"]), ok());
+        assert_eq!(db.cmd(&["DBSIZE"]), int(0));
+        db.cmd(&["SELECT", "5"]);
+        assert_eq!(
+            db.cmd(&["GET", "five"]),
+            bulk("5"),
+            "FLUSHDB is per database"
+        );
+        db.cmd(&["FLUSHALL"]);
+        assert_eq!(db.cmd(&["DBSIZE"]), int(0));
+    }
+}
+
+/// MOVE and COPY ... DB take keys across databases with their deadline;
+/// Redis's replies and errors, in Redis's order of checks.
+#[test]
+fn move_and_copy_between_databases() {
+    check_all_modes(&[
+        (&["SET", "k", "v"], ok()),
+        (&["PEXPIRE", "k", "100000"], int(1)),
+        (
+            &["MOVE", "k", "x"],
+            err("ERR value is not an integer or out of range"),
+        ),
+        (&["MOVE", "k", "16"], err("ERR DB index is out of range")),
+        (&["MOVE", "k", "-1"], err("ERR DB index is out of range")),
+        (
+            &["MOVE", "k", "0"],
+            err("ERR source and destination objects are the same"),
+        ),
+        (
+            &["MOVE", "missing", "0"],
+            err("ERR source and destination objects are the same"),
+        ),
+        (&["MOVE", "missing", "1"], int(0)),
+        (&["MOVE", "k", "1"], int(1)),
+        (&["EXISTS", "k"], int(0)),
+        (&["SET", "k", "again"], ok()),
+        (&["MOVE", "k", "1"], int(0)),
+        (&["SELECT", "1"], ok()),
+        (&["GET", "k"], bulk("v")),
+        (&["PTTL", "k"], int(100000)),
+        (
+            &["COPY", "k", "k"],
+            err("ERR source and destination objects are the same"),
+        ),
+        (
+            &["COPY", "k", "k", "DB", "1"],
+            err("ERR source and destination objects are the same"),
+        ),
+        (&["COPY", "k", "k", "DB", "0"], int(0)),
+        (&["COPY", "k", "k", "DB", "0", "REPLACE"], int(1)),
+        (&["COPY", "k", "c", "DB"], err("ERR syntax error")),
+        (
+            &["COPY", "k", "c", "DB", "99"],
+            err("ERR DB index is out of range"),
+        ),
+        (&["COPY", "k", "c", "bogus"], err("ERR syntax error")),
+        (&["COPY", "nope", "c"], int(0)),
+        (&["COPY", "k", "c"], int(1)),
+        (&["GET", "c"], bulk("v")),
+        (&["PTTL", "c"], int(100000)),
+        (&["SELECT", "0"], ok()),
+        (&["GET", "k"], bulk("v")),
+        (&["PTTL", "k"], int(100000)),
+    ]);
+}
+
+/// SWAPDB exchanges two databases for every client at once.
+#[test]
+fn swapdb_exchanges_databases() {
+    check_all_modes(&[
+        (&["SET", "a", "in0"], ok()),
+        (&["SELECT", "3"], ok()),
+        (&["SET", "b", "in3"], ok()),
+        (&["SWAPDB", "0", "3"], ok()),
+        (&["GET", "a"], bulk("in0")),
+        (&["GET", "b"], Frame::Null),
+        (&["SELECT", "0"], ok()),
+        (&["GET", "b"], bulk("in3")),
+        (&["SWAPDB", "0", "0"], ok()),
+        (&["DBSIZE"], int(1)),
+        (&["SWAPDB", "x", "0"], err("ERR invalid first DB index")),
+        (&["SWAPDB", "0", "x"], err("ERR invalid second DB index")),
+        (&["SWAPDB", "x", "y"], err("ERR invalid first DB index")),
+        (&["SWAPDB", "0", "16"], err("ERR DB index is out of range")),
+        (&["SWAPDB", "-1", "0"], err("ERR DB index is out of range")),
+        (
+            &["SWAPDB", "0", "4294967296"],
+            err("ERR invalid second DB index"),
+        ),
+    ]);
+}
