@@ -290,7 +290,7 @@ pub fn command_records(
             conn,
             now_us,
             rng: executed.rng_position,
-            mark: command_mark(args),
+            mark: command_mark(args, executed),
             request: request.to_vec(),
             reply: reply.to_vec(),
         })
@@ -320,7 +320,7 @@ pub fn encode_command_records(
     executed: &crate::exec::Executed,
 ) {
     if let Some(seq) = executed.seq {
-        let (rng, mark) = (executed.rng_position, command_mark(args));
+        let (rng, mark) = (executed.rng_position, command_mark(args, executed));
         text::put_command(out, seq, conn, now_us, rng, mark, request, reply);
         out.push(b'\n');
     }
@@ -332,8 +332,8 @@ pub fn encode_command_records(
     }
 }
 
-fn command_mark(args: &[bytes::Bytes]) -> Mark {
-    if shell_dependent(args) {
+fn command_mark(args: &[bytes::Bytes], executed: &crate::exec::Executed) -> Mark {
+    if executed.shell_dependent || shell_dependent(args) {
         Mark::Excluded
     } else {
         Mark::Compared

@@ -42,6 +42,7 @@ use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
 mod expiry;
+mod multi;
 mod report;
 
 pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;
@@ -206,19 +207,27 @@ impl Executor {
                 rng_position: None,
                 lazy_expire: None,
                 signal: WriteSignal::default(),
+                shell_dependent: false,
             };
             (reply, executed)
         };
         let Some(name) = args.first() else {
             return early(Frame::Null);
         };
-        let Some(spec) = cmd::lookup(name) else {
-            return early(error::unknown_command(args));
+        let spec = cmd::lookup(name);
+        let refused = match spec {
+            None => Some(error::unknown_command(args)),
+            Some(spec) if !spec.arity_ok(args.len()) => Some(error::wrong_arity(spec.name)),
+            Some(_) => None,
         };
-        if !spec.arity_ok(args.len()) {
-            return early(error::wrong_arity(spec.name));
+        // Between MULTI and EXEC most commands are queued, not run.
+        if let Some(reply) = self.queue(session, spec, args, refused.clone()) {
+            return early(reply);
         }
-        self.run(spec, session, args, now_us)
+        match (spec, refused) {
+            (Some(spec), None) => self.run(spec, session, args, now_us),
+            (_, refused) => early(refused.unwrap_or(Frame::Null)),
+        }
     }
 
     /// Run the row `spec` (found and arity-checked) under the locks its key
@@ -243,6 +252,7 @@ impl Executor {
         // conflicts with this one gets the locks, and its number, later.
         let mut lazy_expire = None;
         let mut signal = WriteSignal::default();
+        let mut shell_dependent = false;
         let (reply, seq) = match spec.handler {
             Handler::Server(run) => {
                 let reply = run(&mut ctx, args);
@@ -263,6 +273,12 @@ impl Executor {
                         self.delete_expired_keys(spec, args, &locks, db, ctx.now_ms());
                 }
                 (reply, seq)
+            }
+            Handler::Exec => {
+                let ran = self.exec_transaction(&mut ctx);
+                signal = ran.signal;
+                shell_dependent = ran.shell_dependent;
+                (ran.reply, ran.seq)
             }
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
@@ -285,6 +301,7 @@ impl Executor {
             rng_position: ctx.rng.get().map(|(position, _)| *position),
             lazy_expire,
             signal,
+            shell_dependent,
         };
         (reply, executed)
     }

@@ -27,6 +27,7 @@
 //! eviction belong in them, the one place every change passes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -137,6 +138,9 @@ pub struct Keyspace {
     /// each is propagated as `DEL` by whoever holds the lock. Empty (and
     /// unallocated) unless a deadline passed.
     expired_log: Vec<Bytes>,
+    /// The clients WATCHing keys of this keyspace (see [`watch`]). Every
+    /// raw mutator below touches it.
+    watchers: Watchers,
 }
 
 impl Keyspace {
@@ -211,6 +215,18 @@ impl Keyspace {
         self.entries.get_mut(key)
     }
 
+    /// [`Keyspace::get_mut`] plus the watch list, borrowed apart, for an
+    /// edit in place that touches the key only if it really writes.
+    pub(crate) fn get_mut_watched(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<(&mut Entry, &Watchers)> {
+        self.expire_if_due(key, now_ms);
+        let entry = self.entries.get_mut(key)?;
+        Some((entry, &self.watchers))
+    }
+
     pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
         self.get(key, now_ms).is_some()
     }
@@ -225,6 +241,7 @@ impl Keyspace {
             self.volatile.remove(key);
             self.expired_total += 1;
             self.expired_log.push(Bytes::copy_from_slice(key));
+            self.watchers.touch(key, false);
         }
         due
     }
@@ -244,6 +261,7 @@ impl Keyspace {
     /// previous value and deadline.
     pub(crate) fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
         let old = self.entries.insert(key, Entry { value, expire_at });
+        self.watchers.touch(key, true);
         let was_volatile = old.is_some_and(|e| e.expire_at.is_some());
         match (was_volatile, expire_at.is_some()) {
             (false, true) => {
@@ -262,6 +280,7 @@ impl Keyspace {
             return false;
         };
         let was = std::mem::replace(&mut entry.expire_at, expire_at);
+        self.watchers.touch(key, true);
         match (was.is_some(), expire_at.is_some()) {
             (false, true) => {
                 self.volatile.insert(key, ());
@@ -284,16 +303,61 @@ impl Keyspace {
         if entry.expire_at.is_some() {
             self.volatile.remove(key);
         }
+        self.watchers.touch(key, false);
         Some(entry)
     }
 
     /// Remove every key; returns how many there were (expired ones too).
+    /// Clients watching a key that existed are marked as for a change.
     pub(crate) fn clear(&mut self) -> u64 {
+        let entries = &self.entries;
+        self.watchers.touch_all(|key| KeyFate {
+            exists_now: entries.contains_key(key),
+            replacement: None,
+        });
         let removed = self.entries.len() as u64;
         self.entries.clear();
         self.volatile.clear();
         self.avg_ttl = 0;
         removed
+    }
+
+    /// Exchange every key, value and deadline with `other` (SWAPDB), but
+    /// not the watchers: as in Redis, a client watching a key of database
+    /// 3 keeps watching database 3's key. Watchers on both sides whose key
+    /// changes by the swap are marked.
+    pub(crate) fn swap_data(&mut self, other: &mut Keyspace, now_ms: u64) {
+        for (emptied, replacing) in [(&*self, &*other), (&*other, &*self)] {
+            emptied.watchers.touch_all(|key| KeyFate {
+                exists_now: emptied.entries.contains_key(key),
+                replacement: replacing
+                    .entries
+                    .get(key)
+                    .map(|entry| entry.is_expired(now_ms)),
+            });
+        }
+        std::mem::swap(&mut self.entries, &mut other.entries);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+    }
+
+    /// Watch `key` for `dirty`'s client (WATCH): the returned watch is
+    /// registered here until [`Keyspace::unwatch`].
+    pub(crate) fn watch(&mut self, key: &[u8], dirty: Arc<AtomicBool>, now_ms: u64) -> Arc<Watch> {
+        let expired = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
+        let watch = Watch::new(dirty, expired);
+        self.watchers.add(key, watch.clone());
+        watch
+    }
+
+    pub(crate) fn unwatch(&mut self, key: &[u8], watch: &Arc<Watch>) {
+        self.watchers.remove(key, watch);
+    }
+
+    /// Is `key` in the keyspace with its deadline passed (Redis's
+    /// `keyIsExpired`)? EXEC fails if a watched key expired since WATCH.
+    pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        self.entries.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// Every live key and entry, in the dict's deterministic order.
@@ -377,8 +441,10 @@ pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
 mod databases;
+pub mod watch;
 mod write;
 pub use databases::Databases;
+use watch::{KeyFate, Watch, Watchers};
 pub use write::{KeyspaceMut, StringMut, WrongType};
 
 #[cfg(test)]

@@ -158,6 +158,12 @@ impl Pipeline {
         self.session
     }
 
+    /// The connection is over: release what its session holds in the
+    /// store (its WATCHes; see [`Executor::end_session`]).
+    pub fn end(&mut self, exec: &Executor) {
+        exec.end_session(&mut self.session);
+    }
+
     /// Append bytes the client sent.
     pub fn feed(&mut self, bytes: &[u8]) {
         self.input.extend_from_slice(bytes);

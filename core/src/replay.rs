@@ -189,7 +189,9 @@ impl Replayer {
                 None
             }
             Record::Close { conn, .. } => {
-                self.sessions.remove(conn);
+                if let Some(mut session) = self.sessions.remove(conn) {
+                    self.exec.end_session(&mut session);
+                }
                 None
             }
             Record::Command(c) if c.mark == Mark::Panicked => None,
@@ -214,13 +216,17 @@ impl Replayer {
                 let mut out = BytesMut::new();
                 let executed = self.exec.execute(session, &args, c.now_us, &mut out);
                 if matches!(executed.flow, Flow::Close | Flow::Shutdown) {
-                    self.sessions.remove(&c.conn);
+                    if let Some(mut session) = self.sessions.remove(&c.conn) {
+                        self.exec.end_session(&mut session);
+                    }
                 }
                 out.to_vec()
             }
             // The server answered a protocol error and closed.
             Err(e) => {
-                self.sessions.remove(&c.conn);
+                if let Some(mut session) = self.sessions.remove(&c.conn) {
+                    self.exec.end_session(&mut session);
+                }
                 capture::protocol_error_reply(&e)
             }
             // The server never records these (they produce no reply); an

@@ -4,9 +4,13 @@
 //! The session belongs to the connection, not to the store: it lives in
 //! the shell's [`crate::pipeline::Pipeline`] and is lent to each command.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::frame::Protocol;
+use crate::keyspace::watch::Watch;
 
 /// What the shell should do with the connection after a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +34,33 @@ pub struct Session {
     pub protocol: Protocol,
     /// The selected database (SELECT): 0 until changed.
     pub db: u32,
+    /// Between MULTI and EXEC/DISCARD: the queued commands.
+    pub multi: Option<Transaction>,
+    /// The keys this client WATCHes, until EXEC, DISCARD, UNWATCH or the
+    /// end of the connection.
+    pub watched: Vec<Watched>,
+    /// Set when a watched key changes (Redis's `CLIENT_DIRTY_CAS`): shared
+    /// with every [`Watch`] this client made.
+    pub(crate) watch_dirty: Arc<AtomicBool>,
+}
+
+/// A transaction being queued (MULTI ... EXEC).
+#[derive(Clone, Debug, Default)]
+pub struct Transaction {
+    /// The commands, in order, as the client sent them.
+    pub commands: Vec<Vec<Bytes>>,
+    /// A command was refused while queueing (unknown, wrong arity, not
+    /// allowed in a transaction): EXEC answers EXECABORT (Redis's
+    /// `CLIENT_DIRTY_EXEC`).
+    pub aborted: bool,
+}
+
+/// One watched key (WATCH).
+#[derive(Clone, Debug)]
+pub struct Watched {
+    pub db: u32,
+    pub key: Bytes,
+    pub watch: Arc<Watch>,
 }
 
 impl Session {
@@ -42,6 +73,9 @@ impl Session {
             name: None,
             protocol: Protocol::Resp2,
             db: 0,
+            multi: None,
+            watched: Vec::new(),
+            watch_dirty: Arc::new(AtomicBool::new(false)),
         }
     }
 }

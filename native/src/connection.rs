@@ -333,3 +333,12 @@ fn is_timeout(e: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
+
+/// However the connection ends (the client left, an error, a panic
+/// unwinding through `serve`), its session's hold on the store goes with
+/// it: a WATCH left registered would keep its key's watch list growing.
+impl Drop for Connection<'_> {
+    fn drop(&mut self) {
+        self.pipeline.end(&self.shared.exec);
+    }
+}

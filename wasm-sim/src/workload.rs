@@ -161,7 +161,8 @@ impl Sim {
     }
 
     fn close(&mut self, client: usize) {
-        if let Some(pipeline) = self.clients[client].take() {
+        if let Some(mut pipeline) = self.clients[client].take() {
+            pipeline.end(&self.exec);
             let record = Record::Close {
                 seq: self.seq(),
                 conn: pipeline.session().id,
@@ -260,7 +261,7 @@ impl Sim {
         let now_ms = self.now_us / 1000;
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
-        let args: Vec<Vec<u8>> = match self.g.below(58) {
+        let args: Vec<Vec<u8>> = match self.g.below(62) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -410,6 +411,11 @@ impl Sim {
                     s(&self.int(-1, 100)),
                 ],
             },
+            // Transactions: queueing starts and ends at random points, so
+            // clients interleave queued commands, EXECs and WATCHes.
+            58 | 59 => vec![s(self.pick(&["MULTI", "MULTI", "EXEC", "EXEC", "DISCARD"]))],
+            60 => vec![s("WATCH"), k(), k()],
+            61 => vec![s("UNWATCH")],
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],
             57 if self.g.below(4) == 0 => vec![s("QUIT")],

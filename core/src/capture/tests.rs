@@ -200,6 +200,7 @@ fn direct_encoding_matches_the_records() {
                 deleted: 2,
             }),
             signal: Default::default(),
+            shell_dependent: false,
         },
         Executed {
             flow: Flow::Continue,
@@ -207,6 +208,7 @@ fn direct_encoding_matches_the_records() {
             rng_position: None,
             lazy_expire: None,
             signal: Default::default(),
+            shell_dependent: false,
         },
     ] {
         let mut direct = Vec::new();

@@ -166,6 +166,9 @@ fn acl_categories(c: &CommandSpec) -> Frame {
     if c.group == "connection" {
         categories.push("@connection");
     }
+    if c.group == "transactions" {
+        categories.push("@transaction");
+    }
     Frame::Set(categories.into_iter().map(Frame::simple).collect())
 }
 

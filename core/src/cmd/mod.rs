@@ -33,6 +33,7 @@ pub mod introspect;
 pub mod keyspace;
 pub mod server;
 pub mod string;
+pub mod transaction;
 
 pub use keyspec::{
     has_movable_keys, key_flags, keys_from_specs, legacy_range, Begin, BeginSearch, FindKeys,
@@ -55,6 +56,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     string::COMMANDS,
     keyspace::COMMANDS,
     expire::COMMANDS,
+    transaction::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists

@@ -39,6 +39,16 @@ pub mod flags {
     /// Never declared in a row: `COMMAND INFO` shows it when a key spec
     /// is more than a fixed index range (see `has_movable_keys`).
     pub const MOVABLE_KEYS: u32 = 1 << 14;
+    pub const SKIP_SLOWLOG: u32 = 1 << 15;
+    /// Refused between MULTI and EXEC ("Command not allowed inside a
+    /// transaction"): SHUTDOWN, SAVE, SYNC ...
+    pub const NO_MULTI: u32 = 1 << 16;
+    /// Not a Redis flag: a [`super::Handler::Server`] command that takes the
+    /// store's locks itself, one at a time (INFO's keyspace figures, WATCH,
+    /// UNWATCH, CONFIG RESETSTAT). Inside EXEC, which already holds its
+    /// locks, such a command runs after the transaction's locks are
+    /// released (its reply keeps its place).
+    pub const OWN_LOCKS: u32 = 1 << 30;
     /// Not a Redis flag: the command needs every lock of the store (DBSIZE,
     /// KEYS, FLUSHALL, ...), taken in ascending order.
     pub const ALL_KEYS: u32 = 1 << 31;
@@ -55,9 +65,11 @@ pub mod flags {
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
@@ -77,6 +89,9 @@ pub enum Handler {
     Read(fn(&mut Ctx<'_>, &ReadView<'_>, &[Bytes]) -> Result<Frame, KeyOutsidePlan>),
     /// May modify: exclusive locks.
     Write(fn(&mut Ctx<'_>, &mut WriteView<'_>, &[Bytes]) -> Result<Frame, KeyOutsidePlan>),
+    /// EXEC: runs the session's queued commands under the union of their
+    /// lock plans (`exec/multi.rs`).
+    Exec,
 }
 
 /// A command's own key finder, Redis's `getkeys_proc`: for commands whose

@@ -20,9 +20,9 @@ use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
-    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
-    spec("info", -1, LOADING | STALE, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)).with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
-    spec("config", -2, 0, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
+    spec("info", -1, LOADING | STALE | OWN_LOCKS, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)).with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    spec("config", -2, OWN_LOCKS, NO_KEYS, "server", "A container for server configuration commands.", "2.0.0", Handler::Server(config)),
     spec("dbsize", 1, READONLY | FAST | ALL_KEYS, NO_KEYS, "server", "Returns the number of keys in the database.", "1.0.0", Handler::Read(dbsize)).with_tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     spec("flushdb", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from the current database.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     spec("flushall", -1, WRITE | ALL_KEYS, NO_KEYS, "server", "Removes all keys from all databases.", "1.0.0", Handler::Write(flush)).with_tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
@@ -73,7 +73,7 @@ fn swapdb(
     let (Some(a), Some(b)) = (db_index(ctx, a), db_index(ctx, b)) else {
         return Ok(Frame::static_error(error::DB_INDEX_OUT_OF_RANGE));
     };
-    view.swap_databases(a, b);
+    view.swap_databases(a, b, ctx.now_ms());
     Ok(Frame::ok())
 }
 

@@ -69,9 +69,11 @@ mod tests {
             match c.handler {
                 Handler::Read(_) => assert!(c.has(flags::READONLY), "{}", c.name),
                 Handler::Write(_) => assert!(c.has(flags::WRITE), "{}", c.name),
-                Handler::Server(_) => {
-                    assert!(!c.has_keys(), "{} has keys but takes no lock", c.name)
-                }
+                Handler::Server(_) | Handler::Exec => assert!(
+                    !c.has_keys() || c.has(flags::OWN_LOCKS),
+                    "{} has keys but takes no lock",
+                    c.name
+                ),
             }
         }
     }

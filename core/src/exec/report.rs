@@ -27,6 +27,10 @@ pub struct Executed {
     /// met, made in the separate critical section [`Executed::lazy_expire`]
     /// numbers.
     pub signal: WriteSignal,
+    /// An EXEC ran a command whose reply shows the shell's state (INFO,
+    /// CLIENT LIST: [`crate::capture::SHELL_DEPENDENT`]), so its reply
+    /// cannot be compared on replay either.
+    pub shell_dependent: bool,
 }
 
 /// The deferred deletion of a read-only command's expired keys (see

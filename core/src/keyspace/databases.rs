@@ -52,9 +52,15 @@ impl Databases {
     }
 
     /// Exchange two databases' keys (SWAPDB), deadlines and TTL estimate
-    /// included, as Redis's `dbSwapDatabases` swaps the `dict`s.
-    pub(crate) fn swap(&mut self, a: u32, b: u32) {
-        self.dbs.swap(a as usize, b as usize);
+    /// included, as Redis's `dbSwapDatabases` swaps the `dict`s; the
+    /// watchers stay with their database number.
+    pub(crate) fn swap(&mut self, a: u32, b: u32, now_ms: u64) {
+        let (a, b) = (a.min(b) as usize, a.max(b) as usize);
+        if a == b {
+            return;
+        }
+        let (low, high) = self.dbs.split_at_mut(b);
+        low[a].swap_data(&mut high[0], now_ms);
     }
 
     /// Did a read in any database meet an expired key? Clears the notes.

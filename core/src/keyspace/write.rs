@@ -8,9 +8,12 @@
 //! [`StringMut`], which notes the key the moment it is written through.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::watch::{Watch, Watchers};
 use super::{Entry, Keyspace, Value};
 use crate::signal::Journal;
 
@@ -115,7 +118,7 @@ impl<'v> KeyspaceMut<'v> {
         key: &'s Bytes,
         now_ms: u64,
     ) -> Result<Option<StringMut<'s>>, WrongType> {
-        let Some(entry) = self.ks.get_mut(key, now_ms) else {
+        let Some((entry, watchers)) = self.ks.get_mut_watched(key, now_ms) else {
             return Ok(None);
         };
         let value = entry.value.as_string_mut().ok_or(WrongType)?;
@@ -123,8 +126,20 @@ impl<'v> KeyspaceMut<'v> {
             value,
             key,
             journal: self.journal,
+            watchers,
             noted: false,
         }))
+    }
+
+    /// Watch `key` for the client whose dirty flag is `dirty` (WATCH). Not
+    /// a change: nothing is noted.
+    pub fn watch(&mut self, key: &[u8], dirty: Arc<AtomicBool>, now_ms: u64) -> Arc<Watch> {
+        self.ks.watch(key, dirty, now_ms)
+    }
+
+    /// Drop a watch made by [`KeyspaceMut::watch`].
+    pub fn unwatch(&mut self, key: &[u8], watch: &Arc<Watch>) {
+        self.ks.unwatch(key, watch);
     }
 
     /// Propagate `argv` instead of the command as sent
@@ -141,6 +156,8 @@ pub struct StringMut<'s> {
     value: &'s mut Vec<u8>,
     key: &'s Bytes,
     journal: &'s mut Journal,
+    /// The keyspace's watch list: the first write touches the key.
+    watchers: &'s Watchers,
     noted: bool,
 }
 
@@ -160,6 +177,7 @@ impl DerefMut for StringMut<'_> {
         if !self.noted {
             self.noted = true;
             self.journal.modified(self.key);
+            self.watchers.touch(self.key, true);
         }
         self.value
     }

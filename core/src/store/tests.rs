@@ -40,7 +40,7 @@ fn every_database_of_a_key_is_behind_the_keys_lock() {
         // SWAPDB under every lock exchanges them.
         let all: Vec<u32> = (0..store.lock_count()).collect();
         let mut view = store.write(&all, "test");
-        view.swap_databases(0, 3);
+        view.swap_databases(0, 3, 0);
         assert_eq!(
             view.ks(b"k").unwrap().get(b"k", 0).unwrap().value,
             string("three")

@@ -19,7 +19,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{lock_of, LockObserver, LockSpan};
+use super::{lock_of, LockObserver, LockSpan, NoObserver};
 use crate::error;
 use crate::frame::Frame;
 use crate::keyspace::{Databases, ExpireStats, Keyspace, KeyspaceMut};
@@ -73,6 +73,9 @@ impl<G> Drop for Held<'_, G> {
 pub enum ReadGuard<'a> {
     Mutex(MutexGuard<'a, Databases>),
     Shared(RwLockReadGuard<'a, Databases>),
+    /// Data behind a lock a [`WriteView`] holds, lent to a read-only
+    /// command inside EXEC (see [`WriteView::lend`]).
+    Lent(&'a Databases),
 }
 
 /// A guard that allows writing.
@@ -87,6 +90,7 @@ impl Deref for ReadGuard<'_> {
         match self {
             ReadGuard::Mutex(g) => g,
             ReadGuard::Shared(g) => g,
+            ReadGuard::Lent(d) => d,
         }
     }
 }
@@ -146,6 +150,12 @@ impl<'a, G> View<'a, G> {
         self.db
     }
 
+    /// Look in database `db` from now on (EXEC, whose queued SELECT
+    /// changes the database of the commands after it).
+    pub(crate) fn set_db(&mut self, db: u32) {
+        self.db = db;
+    }
+
     fn position(&self, key: &[u8]) -> Result<usize, KeyOutsidePlan> {
         let lock = lock_of(key, self.lock_count);
         self.held
@@ -193,6 +203,27 @@ impl<G: Deref<Target = Databases>> View<'_, G> {
     }
 }
 
+/// Reports nothing: the spans of a lent view belong to the view that
+/// really holds the locks.
+static LENDER: NoObserver = NoObserver;
+
+impl WriteView<'_> {
+    /// The held locks as a read view, for a read-only command inside EXEC
+    /// (which holds every lock its commands need, exclusively). Lending
+    /// takes no lock and reports no span.
+    pub(crate) fn lend(&self) -> ReadView<'_> {
+        let held = self
+            .held
+            .iter()
+            .map(|(lock, h)| {
+                let guard = ReadGuard::Lent(&h.guard);
+                (*lock, Held::new(guard, &LENDER, h.span))
+            })
+            .collect();
+        View::new(self.lock_count, held).in_db(self.db)
+    }
+}
+
 impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
     /// The keyspace that owns `key` in the selected database, for
     /// modification, if its lock is held.
@@ -225,9 +256,9 @@ impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
     /// Exchange databases `a` and `b` behind every held lock (SWAPDB, which
     /// holds them all). One change to the data set, as Redis counts it
     /// (even for `a == b`), so it is propagated.
-    pub fn swap_databases(&mut self, a: u32, b: u32) {
+    pub fn swap_databases(&mut self, a: u32, b: u32, now_ms: u64) {
         for (_, h) in &mut self.held {
-            h.guard.swap(a, b);
+            h.guard.swap(a, b, now_ms);
         }
         self.journal.swapped(a, b);
     }
