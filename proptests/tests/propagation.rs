@@ -9,7 +9,8 @@
 //! This is what an AOF or a replica relies on. Sessions mix the model's
 //! command language with the writes it does not model (GETEX, SETEX,
 //! PSETEX, INCRBYFLOAT, GETSET, SETRANGE, SETBIT, UNLINK, FLUSHALL) and
-//! the database commands (SELECT, MOVE, COPY ... DB, SWAPDB, FLUSHDB), and
+//! the database commands (SELECT, MOVE, COPY ... DB, SWAPDB, FLUSHDB) and
+//! transactions (MULTI, EXEC, DISCARD around any of them), and
 //! every propagated command must be one that means the same whenever it is
 //! replayed: no relative times, no floating-point arithmetic. The copy
 //! applies the stream as an AOF does, with a `SELECT` wherever the
@@ -74,6 +75,8 @@ fn raw_write() -> impl Strategy<Value = Vec<Vec<u8>>> {
         }),
         1 => (db(), db()).prop_map(|(a, b)| vec![text("SWAPDB"), text(a), text(b)]),
         1 => Just(vec![text("FLUSHDB")]),
+        // A transaction propagates what its commands changed, in order.
+        2 => prop::sample::select(vec!["MULTI", "EXEC", "DISCARD"]).prop_map(|c| vec![text(c)]),
     ]
 }
 
