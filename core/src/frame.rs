@@ -59,6 +59,10 @@ pub enum Frame {
     Boolean(bool),
     /// RESP3 `>`: an out-of-band message (pub/sub); an array in RESP2.
     Push(Vec<Frame>),
+    /// Pairs that RESP3 shows as an array of two-element arrays and RESP2
+    /// as one flat array (HRANDFIELD ... WITHVALUES, ZRANGE ... WITHSCORES:
+    /// an ordered list with repeats allowed, so not a map).
+    Pairs(Vec<(Frame, Frame)>),
 }
 
 impl Frame {
@@ -138,6 +142,17 @@ impl Frame {
                 for (key, value) in pairs {
                     key.encode_as(protocol, out);
                     value.encode_as(protocol, out);
+                }
+            }
+            Frame::Pairs(pairs) => {
+                let len = if resp3 { pairs.len() } else { 2 * pairs.len() };
+                header(out, b'*', len);
+                for (first, second) in pairs {
+                    if resp3 {
+                        header(out, b'*', 2);
+                    }
+                    first.encode_as(protocol, out);
+                    second.encode_as(protocol, out);
                 }
             }
             Frame::Verbatim(text) if resp3 => blob(out, b'=', b"txt:", text),
@@ -258,6 +273,14 @@ mod tests {
         );
         assert_eq!(both(Frame::Null), ("$-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(Frame::NullArray), ("*-1\r\n".into(), "_\r\n".into()));
+        let pairs = Frame::Pairs(vec![(Frame::bulk(b"f"), Frame::Integer(1))]);
+        assert_eq!(
+            both(pairs),
+            (
+                "*2\r\n$1\r\nf\r\n:1\r\n".into(),
+                "*1\r\n*2\r\n$1\r\nf\r\n:1\r\n".into()
+            )
+        );
         let flags = Frame::Set(vec![Frame::simple("readonly"), Frame::simple("fast")]);
         assert_eq!(
             both(flags),

@@ -34,14 +34,17 @@ use bytes::Bytes;
 use crate::dict::Dict;
 use crate::rng::Rng;
 
-/// A value. Strings only for now; hashes, lists, sets and sorted sets slot
-/// in as further variants, and every command already checks the variant
-/// (`WRONGTYPE`) rather than assuming it.
+/// A value. Every command checks the variant (`WRONGTYPE`) rather than
+/// assuming it. The collections are boxed so that a string entry, by far
+/// the most common, stays as small as a `Vec` (the enum uses the `Vec`'s
+/// spare capacity bits as its tag).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     /// Binary-safe bytes. A `Vec`, not `Bytes`: APPEND and SETRANGE grow it
     /// in place.
     String(Vec<u8>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -50,14 +53,46 @@ impl Value {
     pub fn as_string(&self) -> Option<&Vec<u8>> {
         match self {
             Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The hash, if this is one (else the caller replies WRONGTYPE).
+    pub fn as_hash(&self) -> Option<&Hash> {
+        match self {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The set, if this is one.
+    pub fn as_set(&self) -> Option<&Set> {
+        match self {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// OBJECT ENCODING's name for how the value is stored. Strings as
+    /// Redis classifies them (`int` for a canonical integer that fits a
+    /// long, `embstr` up to 44 bytes, `raw` beyond); here every string is
+    /// one `Vec`, so for strings this is Redis's name, not a layout.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::String(s) if s.len() <= 20 && crate::cmd::parse_i64(s).is_some() => "int",
+            Value::String(s) if s.len() <= 44 => "embstr",
+            Value::String(_) => "raw",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
     /// Mutable access to a string value; `None` for other types. Only
     /// through [`StringMut`], which notes the change.
-    fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+    pub(crate) fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
         match self {
             Value::String(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -65,6 +100,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 }
@@ -225,6 +262,18 @@ impl Keyspace {
         self.expire_if_due(key, now_ms);
         let entry = self.entries.get_mut(key)?;
         Some((entry, &self.watchers))
+    }
+
+    /// Insert a value for a key that is not there, touching nothing: the
+    /// caller notes the change when it writes into the value.
+    pub(crate) fn insert_quietly(&mut self, key: &[u8], value: Value) {
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                expire_at: None,
+            },
+        );
     }
 
     pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
@@ -441,11 +490,16 @@ pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
 mod databases;
+pub mod hash;
+pub mod listpack;
+pub mod set;
 pub mod watch;
 mod write;
 pub use databases::Databases;
+pub use hash::{Hash, Limits};
+pub use set::Set;
 use watch::{KeyFate, Watch, Watchers};
-pub use write::{KeyspaceMut, StringMut, WrongType};
+pub use write::{KeyspaceMut, StringMut, ValueMut, WrongType};
 
 #[cfg(test)]
 mod tests {

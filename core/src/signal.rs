@@ -221,6 +221,8 @@ pub mod words {
     pub const PEXPIREAT: Bytes = Bytes::from_static(b"PEXPIREAT");
     pub const PERSIST: Bytes = Bytes::from_static(b"PERSIST");
     pub const SELECT: Bytes = Bytes::from_static(b"SELECT");
+    pub const HSET: Bytes = Bytes::from_static(b"HSET");
+    pub const SREM: Bytes = Bytes::from_static(b"SREM");
 }
 
 /// `DEL key`: how Redis 7.0 propagates a key deleted by expiry

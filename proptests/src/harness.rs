@@ -79,6 +79,13 @@ pub fn show(frame: &Frame) -> String {
                 .collect();
             format!("{{{}}}", pairs.join(", "))
         }
+        Frame::Pairs(pairs) => {
+            let pairs: Vec<String> = pairs
+                .iter()
+                .map(|(a, b)| format!("[{}, {}]", show(a), show(b)))
+                .collect();
+            format!("[{}]", pairs.join(", "))
+        }
         Frame::Verbatim(t) => format!("{:?}", String::from_utf8_lossy(t)),
         Frame::Double(d) => format!("(double) {}", String::from_utf8_lossy(d)),
         Frame::Boolean(b) => format!("({b})"),

@@ -156,6 +156,12 @@ fn acl_categories(c: &CommandSpec) -> Frame {
     if c.has(WRITE) {
         categories.push("@write");
     }
+    if c.group == "set" {
+        categories.push("@set");
+    }
+    if c.group == "hash" {
+        categories.push("@hash");
+    }
     if c.group == "string" {
         categories.push("@string");
     }

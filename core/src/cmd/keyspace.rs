@@ -42,6 +42,8 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("renamenx", 3, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE), KeySpec::key(2, OW | INSERT)], "generic", "Rename a key, only if the new key does not exist", "1.0.0", Handler::Write(renamenx)),
     spec("move", 3, WRITE | FAST, &[KeySpec::key(1, RW | ACCESS | DELETE)], "generic", "Move a key to another database", "1.0.0", Handler::Write(move_)),
     spec("copy", -3, WRITE, &[KeySpec::key(1, RO | ACCESS), KeySpec::key(2, OW | UPDATE)], "generic", "Copy a key", "6.2.0", Handler::Write(copy)),
+    spec("touch", -2, READONLY | FAST, &[KeySpec::index(1).range(-1, 1, 0).flags(RO)], "generic", "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1", Handler::Read(exists)).with_tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    spec("object", -2, OWN_LOCKS, NO_KEYS, "generic", "A container for object introspection commands", "2.2.3", Handler::Server(object)),
 ];
 
 /// DEL key [key ...] and UNLINK key [key ...]: the number of keys removed.
@@ -105,22 +107,24 @@ fn keys(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame,
 }
 
 /// SCAN's options, parsed as in Redis's `scanGenericCommand`.
-struct ScanOptions<'a> {
+pub(crate) struct ScanOptions<'a> {
     /// How many keys to gather before stopping (a hint, default 10).
-    count: u64,
+    pub count: u64,
     /// `None` also for the pattern `*`, which matches everything.
-    pattern: Option<&'a [u8]>,
+    pub pattern: Option<&'a [u8]>,
     /// Keep only keys of this type (compared case-insensitively).
     type_name: Option<&'a [u8]>,
 }
 
-fn parse_scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, Frame> {
+/// The options of SCAN (from argument 2) or of HSCAN/SSCAN/ZSCAN (from
+/// argument 3, `keyed`: no TYPE there, as in Redis's scanGenericCommand).
+pub(crate) fn parse_scan_options(args: &[Bytes], keyed: bool) -> Result<ScanOptions<'_>, Frame> {
     let mut opts = ScanOptions {
         count: 10,
         pattern: None,
         type_name: None,
     };
-    let mut i = 2;
+    let mut i = if keyed { 3 } else { 2 };
     while i < args.len() {
         // Every option takes a value; a last option without one is a
         // syntax error, and so is anything unknown. Options may repeat
@@ -137,7 +141,7 @@ fn parse_scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, Frame> {
             opts.count = count as u64;
         } else if is_keyword(opt, "match") {
             opts.pattern = (&value[..] != b"*").then_some(&value[..]);
-        } else if is_keyword(opt, "type") {
+        } else if is_keyword(opt, "type") && !keyed {
             opts.type_name = Some(c_str(value));
         } else {
             return Err(Frame::static_error(error::SYNTAX));
@@ -180,7 +184,7 @@ fn scan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame,
     let Some(cursor) = parse_cursor(&args[1]) else {
         return Ok(Frame::static_error(error::INVALID_CURSOR));
     };
-    let opts = match parse_scan_options(args) {
+    let opts = match parse_scan_options(args, false) {
         Ok(opts) => opts,
         Err(e) => return Ok(e),
     };
@@ -246,7 +250,7 @@ fn keep_scanned(ks: &Keyspace, key: &[u8], opts: &ScanOptions<'_>, now_ms: u64) 
 /// accepted; the empty string is cursor 0; a NUL byte ends the number;
 /// anything else after the digits, or a value above 2^64-1, is an invalid
 /// cursor.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let s = c_str(arg);
     if s.is_empty() {
         return Some(0);
@@ -471,6 +475,88 @@ fn copy(
     let expire_at = entry.expire_at();
     target.set(dst, entry.value, expire_at);
     Ok(Frame::Integer(1))
+}
+
+/// OBJECT ENCODING | REFCOUNT | FREQ | HELP key: how a value is stored.
+///
+/// A container without key specs, as in Redis (the key is its
+/// subcommands'), so it takes the key's lock itself. IDLETIME is missing:
+/// it needs a per-key access clock, which eviction will bring.
+fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    super::subcommand(
+        ctx,
+        args,
+        "object",
+        &[
+            ("encoding", 3, object_encoding),
+            ("refcount", 3, object_refcount),
+            ("freq", 3, object_freq),
+            ("help", 2, object_help),
+        ],
+    )
+}
+
+/// Run `f` on the value at `args[2]` under its lock in the session's
+/// database; nil for a missing key, as Redis's objectCommandLookupOrReply.
+fn with_object(
+    ctx: &Ctx<'_>,
+    args: &[Bytes],
+    f: impl FnOnce(&crate::keyspace::Value) -> Frame,
+) -> Frame {
+    let key = &args[2];
+    let store = ctx.exec.store();
+    let lock = crate::store::lock_of(key, store.lock_count());
+    let view = store.read(&[lock], "object").in_db(ctx.session.db);
+    match view.ks(key).map(|ks| ks.get(key, ctx.now_ms())) {
+        Ok(Some(entry)) => f(&entry.value),
+        Ok(None) => Frame::Null,
+        Err(e) => e.into(),
+    }
+}
+
+fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    with_object(ctx, args, |v| Frame::bulk(v.encoding().as_bytes()))
+}
+
+/// Redis shares the integers 0..9999 between keys (`OBJ_SHARED_INTEGERS`)
+/// and reports their count as `INT_MAX`; every other value has one owner.
+fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    with_object(ctx, args, |v| {
+        let shared = v
+            .as_string()
+            .and_then(|s| super::parse_i64(s))
+            .is_some_and(|n| (0..10_000).contains(&n));
+        Frame::Integer(if shared { i32::MAX as i64 } else { 1 })
+    })
+}
+
+/// Access frequency is tracked only under an LFU `maxmemory-policy`, which
+/// this server cannot select yet: Redis's error for any existing key.
+fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    with_object(ctx, args, |_| {
+        Frame::static_error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+    })
+}
+
+fn object_help(_: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    const LINES: &[&str] = &[
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    Frame::Array(LINES.iter().map(|l| Frame::simple(l)).collect())
 }
 
 /// A database index argument (MOVE, COPY ... DB), checked as Redis checks

@@ -29,6 +29,7 @@ pub mod table;
 pub mod config;
 pub mod connection;
 pub mod expire;
+pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod server;
@@ -57,6 +58,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     keyspace::COMMANDS,
     expire::COMMANDS,
     transaction::COMMANDS,
+    hash::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists

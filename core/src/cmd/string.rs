@@ -23,7 +23,7 @@
 mod bits;
 mod counter;
 mod getex;
-mod long_double;
+pub(crate) mod long_double;
 mod multi;
 mod range;
 #[cfg(test)]

@@ -15,11 +15,13 @@ pub mod params;
 pub mod parse;
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use bytes::Bytes;
 
 use crate::glob::glob_match;
+use crate::keyspace::Limits;
 pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_DATABASES, DEFAULT_HZ, PARAMS};
 pub use parse::Value;
 
@@ -37,6 +39,19 @@ pub type ApplyFn<'a> = &'a dyn Fn(&'static Param, &Value) -> Result<(), String>;
 #[derive(Debug)]
 pub struct Config {
     values: RwLock<Vec<Value>>,
+    /// The encoding limits every HSET and SADD reads, copied out of
+    /// `values` after each change: reading them through the `RwLock` would
+    /// put one shared cache line (the lock's reader count) on every write
+    /// of every client, the kind of hidden contention this server exists
+    /// to show.
+    limits: LimitCache,
+}
+
+#[derive(Debug, Default)]
+struct LimitCache {
+    hash_entries: AtomicUsize,
+    hash_value: AtomicUsize,
+    set_intset_entries: AtomicUsize,
 }
 
 impl Default for Config {
@@ -73,9 +88,32 @@ impl fmt::Display for SetError {
 impl Config {
     /// Every parameter at its default.
     pub fn with_defaults() -> Config {
-        Config {
+        let config = Config {
             values: RwLock::new(PARAMS.iter().map(|p| p.default.clone()).collect()),
+            limits: LimitCache::default(),
+        };
+        config.refresh_limits();
+        config
+    }
+
+    /// The compact-encoding limits (`hash-max-listpack-*`,
+    /// `set-max-intset-entries`), without taking the config lock.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            hash_entries: self.limits.hash_entries.load(Relaxed),
+            hash_value: self.limits.hash_value.load(Relaxed),
+            set_intset_entries: self.limits.set_intset_entries.load(Relaxed),
         }
+    }
+
+    fn refresh_limits(&self) {
+        let get = |name| usize::try_from(self.int(named(name))).unwrap_or(usize::MAX);
+        let l = &self.limits;
+        l.hash_entries
+            .store(get("hash-max-listpack-entries"), Relaxed);
+        l.hash_value.store(get("hash-max-listpack-value"), Relaxed);
+        l.set_intset_entries
+            .store(get("set-max-intset-entries"), Relaxed);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Vec<Value>> {
@@ -137,6 +175,8 @@ impl Config {
         let value = param.parse(value)?;
         let mut values = self.values.write().unwrap_or_else(|p| p.into_inner());
         values[index(param)] = stored(param, value);
+        drop(values);
+        self.refresh_limits();
         Ok(())
     }
 
@@ -150,6 +190,16 @@ impl Config {
     ///    `None` without a shell); if one fails, the old values are
     ///    restored and re-applied.
     pub fn set_many(
+        &self,
+        pairs: &[(Bytes, Bytes)],
+        apply: Option<ApplyFn<'_>>,
+    ) -> Result<(), SetError> {
+        let result = self.set_many_locked(pairs, apply);
+        self.refresh_limits();
+        result
+    }
+
+    fn set_many_locked(
         &self,
         pairs: &[(Bytes, Bytes)],
         apply: Option<ApplyFn<'_>>,

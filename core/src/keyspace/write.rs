@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::watch::{Watch, Watchers};
-use super::{Entry, Keyspace, Value};
+use super::{Entry, Hash, Keyspace, Set, Value};
 use crate::signal::Journal;
 
 /// A held keyspace plus the journal of the command holding it.
@@ -118,17 +118,80 @@ impl<'v> KeyspaceMut<'v> {
         key: &'s Bytes,
         now_ms: u64,
     ) -> Result<Option<StringMut<'s>>, WrongType> {
+        self.value_mut(key, now_ms, None::<fn() -> Value>, Value::as_string_mut)
+    }
+
+    /// The hash at `key` for an edit in place; with `create`, a missing
+    /// key becomes an empty hash first (the caller then adds to it).
+    pub fn hash_mut<'s>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+        create: bool,
+    ) -> Result<Option<ValueMut<'s, Hash>>, WrongType> {
+        let empty = || Value::Hash(Box::default());
+        self.value_mut(key, now_ms, create.then_some(empty), |v| match v {
+            Value::Hash(h) => Some(&mut **h),
+            _ => None,
+        })
+    }
+
+    /// The set at `key` for an edit in place; with `create(first)`, a
+    /// missing key becomes an empty set of the encoding Redis picks for
+    /// `first`, its first member.
+    pub fn set_mut<'s>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+        create: Option<&[u8]>,
+    ) -> Result<Option<ValueMut<'s, Set>>, WrongType> {
+        let fresh = create.map(|first| Value::Set(Box::new(Set::for_member(first))));
+        let make = fresh.map(|v| move || v);
+        self.value_mut(key, now_ms, make, |v| match v {
+            Value::Set(s) => Some(&mut **s),
+            _ => None,
+        })
+    }
+
+    fn value_mut<'s, T: ?Sized>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+        create: Option<impl FnOnce() -> Value>,
+        project: fn(&mut Value) -> Option<&mut T>,
+    ) -> Result<Option<ValueMut<'s, T>>, WrongType> {
+        if let Some(make) = create {
+            if self.ks.get_mut(key, now_ms).is_none() {
+                // Not noted yet: the first write through the guard is.
+                self.ks.insert_quietly(key, make());
+            }
+        }
         let Some((entry, watchers)) = self.ks.get_mut_watched(key, now_ms) else {
             return Ok(None);
         };
-        let value = entry.value.as_string_mut().ok_or(WrongType)?;
-        Ok(Some(StringMut {
+        let value = project(&mut entry.value).ok_or(WrongType)?;
+        Ok(Some(ValueMut {
             value,
             key,
             journal: self.journal,
             watchers,
             noted: false,
         }))
+    }
+
+    /// Delete `key` if it holds an empty collection (the last field or
+    /// member went): Redis never keeps an empty hash or set. The change was
+    /// already noted through the guard that emptied it.
+    pub fn remove_if_empty(&mut self, key: &Bytes, now_ms: u64) {
+        let empty = self.ks.get(key, now_ms).is_some_and(|e| match &e.value {
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::String(_) => false,
+        });
+        if empty {
+            self.ks.remove(key, now_ms);
+            self.journal.touched(key);
+        }
     }
 
     /// Watch `key` for the client whose dirty flag is `dirty` (WATCH). Not
@@ -150,10 +213,15 @@ impl<'v> KeyspaceMut<'v> {
     }
 }
 
-/// A string value being edited in place. Reading it notes nothing;
-/// writing through it (`DerefMut`) notes the key as modified, once.
-pub struct StringMut<'s> {
-    value: &'s mut Vec<u8>,
+/// A string value being edited in place (see [`ValueMut`]).
+pub type StringMut<'s> = ValueMut<'s, Vec<u8>>;
+
+/// A value being edited in place. Reading it notes nothing; writing
+/// through it (`DerefMut`) notes the key as modified, once, and marks its
+/// watchers: so a command must reach for `&mut` only when it really
+/// changes something (HDEL of a missing field does not).
+pub struct ValueMut<'s, T: ?Sized> {
+    value: &'s mut T,
     key: &'s Bytes,
     journal: &'s mut Journal,
     /// The keyspace's watch list: the first write touches the key.
@@ -165,15 +233,15 @@ pub struct StringMut<'s> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WrongType;
 
-impl Deref for StringMut<'_> {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
+impl<T: ?Sized> Deref for ValueMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
         self.value
     }
 }
 
-impl DerefMut for StringMut<'_> {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
+impl<T: ?Sized> DerefMut for ValueMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
         if !self.noted {
             self.noted = true;
             self.journal.modified(self.key);
