@@ -47,7 +47,9 @@ mod report;
 pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;
 pub use report::{Executed, ExpireStep, LazyExpire};
 
+use crate::clients::ClientRegistry;
 use crate::cmd::{self, flags, CommandSpec, Handler};
+use crate::config::named;
 pub use crate::config::Config;
 use crate::error;
 use crate::frame::Frame;
@@ -103,6 +105,8 @@ pub struct Executor {
     defer_lazy_expiry: bool,
     /// The shell's INFO sections and runtime config (see `info.rs`).
     hooks: Option<Arc<dyn ServerHooks>>,
+    /// The shell's live connections (see `clients.rs`).
+    clients: Option<Arc<dyn ClientRegistry>>,
 }
 
 impl Executor {
@@ -115,6 +119,7 @@ impl Executor {
             sequencer: None,
             defer_lazy_expiry: false,
             hooks: None,
+            clients: None,
         }
     }
 
@@ -168,7 +173,35 @@ impl Executor {
 
     /// A new connection's state, with the next client id.
     pub fn new_session(&self) -> Session {
-        Session::new(self.next_client_id.fetch_add(1, Ordering::Relaxed))
+        self.session_with_id(self.next_client_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A connection's state with a given id (replay gives each connection
+    /// the id it had). As Redis's `createClient`, it starts authenticated
+    /// exactly when no password is configured at this moment.
+    pub fn session_with_id(&self, id: u64) -> Session {
+        let mut session = Session::new(id);
+        session.authenticated = !self.password_required();
+        session
+    }
+
+    /// Is a password configured (`requirepass`)? Redis's default user is
+    /// then not `nopass`, and unauthenticated clients get NOAUTH.
+    pub fn password_required(&self) -> bool {
+        !self.config.text_is_empty(named("requirepass"))
+    }
+
+    /// The client registry the shell keeps (CLIENT LIST, KILL, PAUSE);
+    /// `None` without a shell.
+    pub fn clients(&self) -> Option<&dyn ClientRegistry> {
+        self.clients.as_deref()
+    }
+
+    /// Give CLIENT LIST, INFO, KILL, PAUSE and UNPAUSE the shell's
+    /// registry of live connections.
+    pub fn with_clients(mut self, clients: Arc<dyn ClientRegistry>) -> Executor {
+        self.clients = Some(clients);
+        self
     }
 
     /// Execute one command and append its reply to `out`: the entry point
@@ -183,11 +216,15 @@ impl Executor {
         out: &mut BytesMut,
     ) -> Executed {
         let (reply, executed) = self.dispatch(session, args, now_us);
-        if executed.flow != Flow::Shutdown {
+        // CLIENT REPLY OFF / SKIP: the reply is dropped here, where every
+        // shell's replies are encoded (the pipeline and replay alike), so a
+        // replayed capture drops the same replies the server dropped.
+        if executed.flow != Flow::Shutdown && !session.reply.drops_reply() {
             // In the protocol the session speaks *after* the command, so
             // HELLO 3's own reply is already RESP3, as in Redis.
             reply.encode_as(session.protocol, out);
         }
+        session.reply = session.reply.after_command();
         executed
     }
 
@@ -217,6 +254,13 @@ impl Executor {
         };
         if !spec.arity_ok(args.len()) {
             return early(error::wrong_arity(spec.name));
+        }
+        // Redis 7.0's `processCommand` order: unknown command, arity, then
+        // authentication. Only the session's flag is read on the common
+        // path; the config (a shared lock) only for a client not
+        // authenticated, which a password removed since may let through.
+        if !session.authenticated && !spec.has(flags::NO_AUTH) && self.password_required() {
+            return early(Frame::static_error(error::NOAUTH));
         }
         self.run(spec, session, args, now_us)
     }

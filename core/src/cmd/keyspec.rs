@@ -266,7 +266,8 @@ pub fn keys_from_specs(specs: &[KeySpec], args: &[Bytes]) -> Result<Vec<KeyRef>,
                     _ => return Err(InvalidKeyArgs),
                 };
                 let first = first + first_key as i64;
-                (first, first + numkeys - 1, key_step as i64)
+                // Saturating: a huge `numkeys` is out of bounds below, not an overflow.
+                (first, first.saturating_add(numkeys) - 1, key_step as i64)
             }
             FindKeys::Unknown => return Err(InvalidKeyArgs),
         };

@@ -26,6 +26,8 @@ pub mod keyspec;
 pub mod row;
 pub mod table;
 
+pub mod auth;
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod expire;
@@ -50,6 +52,8 @@ use crate::frame::Frame;
 /// Every group's rows; [`table::lookup`] merges and sorts them.
 pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
+    auth::COMMANDS,
+    client::COMMANDS,
     introspect::COMMANDS,
     server::COMMANDS,
     string::COMMANDS,
