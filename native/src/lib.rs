@@ -17,6 +17,7 @@
 
 mod capture;
 pub mod cli;
+mod clients;
 mod clock;
 mod config_file;
 mod connection;

@@ -158,11 +158,7 @@ fn registry<'c>(ctx: &Ctx<'c>) -> Result<&'c dyn ClientRegistry, Frame> {
 fn clients(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<Vec<ClientInfo>, Frame> {
     let registry = registry(ctx)?;
     let me = ctx.session.id;
-    let cmd = format!(
-        "{}|{}",
-        ctx.spec.name,
-        String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
-    );
+    let cmd = super::full_name(args).unwrap_or_default();
     Ok(registry
         .list(ctx.session)
         .into_iter()
