@@ -311,6 +311,12 @@ impl Shell for Around<'_, '_> {
     /// client with an error and closes it. A lock the command held was
     /// released during unwinding (see core's strategies.rs on poisoning).
     fn command(&mut self, args: &[Bytes], run: &mut dyn FnMut() -> Executed) -> Outcome {
+        // Killed (perhaps while a pause held this command): what is left of
+        // the batch is dropped unexecuted, as Redis frees a killed client
+        // with its pending commands.
+        if self.entry.is_killed() {
+            return Outcome::Declined;
+        }
         let shared = self.shared;
         // The trace's span uses the tracer's clock at both ends, so that it
         // encloses the lock spans stamped (with the same clock) inside it.
