@@ -227,12 +227,18 @@ impl Registry {
         lock(&self.entries).values().cloned().collect()
     }
 
+    /// Might a pause be in force? One relaxed load: what every command
+    /// pays when there is none.
+    pub fn may_be_paused(&self) -> bool {
+        self.paused_until.load(Ordering::Relaxed) != 0
+    }
+
     /// Hold a command while a pause applies to it (every command under
     /// ALL, writes under WRITE), until the pause ends, is lifted, the
     /// connection is killed or the server shuts down. Returns whether it
     /// waited. Holds no lock of the store: the command has not started.
     pub fn wait_while_paused(&self, writes: bool, entry: &Entry, stop: &dyn Fn() -> bool) -> bool {
-        if self.paused_until.load(Ordering::Relaxed) == 0 {
+        if !self.may_be_paused() {
             return false;
         }
         let mut waited = false;

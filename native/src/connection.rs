@@ -292,6 +292,9 @@ impl Shell for Around<'_, '_> {
     /// before it takes any lock. Unknown commands and wrong arities are
     /// answered without waiting, as Redis checks them first.
     fn admit(&mut self, args: &[Bytes], now_us: u64) -> u64 {
+        if !self.shared.clients.may_be_paused() {
+            return self.fresh_now_us.unwrap_or(now_us);
+        }
         if let Some(spec) = cmd::lookup(&args[0]).filter(|s| s.arity_ok(args.len())) {
             let shutdown = &self.shared.shutdown;
             let writes = spec.has(cmd::flags::WRITE);

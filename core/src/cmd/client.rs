@@ -164,8 +164,11 @@ fn clients(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<Vec<ClientInfo>, Frame> {
         .into_iter()
         .map(|c| {
             if c.id == me {
+                // Running a command now: not idle (Redis's lastinteraction
+                // is the read of this very command).
                 ClientInfo {
                     cmd: cmd.clone(),
+                    idle: 0,
                     ..c.with_session(ctx.session)
                 }
             } else {

@@ -230,7 +230,7 @@ fn info(id: u64, port: u16) -> ClientInfo {
         fd: id as i64 + 7,
         name: None,
         age: 0,
-        idle: 0,
+        idle: 7,
         blocked: false,
         no_evict: false,
         db: 0,
@@ -303,6 +303,8 @@ fn list_and_info_describe_the_asking_client_as_it_is_now() {
     assert!(lines[0].starts_with("id=1 addr=127.0.0.1:5001 "));
     assert!(lines[0].contains(" name=me ") && lines[0].contains(" cmd=client|list "));
     assert!(lines[1].contains(" name= ") && lines[1].contains(" cmd=NULL "));
+    // The asking client is running a command: not idle.
+    assert!(lines[0].contains(" idle=0 ") && lines[1].contains(" idle=7 "));
     let only = |db: &mut TestDb, args: &[&str]| match db.cmd(args) {
         Frame::Bulk(t) => String::from_utf8_lossy(&t)
             .lines()
