@@ -214,6 +214,21 @@ mod tests {
         db.reconnect();
         assert_eq!(db.cmd(&["AUTH", "secret"]), wrongpass);
         assert_eq!(db.cmd(&["AUTH", "other"]), ok());
+        // HELLO: refused without AUTH; its AUTH authenticates at once, so
+        // a later bad option fails the command but not the login (Redis's
+        // helloCommand checks options one by one).
+        db.reconnect();
+        assert_eq!(
+            db.cmd(&["HELLO", "3"]),
+            err(crate::cmd::connection::HELLO_NOAUTH)
+        );
+        assert_eq!(db.cmd(&["HELLO", "2", "AUTH", "default", "bad"]), wrongpass);
+        assert_eq!(
+            db.cmd(&["HELLO", "3", "AUTH", "default", "other", "FOO"]),
+            err("ERR Syntax error in HELLO option 'FOO'")
+        );
+        assert_eq!(db.session.protocol, crate::frame::Protocol::Resp2);
+        assert_eq!(db.cmd(&["PING"]), Frame::simple("PONG"));
         // No password any more: a client that never authenticated passes.
         db.reconnect();
         assert_eq!(db.cmd(&["PING"]), err(NOAUTH));
