@@ -1,7 +1,11 @@
 // node-redis against a running server, with its defaults (RESP3: it opens
 // with HELLO 3) and with RESP2 forced.
 //
-//   NODE_PATH=<node_modules with redis> node node_redis.js PORT
+//   NODE_PATH=<node_modules with redis> node node_redis.js PORT [PASSWORD]
+//
+// With a PASSWORD (a server started with --requirepass) every session
+// authenticates (HELLO 3 AUTH default PASSWORD, or AUTH PASSWORD in RESP2),
+// and a session with a wrong password must fail to connect with WRONGPASS.
 //
 // Each way: connect as an application does (createClient().connect()),
 // round-trip the reply types the server has, check what the library made
@@ -11,6 +15,7 @@
 const { createClient } = require('redis');
 
 const port = Number(process.argv[2]);
+const password = process.argv[3];
 let passed = 0;
 let failed = 0;
 
@@ -46,14 +51,39 @@ async function session(label, options) {
   check(`${label} CONFIG GET (map)`, await client.configGet('timeout'), { timeout: '0' });
   const info = await client.info('keyspace');
   check(`${label} INFO (verbatim)`, String(info).includes('db0:keys='), true);
+  check(`${label} ACL WHOAMI`, await client.aclWhoAmI(), 'default');
   check(`${label} DEL`, await client.del(['node:k', 'node:n']), 2);
   await client.quit();
 }
 
+// A connection that must be refused: its connect fails with `error`.
+async function refused(label, options, error) {
+  const client = createClient({
+    url: `redis://127.0.0.1:${port}`,
+    socket: { reconnectStrategy: false },
+    ...options,
+  });
+  client.on('error', () => {});
+  try {
+    await withDeadline(client.connect(), 10000, `${label} connect`);
+    check(`${label} refused`, 'connected', error);
+    await client.quit();
+  } catch (e) {
+    check(`${label} refused`, String(e.message).startsWith(error) ? error : e.message, error);
+  }
+}
+
 (async () => {
   try {
-    await session('defaults', {});
-    await session('RESP2', { RESP: 2 });
+    if (password === undefined) {
+      await session('defaults', {});
+      await session('RESP2', { RESP: 2 });
+    } else {
+      await refused('defaults+wrong password', { password: `${password}-wrong` }, 'WRONGPASS');
+      await refused('RESP2+wrong password', { RESP: 2, password: `${password}-wrong` }, 'WRONGPASS');
+      await session('defaults+password', { password });
+      await session('RESP2+password', { RESP: 2, password });
+    }
   } catch (e) {
     failed++;
     console.log(`FAIL ${e.message}`);

@@ -1,6 +1,11 @@
 """redis-py against a running server, with its defaults and with RESP2 forced.
 
-    PYTHONPATH=<where redis is installed> python3 redis_py.py PORT
+    PYTHONPATH=<where redis is installed> python3 redis_py.py PORT [PASSWORD]
+
+With a PASSWORD (a server started with --requirepass), every connection
+authenticates the way redis-py does it: HELLO 3 AUTH default PASSWORD in
+RESP3, AUTH PASSWORD in RESP2; and a wrong or missing password must be
+refused with the error redis-py maps to its authentication exceptions.
 
 Each protocol: connect the way an application does, round-trip the reply
 types the server has (status, integer, bulk, null, array, map, verbatim
@@ -12,6 +17,7 @@ import sys
 import redis
 
 port = int(sys.argv[1])
+password = sys.argv[2] if len(sys.argv) > 2 else None
 passed = failed = 0
 
 
@@ -25,7 +31,24 @@ def check(what, got, want):
         print(f"FAIL {what}: got {got!r}, want {want!r}")
 
 
+def refused(what, **kwargs):
+    """A connection that must fail to authenticate."""
+    r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True, **kwargs)
+    try:
+        r.ping()
+        check(what, "connected", "refused")
+    except redis.exceptions.AuthenticationError as e:
+        check(what, type(e).__name__ in ("AuthenticationError", "AuthenticationRequiredError"), True)
+    finally:
+        r.close()
+
+
 for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("protocol=3", {"protocol": 3})]:
+    if password is not None:
+        label = f"{label}+password"
+        refused(f"{label} wrong password", password=password + "-wrong", **kwargs)
+        refused(f"{label} no password", **kwargs)
+        kwargs = dict(kwargs, password=password)
     r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True, **kwargs)
     proto = r.connection_pool.get_connection().protocol
     print(f"== redis-py {redis.__version__}, {label}: RESP{proto}")
@@ -39,6 +62,9 @@ for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("proto
     check(f"{label} INFO (verbatim)", r.info("keyspace").get("db0", {}).get("keys", 0) >= 2, True)
     check(f"{label} TTL", r.ttl("py:k") in (99, 100), True)
     check(f"{label} CLIENT SETNAME/GETNAME", (r.client_setname("py"), r.client_getname()), (True, "py"))
+    check(f"{label} ACL WHOAMI", r.acl_whoami(), "default")
+    me = r.client_info()
+    check(f"{label} CLIENT INFO (parsed)", (me.get("name"), me.get("user"), str(me.get("resp"))), ("py", "default", str(proto)))
     check(f"{label} DEL", r.delete("py:k", "py:n"), 2)
     r.close()
 

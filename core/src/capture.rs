@@ -238,8 +238,17 @@ impl std::error::Error for CaptureError {}
 /// not here is compared byte for byte. (TIME, CLIENT ID and CONFIG GET are
 /// *not* here: the capture holds the clock, the connection ids and the
 /// start-up config that reproduce them. CONFIG REWRITE is: its reply
-/// depends on the server's config file.)
-pub const SHELL_DEPENDENT: &[&str] = &["info", "client list", "client info", "config rewrite"];
+/// depends on the server's config file; so are CLIENT KILL, PAUSE and
+/// UNPAUSE, answered from the shell's registry of connections.)
+pub const SHELL_DEPENDENT: &[&str] = &[
+    "info",
+    "client list",
+    "client info",
+    "client kill",
+    "client pause",
+    "client unpause",
+    "config rewrite",
+];
 
 /// Is this command's reply excluded from comparison (see [`SHELL_DEPENDENT`])?
 pub fn shell_dependent(args: &[bytes::Bytes]) -> bool {

@@ -8,6 +8,9 @@ use crate::frame::Frame;
 pub const SYNTAX: &str = "ERR syntax error";
 /// A user name or password that does not open (AUTH, HELLO AUTH).
 pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+/// Any command but AUTH, HELLO, QUIT, RESET before the client
+/// authenticated, when a password is set.
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 /// `getIntFromObjectOrReply` without a custom message: an integer that
 /// does not fit in a C `int`.

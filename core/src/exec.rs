@@ -48,7 +48,9 @@ mod report;
 pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;
 pub use report::{Executed, ExpireStep, LazyExpire};
 
+use crate::clients::ClientRegistry;
 use crate::cmd::{self, flags, CommandSpec, Handler};
+use crate::config::named;
 pub use crate::config::Config;
 use crate::error;
 use crate::frame::Frame;
@@ -104,6 +106,8 @@ pub struct Executor {
     defer_lazy_expiry: bool,
     /// The shell's INFO sections and runtime config (see `info.rs`).
     hooks: Option<Arc<dyn ServerHooks>>,
+    /// The shell's live connections (see `clients.rs`).
+    clients: Option<Arc<dyn ClientRegistry>>,
 }
 
 impl Executor {
@@ -116,6 +120,7 @@ impl Executor {
             sequencer: None,
             defer_lazy_expiry: false,
             hooks: None,
+            clients: None,
         }
     }
 
@@ -169,7 +174,35 @@ impl Executor {
 
     /// A new connection's state, with the next client id.
     pub fn new_session(&self) -> Session {
-        Session::new(self.next_client_id.fetch_add(1, Ordering::Relaxed))
+        self.session_with_id(self.next_client_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A connection's state with a given id (replay gives each connection
+    /// the id it had). As Redis's `createClient`, it starts authenticated
+    /// exactly when no password is configured at this moment.
+    pub fn session_with_id(&self, id: u64) -> Session {
+        let mut session = Session::new(id);
+        session.authenticated = !self.password_required();
+        session
+    }
+
+    /// Is a password configured (`requirepass`)? Redis's default user is
+    /// then not `nopass`, and unauthenticated clients get NOAUTH.
+    pub fn password_required(&self) -> bool {
+        !self.config.text_is_empty(named("requirepass"))
+    }
+
+    /// The client registry the shell keeps (CLIENT LIST, KILL, PAUSE);
+    /// `None` without a shell.
+    pub fn clients(&self) -> Option<&dyn ClientRegistry> {
+        self.clients.as_deref()
+    }
+
+    /// Give CLIENT LIST, INFO, KILL, PAUSE and UNPAUSE the shell's
+    /// registry of live connections.
+    pub fn with_clients(mut self, clients: Arc<dyn ClientRegistry>) -> Executor {
+        self.clients = Some(clients);
+        self
     }
 
     /// Execute one command and append its reply to `out`: the entry point
@@ -184,11 +217,15 @@ impl Executor {
         out: &mut BytesMut,
     ) -> Executed {
         let (reply, executed) = self.dispatch(session, args, now_us);
-        if executed.flow != Flow::Shutdown {
+        // CLIENT REPLY OFF / SKIP: the reply is dropped here, where every
+        // shell's replies are encoded (the pipeline and replay alike), so a
+        // replayed capture drops the same replies the server dropped.
+        if executed.flow != Flow::Shutdown && !session.reply.drops_reply() {
             // In the protocol the session speaks *after* the command, so
             // HELLO 3's own reply is already RESP3, as in Redis.
             reply.encode_as(session.protocol, out);
         }
+        session.reply = session.reply.after_command();
         executed
     }
 
@@ -215,9 +252,20 @@ impl Executor {
             return early(Frame::Null);
         };
         let spec = cmd::lookup(name);
+        // Redis 7.0's `processCommand` order: unknown command, arity, then
+        // authentication. Only the session's flag is read on the common
+        // path; the config (a shared lock) only for a client not
+        // authenticated, which a password removed since may let through.
         let refused = match spec {
             None => Some(error::unknown_command(args)),
             Some(spec) if !spec.arity_ok(args.len()) => Some(error::wrong_arity(spec.name)),
+            Some(spec)
+                if !session.authenticated
+                    && !spec.has(flags::NO_AUTH)
+                    && self.password_required() =>
+            {
+                Some(Frame::static_error(error::NOAUTH))
+            }
             Some(_) => None,
         };
         // Between MULTI and EXEC most commands are queued, not run.

@@ -19,6 +19,7 @@
 //! session replay byte for byte natively and in `wasm32-wasip1`.
 
 pub mod capture;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod dict;

@@ -51,6 +51,16 @@ pub trait Shell {
     /// `catch_unwind`; the plain shell just calls it.
     fn command(&mut self, args: &[Bytes], run: &mut dyn FnMut() -> Executed) -> Outcome;
 
+    /// Called before each command with the clock reading it was to run
+    /// with; returns the reading it runs with. A shell may hold the
+    /// command here (the native server does while CLIENT PAUSE is in
+    /// force) and then hand it a fresh reading, so a command that waited
+    /// does not run in the past. The capture records the reading used.
+    fn admit(&mut self, args: &[Bytes], now_us: u64) -> u64 {
+        let _ = args;
+        now_us
+    }
+
     /// Called after each command with every reply not yet taken: a shell
     /// may write them out (and clear `out`) so a long pipeline of large
     /// replies does not buffer without bound. An error ends the batch and
@@ -288,6 +298,7 @@ impl Pipeline {
         out: &mut BytesMut,
         shell: &mut dyn Shell,
     ) -> Step {
+        let now_us = shell.admit(args, now_us);
         let mark = out.len();
         let session = &mut self.session;
         let outcome = shell.command(args, &mut || exec.execute(session, args, now_us, out));

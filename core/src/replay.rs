@@ -185,7 +185,8 @@ impl Replayer {
     pub fn apply(&mut self, record: &Record) -> Option<Outcome> {
         match record {
             Record::Open { conn, .. } => {
-                self.sessions.insert(*conn, Session::new(*conn));
+                self.sessions
+                    .insert(*conn, self.exec.session_with_id(*conn));
                 None
             }
             Record::Close { conn, .. } => {
@@ -207,7 +208,7 @@ impl Replayer {
         let session = self
             .sessions
             .entry(c.conn)
-            .or_insert_with(|| Session::new(c.conn));
+            .or_insert_with(|| self.exec.session_with_id(c.conn));
         let reply = match parse_request(&c.request) {
             Ok(Request::Command { args, .. }) => {
                 if let Some(position) = c.rng {

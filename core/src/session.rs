@@ -42,6 +42,20 @@ pub struct Session {
     /// Set when a watched key changes (Redis's `CLIENT_DIRTY_CAS`): shared
     /// with every [`Watch`] this client made.
     pub(crate) watch_dirty: Arc<AtomicBool>,
+    /// Has the client proved it knows `requirepass` (Redis's
+    /// `c->authenticated`)? Set when the connection opens if no password
+    /// is configured then, by AUTH or HELLO AUTH, and cleared by RESET
+    /// while a password is set. A password set later does not log out
+    /// the clients already connected, as in Redis.
+    pub authenticated: bool,
+    /// CLIENT REPLY: whether this client wants its replies.
+    pub reply: ReplyMode,
+    /// CLIENT NO-EVICT (shown as flag `e` by CLIENT LIST). There is no
+    /// client eviction yet, so it is only recorded.
+    pub no_evict: bool,
+    /// CLIENT SETINFO lib-name / lib-ver, shown by CLIENT LIST.
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).
@@ -63,10 +77,45 @@ pub struct Watched {
     pub watch: Arc<Watch>,
 }
 
+/// CLIENT REPLY ON | OFF | SKIP, as Redis's `CLIENT_REPLY_OFF`,
+/// `CLIENT_REPLY_SKIP_NEXT` and `CLIENT_REPLY_SKIP` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    /// No reply until CLIENT REPLY ON (whose `+OK` is sent).
+    Off,
+    /// CLIENT REPLY SKIP was just run (itself without a reply): the next
+    /// command's reply is dropped.
+    SkipNext,
+    /// This command's reply is dropped.
+    Skip,
+}
+
+impl ReplyMode {
+    /// Is the reply of the command just executed dropped? Decided after
+    /// the command ran, as Redis decides when the reply is added: CLIENT
+    /// REPLY ON while OFF gets its `+OK`.
+    pub fn drops_reply(self) -> bool {
+        matches!(self, ReplyMode::Off | ReplyMode::Skip | ReplyMode::SkipNext)
+    }
+
+    /// The mode for the next command (Redis's `resetClient`): a skip
+    /// lasts one command; SKIP arms it for the command after itself.
+    pub fn after_command(self) -> ReplyMode {
+        match self {
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            ReplyMode::Skip => ReplyMode::On,
+            other => other,
+        }
+    }
+}
+
 impl Session {
-    /// A session with a given client id. The shell uses
-    /// [`crate::Executor::new_session`]; replay uses this to give each
-    /// replayed connection the id it had when it was captured (CLIENT ID).
+    /// A session with a given client id, authenticated. The shells use
+    /// [`crate::Executor::new_session`] (and replay
+    /// [`crate::Executor::session_with_id`], to give each replayed
+    /// connection the id it had when it was captured), which also decide
+    /// whether the session starts authenticated.
     pub fn new(id: u64) -> Session {
         Session {
             id,
@@ -76,6 +125,11 @@ impl Session {
             multi: None,
             watched: Vec::new(),
             watch_dirty: Arc::new(AtomicBool::new(false)),
+            authenticated: true,
+            reply: ReplyMode::On,
+            no_evict: false,
+            lib_name: None,
+            lib_ver: None,
         }
     }
 }

@@ -69,6 +69,12 @@ impl TestDb {
         frame
     }
 
+    /// The client leaves and a new one connects (a new session, which
+    /// starts authenticated only if no password is set).
+    pub fn reconnect(&mut self) {
+        self.session = self.exec.new_session();
+    }
+
     pub fn advance_ms(&mut self, ms: u64) {
         self.now_ms += ms;
     }

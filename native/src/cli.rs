@@ -63,6 +63,11 @@ pub struct Args {
     /// panic is contained to its connection.
     #[arg(long, hide = true)]
     pub debug_panic_on: Option<String>,
+
+    /// Testing aid: protected mode treats every client as remote (not on
+    /// the loopback interface), so its refusal can be tested on loopback.
+    #[arg(long, hide = true)]
+    pub debug_peers_are_remote: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -24,6 +24,7 @@ use myongoredis_core::exec::Executed;
 use myongoredis_core::keyspace::take_thread_lookups;
 use myongoredis_core::{cmd, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
 
+use crate::clients::{Entry, Registered};
 use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
 use crate::server::Shared;
@@ -31,7 +32,7 @@ use crate::shutdown::TICK;
 use crate::stats::LOG2_BUCKETS;
 
 /// Bytes asked of the kernel per `read`.
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 /// Flush the reply buffer mid-batch once it holds this much, so a long
 /// pipeline of large replies does not buffer without bound.
 const FLUSH_AT: usize = 64 * 1024;
@@ -43,6 +44,11 @@ const STATS_FOLD: Duration = Duration::from_millis(100);
 
 pub struct Connection<'a> {
     stream: TcpStream,
+    /// This client in the registry (CLIENT LIST, KILL, PAUSE); it leaves
+    /// when the connection ends.
+    registered: Registered<'a>,
+    /// The last command run (CLIENT LIST `cmd=`).
+    last_cmd: Option<(&'static str, Option<Bytes>)>,
     /// This client's `--maxclients` slot, released when the connection ends.
     _slot: Slot<'a>,
     /// The session and the bytes not executed yet; with `--capture`, this
@@ -73,13 +79,21 @@ struct LocalStats {
 }
 
 impl<'a> Connection<'a> {
-    pub fn new(stream: TcpStream, slot: Slot<'a>, session: Session, shared: &'a Shared) -> Self {
+    pub fn new(
+        stream: TcpStream,
+        slot: Slot<'a>,
+        registered: Registered<'a>,
+        session: Session,
+        shared: &'a Shared,
+    ) -> Self {
         let capture = match shared.capture {
             Some(_) => CaptureSink::Lines(Vec::new()),
             None => CaptureSink::Off,
         };
         Connection {
             stream,
+            registered,
+            last_cmd: None,
             _slot: slot,
             pipeline: Pipeline::new(session, capture),
             shared,
@@ -125,7 +139,10 @@ impl<'a> Connection<'a> {
                 Ok(0) => return,
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => {
-                    if self.shared.shutdown.is_requested() || self.deadline_passed() {
+                    if self.shared.shutdown.is_requested()
+                        || self.deadline_passed()
+                        || self.registered.entry.is_killed()
+                    {
                         return;
                     }
                     // A quiet client's counts still reach INFO and /metrics
@@ -166,6 +183,7 @@ impl<'a> Connection<'a> {
                 || flow != Flow::Continue
                 || self.shared.shutdown.is_requested()
                 || self.deadline_passed()
+                || self.registered.entry.is_killed()
             {
                 if flow == Flow::Shutdown {
                     self.shared.shutdown.request();
@@ -196,6 +214,9 @@ impl<'a> Connection<'a> {
             stream: &mut self.stream,
             shared: self.shared,
             stats: &mut self.stats,
+            entry: &self.registered.entry,
+            last_cmd: &mut self.last_cmd,
+            fresh_now_us: None,
         };
         let (flow, executed) =
             self.pipeline
@@ -203,6 +224,14 @@ impl<'a> Connection<'a> {
         if executed > 0 {
             self.last_activity = Instant::now();
         }
+        // What CLIENT LIST shows of this client: once per batch, a short
+        // lock of this client's own entry.
+        self.registered.entry.report(
+            self.pipeline.session(),
+            self.last_cmd.clone(),
+            self.last_activity,
+            self.pipeline.pending(),
+        );
         if let Some(c) = &self.shared.capture {
             if let CaptureSink::Lines(lines) = self.pipeline.take_capture() {
                 c.send(lines);
@@ -251,14 +280,46 @@ struct Around<'c, 'a> {
     stream: &'c mut TcpStream,
     shared: &'a Shared,
     stats: &'c mut LocalStats,
+    entry: &'c Entry,
+    last_cmd: &'c mut Option<(&'static str, Option<Bytes>)>,
+    /// A clock reading taken after a CLIENT PAUSE held a command: it and
+    /// the rest of the batch run with it instead of the batch's.
+    fresh_now_us: Option<u64>,
 }
 
 impl Shell for Around<'_, '_> {
+    /// CLIENT PAUSE: hold the command here, in this connection's thread,
+    /// before it takes any lock. Unknown commands and wrong arities are
+    /// answered without waiting, as Redis checks them first.
+    fn admit(&mut self, args: &[Bytes], now_us: u64) -> u64 {
+        if !self.shared.clients.may_be_paused() {
+            return self.fresh_now_us.unwrap_or(now_us);
+        }
+        if let Some(spec) = cmd::lookup(&args[0]).filter(|s| s.arity_ok(args.len())) {
+            let shutdown = &self.shared.shutdown;
+            let writes = spec.has(cmd::flags::WRITE);
+            if self
+                .shared
+                .clients
+                .wait_while_paused(writes, self.entry, &|| shutdown.is_requested())
+            {
+                self.fresh_now_us = Some(unix_now_us());
+            }
+        }
+        self.fresh_now_us.unwrap_or(now_us)
+    }
+
     /// Time and trace the command, and contain its panic: the panic message
     /// goes to stderr through the panic hook, and the pipeline answers this
     /// client with an error and closes it. A lock the command held was
     /// released during unwinding (see core's strategies.rs on poisoning).
     fn command(&mut self, args: &[Bytes], run: &mut dyn FnMut() -> Executed) -> Outcome {
+        // Killed (perhaps while a pause held this command): what is left of
+        // the batch is dropped unexecuted, as Redis frees a killed client
+        // with its pending commands.
+        if self.entry.is_killed() {
+            return Outcome::Declined;
+        }
         let shared = self.shared;
         // The trace's span uses the tracer's clock at both ends, so that it
         // encloses the lock spans stamped (with the same clock) inside it.
@@ -282,6 +343,9 @@ impl Shell for Around<'_, '_> {
         self.stats.commands += 1;
         self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
         if let Some(i) = cmd::position(&args[0]) {
+            let name = cmd::all()[i].name;
+            let sub = args.get(1).filter(|_| cmd::CONTAINERS.contains(&name));
+            *self.last_cmd = Some((name, sub.cloned()));
             self.stats.per_command[i].0 += 1;
             self.stats.per_command[i].1 += elapsed;
             if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {

@@ -10,13 +10,15 @@
 //! output. The `myongoredis` binary (`main.rs`) is a thin caller.
 //!
 //! Reading order: `server.rs` (the threads and their lifetimes),
-//! `connection.rs` (one client), `limits.rs` and `shutdown.rs`; then what
+//! `connection.rs` (one client), `clients.rs` (every client: CLIENT
+//! LIST / KILL / PAUSE, protected mode), `limits.rs` and `shutdown.rs`; then what
 //! it reports: `stats.rs` and `observer.rs` (counters), `snapshot.rs` (one
 //! reading of them), `info.rs`, `metrics/` and `summary.rs` (three ways to
 //! show it), `memory.rs`; and what it records: `trace.rs`, `capture.rs`.
 
 mod capture;
 pub mod cli;
+mod clients;
 mod clock;
 mod config_file;
 mod connection;

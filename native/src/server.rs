@@ -19,7 +19,7 @@
 //! gives the same guarantee and detaches a thread when it finishes.)
 
 use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
@@ -35,6 +35,7 @@ use socket2::{SockRef, TcpKeepalive};
 
 use crate::capture::Capture;
 use crate::cli::Invocation;
+use crate::clients::{protected_mode_denies, Registry, DENIED};
 use crate::clock::{unix_now_us, Monotonic};
 use crate::config_file;
 use crate::connection::Connection;
@@ -66,6 +67,12 @@ pub struct Shared {
     pub shutdown: Arc<Shutdown>,
     /// `--capture DIR`: the executor then numbers every command.
     pub capture: Option<Capture>,
+    /// Every live connection (CLIENT LIST, KILL, PAUSE); the executor
+    /// holds it too, as core's `ClientRegistry`.
+    pub clients: Arc<Registry>,
+    /// Hidden `--debug-peers-are-remote`: protected mode treats every
+    /// client as remote, so tests can prove the refusal on loopback.
+    pub peers_are_remote: bool,
 }
 
 impl Shared {
@@ -158,12 +165,14 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         )?),
         None => None,
     };
+    let clients = Arc::new(Registry::new(crate::connection::READ_CHUNK));
     let mut exec = Executor::new(
         new_store(mode, args.shards, config.databases(), locks),
         seed,
         config,
     )
-    .with_hooks(hooks.clone());
+    .with_hooks(hooks.clone())
+    .with_clients(clients.clone());
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
@@ -176,6 +185,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             .map(|c| c.to_ascii_lowercase().into_bytes()),
         shutdown: Arc::new(Shutdown::new(addr)),
         capture,
+        clients,
+        peers_are_remote: args.debug_peers_are_remote,
     };
 
     on_ready(&Ready {
@@ -292,7 +303,7 @@ fn accept_loop<'scope>(
             break;
         }
         match accepted {
-            Ok((stream, peer)) => spawn_connection(s, stream, peer.to_string(), shared),
+            Ok((stream, peer)) => spawn_connection(s, stream, peer, shared),
             // Out of file descriptors: back off instead of spinning; a slot
             // frees when some client leaves.
             Err(e) if is_resource_exhaustion(&e) => thread::sleep(Duration::from_millis(10)),
@@ -307,7 +318,7 @@ fn accept_loop<'scope>(
 fn spawn_connection<'scope>(
     s: &'scope thread::Scope<'scope, '_>,
     mut stream: TcpStream,
-    peer: String,
+    peer: SocketAddr,
     shared: &'scope Shared,
 ) {
     shared.stats().total_connections.fetch_add(1, Relaxed);
@@ -332,8 +343,27 @@ fn spawn_connection<'scope>(
             .with_interval((idle / 3).max(Duration::from_secs(1)));
         let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
     }
+    // Protected mode, after the client limit as in Redis. The refusal is
+    // one short line, written as the maxclients one is.
+    let peer_ip = if shared.peers_are_remote {
+        IpAddr::from([192, 0, 2, 1]) // TEST-NET-1: never a real peer
+    } else {
+        peer.ip()
+    };
+    let protected = shared.exec.config().int(named("protected-mode")) != 0;
+    if protected_mode_denies(peer_ip, protected, shared.exec.password_required()) {
+        shared.stats().rejected_connections.fetch_add(1, Relaxed);
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+        let _ = stream.write_all(DENIED.as_bytes());
+        return;
+    }
     let session = shared.exec.new_session();
     let conn = session.id;
+    // Registered before the thread starts, so a CLIENT LIST that follows
+    // this client's connect sees it. A socket already gone is dropped.
+    let Some(registered) = shared.clients.register(&stream, &session) else {
+        return;
+    };
     let record_event = move |open: bool| {
         if let (Some(capture), Some(seq)) = (&shared.capture, shared.exec.next_seq()) {
             let now_us = unix_now_us();
@@ -350,7 +380,7 @@ fn spawn_connection<'scope>(
         .name(name)
         .stack_size(CONNECTION_STACK)
         .spawn_scoped(s, move || {
-            Connection::new(stream, slot, session, shared).serve();
+            Connection::new(stream, slot, registered, session, shared).serve();
             record_event(false);
         });
     if let Err(e) = spawned {

@@ -14,6 +14,7 @@
 //! | `@sorted CMD ...` | the reply is an array in unspecified order (KEYS): compare sorted |
 //! | `@scan CMD ...` | a SCAN reply: the cursor is implementation-specific; compare the keys, sorted |
 //! | `@inline text` | send `text\r\n` as an inline command instead of a multibulk |
+//! | `@silent CMD ...` | send the command and read no reply (CLIENT REPLY OFF / SKIP): a reply sent anyway is read by the next command, whose comparison then fails |
 //! | `@sleep MS` | pause (for expiry) |
 //!
 //! Without `redis-server` on PATH the test prints why and skips; CI
@@ -37,6 +38,9 @@ enum Step {
     Inline {
         text: Vec<u8>,
         line: usize,
+    },
+    Silent {
+        args: Vec<bytes::Bytes>,
     },
     Sleep(Duration),
 }
@@ -89,6 +93,11 @@ fn parse_line(line: &str, n: usize, file: &str) -> Option<Step> {
                 text: rest.as_bytes().to_vec(),
                 line: n,
             })
+        }
+        Some(("@silent", rest)) => {
+            let args =
+                split_args(rest.as_bytes()).unwrap_or_else(|| panic!("{file}:{n}: bad quoting"));
+            return Some(Step::Silent { args });
         }
         Some(("@sleep", ms)) => {
             let ms = ms
@@ -158,11 +167,27 @@ fn run(raw: &mut Raw, step: &Step) -> Option<Frame> {
             raw.send_raw(&bytes);
             Some(raw.read_frame().expect("a reply to an inline command"))
         }
+        Step::Silent { args } => {
+            let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            raw.send_raw(&encode_request(&args));
+            None
+        }
         Step::Sleep(d) => {
             std::thread::sleep(*d);
             None
         }
     }
+}
+
+/// A command as a RESP multibulk request.
+fn encode_request(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 /// A reply as escaped text, cut to a readable length.
@@ -214,7 +239,7 @@ fn replies_are_byte_identical_to_redis_server() {
                 if got != want {
                     let line = match step {
                         Step::Command { line, .. } | Step::Inline { line, .. } => *line,
-                        Step::Sleep(_) => 0,
+                        Step::Sleep(_) | Step::Silent { .. } => 0,
                     };
                     mismatches.push(format!(
                         "{file}:{line} [{} RESP{protocol}] {step:?}\n    redis-server: {}\n    myongoredis:  {}",

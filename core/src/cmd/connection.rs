@@ -1,14 +1,16 @@
-//! Connection commands: HELLO, PING, ECHO, QUIT, SELECT, CLIENT. None of
-//! them touches a key, so none takes a lock (`Handler::Server`).
+//! Connection commands: HELLO, PING, ECHO, QUIT, SELECT, RESET (AUTH is
+//! in `auth.rs`, CLIENT in `client.rs`). None of them touches a key, so
+//! none takes a lock (`Handler::Server`).
 
 use bytes::Bytes;
 
-use super::{int_arg, is_keyword, spec, subcommand, NO_KEYS};
+use super::{auth, client, int_arg, is_keyword, spec, NO_KEYS};
 use crate::cmd::{flags::*, CommandSpec, Handler};
 use crate::error;
 use crate::exec::{Ctx, Flow};
 use crate::frame::{Frame, Protocol};
 use crate::info::REDIS_VERSION;
+use crate::session::ReplyMode;
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
@@ -17,18 +19,18 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Returns the given string.", "1.0.0", Handler::Server(echo)),
     spec("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, "connection", "Closes the connection.", "1.0.0", Handler::Server(quit)),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", "Changes the selected database.", "1.0.0", Handler::Server(select)),
-    spec("client", -2, 0, NO_KEYS, "connection", "A container for client connection commands.", "2.4.0", Handler::Server(client)),
+    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | OWN_LOCKS, NO_KEYS, "connection", "Resets the connection.", "6.2.0", Handler::Server(reset)),
 ];
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 ///
 /// The handshake current clients open with: it switches the connection's
 /// protocol (RESP3 replies from this reply on) and describes the server.
-/// Checks run in Redis's order (`helloCommand`): the version, every option,
-/// the credentials, then the name, and only when all passed does anything
-/// change. There are no users or passwords yet: `default` is Redis's
-/// `nopass` default user, which any password opens; any other name is
-/// Redis's WRONGPASS.
+/// As Redis's `helloCommand`: the version is checked first, then each
+/// option in order, AUTH authenticating at once (so a later bad option
+/// fails the command but leaves the client authenticated, as in Redis);
+/// then a client still not authenticated is refused; only then are the
+/// name and the protocol changed.
 fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let mut protocol = None;
     if let Some(version) = args.get(1) {
@@ -43,14 +45,19 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             }
         }
     }
-    let (mut user, mut name) = (None, None);
+    let mut name = None;
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - 1 - i;
-        if is_keyword(&args[i], "auth") && more >= 2 {
-            user = Some(&args[i + 1]);
+        if auth::is_auth(&args[i]) && more >= 2 {
+            if let Err(e) = auth::authenticate(ctx, &args[i + 1], &args[i + 2]) {
+                return e;
+            }
             i += 3;
         } else if is_keyword(&args[i], "setname") && more >= 1 {
+            if let Err(e) = client::valid_name(&args[i + 1]) {
+                return e;
+            }
             name = Some(&args[i + 1]);
             i += 2;
         } else {
@@ -60,13 +67,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             ));
         }
     }
-    if user.is_some_and(|u| &u[..] != b"default") {
-        return Frame::static_error(error::WRONGPASS);
+    if !ctx.session.authenticated {
+        return Frame::static_error(HELLO_NOAUTH);
     }
     if let Some(name) = name {
-        if let Err(e) = set_name(ctx, name) {
-            return e;
-        }
+        client::set_name(ctx, name);
     }
     if let Some(protocol) = protocol {
         ctx.session.protocol = protocol;
@@ -85,6 +90,26 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         (field("role"), field("master")),
         (field("modules"), Frame::Array(Vec::new())),
     ])
+}
+
+/// HELLO from a client that has not authenticated, without AUTH.
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+
+/// RESET: the connection as it was when it opened (Redis's
+/// `clearClientConnectionState`): no transaction and no watches, no name,
+/// RESP2, database 0, CLIENT REPLY ON, no-evict off, and not
+/// authenticated if a password is set. The library name and version stay:
+/// they still describe the client.
+fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    ctx.exec.end_transaction(ctx.session);
+    let session = &mut *ctx.session;
+    session.name = None;
+    session.protocol = Protocol::Resp2;
+    session.db = 0;
+    session.reply = ReplyMode::On;
+    session.no_evict = false;
+    session.authenticated = !ctx.exec.password_required();
+    Frame::simple("RESET")
 }
 
 /// PING [message]
@@ -124,43 +149,6 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             None => Frame::static_error(error::DB_INDEX_OUT_OF_RANGE),
         },
     }
-}
-
-/// CLIENT ID | GETNAME | SETNAME name
-fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    subcommand(
-        ctx,
-        args,
-        "client",
-        &[
-            ("id", 2, |ctx, _| Frame::Integer(ctx.session.id as i64)),
-            ("getname", 2, |ctx, _| match &ctx.session.name {
-                Some(name) => Frame::Bulk(name.clone()),
-                None => Frame::Null,
-            }),
-            ("setname", 3, client_setname),
-        ],
-    )
-}
-
-fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    match set_name(ctx, &args[2]) {
-        Ok(()) => Frame::ok(),
-        Err(e) => e,
-    }
-}
-
-/// Name the connection (CLIENT SETNAME, HELLO SETNAME). Names must survive
-/// CLIENT LIST's space-separated format: printable ASCII without spaces.
-/// An empty name removes the name.
-fn set_name(ctx: &mut Ctx<'_>, name: &Bytes) -> Result<(), Frame> {
-    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err(Frame::static_error(
-            "ERR Client names cannot contain spaces, newlines or special characters.",
-        ));
-    }
-    ctx.session.name = (!name.is_empty()).then(|| name.clone());
-    Ok(())
 }
 
 #[cfg(test)]
@@ -285,32 +273,5 @@ mod tests {
         let args = [bytes::Bytes::from_static(b"QUIT")];
         let (reply, executed) = db.exec.dispatch(&mut db.session, &args, 0);
         assert_eq!((reply, executed.flow), (ok(), Flow::Close));
-    }
-
-    #[test]
-    fn client_subcommands() {
-        let mut db = TestDb::new(crate::store::Mode::Rw, 1);
-        assert_eq!(db.cmd(&["CLIENT", "ID"]), int(db.session.id as i64));
-        assert_eq!(db.cmd(&["CLIENT", "GETNAME"]), Frame::Null);
-        assert_eq!(db.cmd(&["CLIENT", "SETNAME", "app-1"]), ok());
-        assert_eq!(db.cmd(&["client", "getname"]), bulk("app-1"));
-        assert_eq!(
-            db.cmd(&["CLIENT", "SETNAME", "has space"]),
-            err("ERR Client names cannot contain spaces, newlines or special characters.")
-        );
-        assert_eq!(db.cmd(&["CLIENT", "SETNAME", ""]), ok());
-        assert_eq!(db.cmd(&["CLIENT", "GETNAME"]), Frame::Null);
-        assert_eq!(
-            db.cmd(&["CLIENT", "SETNAME"]),
-            err("ERR wrong number of arguments for 'client|setname' command")
-        );
-        assert_eq!(
-            db.cmd(&["CLIENT", "bogus"]),
-            err("ERR unknown subcommand 'bogus'. Try CLIENT HELP.")
-        );
-        assert_eq!(
-            db.cmd(&["CLIENT"]),
-            err("ERR wrong number of arguments for 'client' command")
-        );
     }
 }

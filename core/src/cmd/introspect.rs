@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 
-use super::subcommand;
+use super::{is_keyword, subcommand};
 use super::{spec, NO_KEYS};
 use crate::cmd::{
     flags::*, has_movable_keys, key_flags, BeginSearch, CommandSpec, FindKeys, Handler, KeySpec,
@@ -18,6 +18,7 @@ use crate::cmd::{
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
+use crate::glob::glob_match;
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
@@ -25,6 +26,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// COMMAND | COUNT | INFO [name ...] | DOCS [name ...]
+/// | LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]
 /// | GETKEYS cmd [arg ...] | GETKEYSANDFLAGS cmd [arg ...]
 fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     if args.len() == 1 {
@@ -56,9 +58,49 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
                 // DOCS omits unknown names instead of replying nil for them.
                 Frame::Map(rows.into_iter().flatten().map(command_docs).collect())
             }),
+            ("list", -2, |_, args| list(args)),
             ("getkeys", -4, |_, args| getkeys(&args[2..], false)),
             ("getkeysandflags", -4, |_, args| getkeys(&args[2..], true)),
         ],
+    )
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]`:
+/// the names of the commands, or of those the filter keeps, as Redis
+/// 7.0's `commandListCommand`. There are no modules, so MODULE keeps
+/// none; PATTERN is a case-insensitive glob; ACLCAT a category name
+/// without its `@`, any case.
+///
+/// Redis also lists subcommands (`client|list`); this table has rows for
+/// whole commands only, so only those are listed. The order is the
+/// table's (sorted); Redis's is its dict's, unspecified.
+fn list(args: &[Bytes]) -> Frame {
+    let keep: Box<dyn Fn(&CommandSpec) -> bool> = match args {
+        [_, _] => Box::new(|_| true),
+        [_, _, filterby, kind, value] if is_keyword(filterby, "filterby") => {
+            let value = value.clone();
+            if is_keyword(kind, "module") {
+                Box::new(|_| false)
+            } else if is_keyword(kind, "aclcat") {
+                Box::new(move |c| {
+                    categories(c)
+                        .iter()
+                        .any(|cat| cat.as_bytes()[1..].eq_ignore_ascii_case(&value))
+                })
+            } else if is_keyword(kind, "pattern") {
+                Box::new(move |c| glob_match(&value, c.name.as_bytes(), true))
+            } else {
+                return Frame::static_error(error::SYNTAX);
+            }
+        }
+        _ => return Frame::static_error(error::SYNTAX),
+    };
+    Frame::Array(
+        super::table::all()
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| Frame::bulk(c.name.as_bytes()))
+            .collect(),
     )
 }
 
@@ -146,6 +188,11 @@ fn command_info(c: &CommandSpec) -> Frame {
 /// flags. Redis declares them per command; the derivation matches it for
 /// the key commands but not for every server command (see the tests).
 fn acl_categories(c: &CommandSpec) -> Frame {
+    Frame::Set(categories(c).into_iter().map(Frame::simple).collect())
+}
+
+/// [`acl_categories`] as names.
+fn categories(c: &CommandSpec) -> Vec<&'static str> {
     let mut categories = vec![];
     if c.group == "generic" {
         categories.push("@keyspace");
@@ -175,7 +222,7 @@ fn acl_categories(c: &CommandSpec) -> Frame {
     if c.group == "transactions" {
         categories.push("@transaction");
     }
-    Frame::Set(categories.into_iter().map(Frame::simple).collect())
+    categories
 }
 
 /// The key-flag names of `flags`, as status replies.

@@ -26,6 +26,8 @@ pub mod keyspec;
 pub mod row;
 pub mod table;
 
+pub mod auth;
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod expire;
@@ -52,6 +54,8 @@ use crate::frame::Frame;
 /// Every group's rows; [`table::lookup`] merges and sorts them.
 pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
+    auth::COMMANDS,
+    client::COMMANDS,
     introspect::COMMANDS,
     server::COMMANDS,
     string::COMMANDS,
@@ -172,9 +176,46 @@ pub(crate) fn subcommand(
     run(ctx, args)
 }
 
+/// The commands whose first argument is a subcommand (dispatched by
+/// [`subcommand`]).
+pub const CONTAINERS: &[&str] = &["acl", "client", "command", "config"];
+
+/// A command's full name as Redis 7 reports it (CLIENT LIST's `cmd=`):
+/// `get`, or `client|list` for a subcommand; `None` for an unknown
+/// command. A container without its subcommand is its own name.
+pub fn full_name(args: &[Bytes]) -> Option<String> {
+    let spec = lookup(args.first()?)?;
+    match args.get(1) {
+        Some(sub) if CONTAINERS.contains(&spec.name) => Some(format!(
+            "{}|{}",
+            spec.name,
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        )),
+        _ => Some(spec.name.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_names_as_redis_reports_them() {
+        let args = |words: &[&str]| -> Vec<Bytes> {
+            words
+                .iter()
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
+        };
+        assert_eq!(full_name(&args(&["GET", "k"])).as_deref(), Some("get"));
+        assert_eq!(
+            full_name(&args(&["Client", "LIST"])).as_deref(),
+            Some("client|list")
+        );
+        assert_eq!(full_name(&args(&["CONFIG"])).as_deref(), Some("config"));
+        assert_eq!(full_name(&args(&["nosuch"])), None);
+        assert_eq!(full_name(&[]), None);
+    }
 
     #[test]
     fn parse_i64_follows_string2ll() {

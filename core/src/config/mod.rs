@@ -147,6 +147,17 @@ impl Config {
             .max(1)
     }
 
+    /// A text value (`requirepass`); other kinds as CONFIG GET shows them.
+    pub fn text(&self, param: &'static Param) -> String {
+        self.read()[index(param)].to_string()
+    }
+
+    /// Is a text value empty? Without copying it (checked for every
+    /// command of a client that has not authenticated).
+    pub fn text_is_empty(&self, param: &'static Param) -> bool {
+        matches!(&self.read()[index(param)], Value::Text(t) if t.is_empty())
+    }
+
     /// A value as CONFIG GET shows it, by name or alias (any case).
     pub fn get(&self, name: &str) -> Option<String> {
         lookup(name.as_bytes()).map(|p| self.value(p).to_string())

@@ -218,3 +218,55 @@ fn count_and_docs() {
     };
     assert_eq!(docs[0], bulk("set"));
 }
+
+/// As redis-server 7.0.15 answers, for the filters whose answer does not
+/// depend on commands this server lacks.
+#[test]
+fn command_list_and_its_filters() {
+    let mut db = TestDb::new(crate::store::Mode::Rw, 1);
+    let names = |db: &mut TestDb, args: &[&str]| match db.cmd(args) {
+        Frame::Array(items) => items,
+        other => panic!("{args:?}: {other:?}"),
+    };
+    let all = names(&mut db, &["COMMAND", "LIST"]);
+    assert_eq!(all.len(), crate::cmd::all().len());
+    assert!(all.contains(&bulk("get")) && all.contains(&bulk("client")));
+    assert_eq!(
+        names(
+            &mut db,
+            &["COMMAND", "LIST", "FILTERBY", "PATTERN", "getd*"]
+        ),
+        [bulk("getdel")]
+    );
+    assert_eq!(
+        names(
+            &mut db,
+            &["command", "list", "filterby", "pattern", "GETD*"]
+        ),
+        [bulk("getdel")]
+    );
+    assert!(names(
+        &mut db,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"]
+    )
+    .is_empty());
+    assert!(names(
+        &mut db,
+        &["COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch"]
+    )
+    .is_empty());
+    let strings = names(
+        &mut db,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "STRING"],
+    );
+    assert!(strings.contains(&bulk("append")) && !strings.contains(&bulk("del")));
+    for args in [
+        &["COMMAND", "LIST", "FILTERBY"][..],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN"],
+        &["COMMAND", "LIST", "FILTERBY", "FOO", "x"],
+        &["COMMAND", "LIST", "x"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "a", "b"],
+    ] {
+        assert_eq!(db.cmd(args), err("ERR syntax error"), "{args:?}");
+    }
+}
