@@ -35,6 +35,7 @@ function client(options) {
   const c = new Redis({
     host: '127.0.0.1',
     port,
+    db: 2,
     lazyConnect: true,
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
@@ -59,11 +60,18 @@ async function session(label, options) {
   // A map in RESP3 (an object), a flat array in RESP2.
   const pairs = Array.isArray(config) ? config : Object.entries(config).flat();
   check(`${label} CONFIG GET`, pairs, ['timeout', '0']);
-  check(`${label} INFO`, String(await c.info('keyspace')).includes('db0:keys='), true);
+  check(`${label} INFO, db 2`, String(await c.info('keyspace')).includes('db2:keys='), true);
   check(`${label} TTL`, [99, 100].includes(await c.ttl('io:k')), true);
   check(`${label} CLIENT SETNAME/GETNAME`, [await c.client('SETNAME', 'io'), await c.client('GETNAME')], ['OK', 'io']);
   check(`${label} ACL WHOAMI`, await c.acl('WHOAMI'), 'default');
-  check(`${label} DEL`, await c.del('io:k', 'io:n'), 2);
+  check(`${label} MULTI/EXEC`, await c.multi().set('io:t', '1').incr('io:t').get('io:t').exec(), [[null, 'OK'], [null, 2], [null, '2']]);
+  await c.watch('io:t');
+  check(`${label} WATCH + EXEC`, await c.multi().incr('io:t').exec(), [[null, 3]]);
+  check(`${label} HSET object`, await c.hset('io:h', { a: '1', b: '2' }), 2);
+  const h = await c.hgetall('io:h');
+  check(`${label} HGETALL`, h instanceof Map ? Object.fromEntries(h) : { ...h }, { a: '1', b: '2' });
+  check(`${label} HINCRBY`, await c.hincrby('io:h', 'a', 5), 6);
+  check(`${label} DEL`, await c.del('io:k', 'io:n', 'io:t', 'io:h'), 4);
   await c.quit();
 }
 

@@ -36,6 +36,7 @@ function withDeadline(promise, ms, what) {
 async function session(label, options) {
   const client = createClient({
     url: `redis://127.0.0.1:${port}`,
+    database: 2,
     socket: { reconnectStrategy: false },
     ...options,
   });
@@ -50,9 +51,16 @@ async function session(label, options) {
   check(`${label} MGET with a null`, await client.mGet(['node:k', 'node:missing']), ['v', null]);
   check(`${label} CONFIG GET (map)`, await client.configGet('timeout'), { timeout: '0' });
   const info = await client.info('keyspace');
-  check(`${label} INFO (verbatim)`, String(info).includes('db0:keys='), true);
+  check(`${label} INFO (verbatim), db 2`, String(info).includes('db2:keys='), true);
   check(`${label} ACL WHOAMI`, await client.aclWhoAmI(), 'default');
-  check(`${label} DEL`, await client.del(['node:k', 'node:n']), 2);
+  check(`${label} MULTI/EXEC`, await client.multi().set('node:t', '1').incr('node:t').get('node:t').exec(), ['OK', 2, '2']);
+  await client.watch('node:t');
+  check(`${label} WATCH + EXEC`, await client.multi().incr('node:t').exec(), [3]);
+  check(`${label} HSET object`, await client.hSet('node:h', { a: '1', b: '2' }), 2);
+  const h = await client.hGetAll('node:h');
+  check(`${label} HGETALL`, h instanceof Map ? Object.fromEntries(h) : { ...h }, { a: '1', b: '2' });
+  check(`${label} HINCRBY`, await client.hIncrBy('node:h', 'a', 5), 6);
+  check(`${label} DEL`, await client.del(['node:k', 'node:n', 'node:t', 'node:h']), 4);
   await client.quit();
 }
 

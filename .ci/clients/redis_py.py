@@ -7,9 +7,11 @@ authenticates the way redis-py does it: HELLO 3 AUTH default PASSWORD in
 RESP3, AUTH PASSWORD in RESP2; and a wrong or missing password must be
 refused with the error redis-py maps to its authentication exceptions.
 
-Each protocol: connect the way an application does, round-trip the reply
-types the server has (status, integer, bulk, null, array, map, verbatim
-text) and check what the library made of them. Prints one line per check
+Each protocol: connect the way an application does (to database 2, which
+redis-py selects on connect), round-trip the reply types the server has
+(status, integer, bulk, null, array, map, verbatim text), run a pipeline
+(a MULTI/EXEC transaction by default), a WATCH-based transaction and hash
+commands, and check what the library made of them. Prints one line per check
 and a closing 'N passed, M failed'; exits 1 on any failure.
 """
 import sys
@@ -49,7 +51,7 @@ for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("proto
         refused(f"{label} wrong password", password=password + "-wrong", **kwargs)
         refused(f"{label} no password", **kwargs)
         kwargs = dict(kwargs, password=password)
-    r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True, **kwargs)
+    r = redis.Redis(host="127.0.0.1", port=port, db=2, decode_responses=True, **kwargs)
     proto = r.connection_pool.get_connection().protocol
     print(f"== redis-py {redis.__version__}, {label}: RESP{proto}")
     check(f"{label} PING", r.ping(), True)
@@ -59,13 +61,28 @@ for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("proto
     check(f"{label} INCRBY", r.incrby("py:n", 5), 5)
     check(f"{label} MGET with a null", r.mget("py:k", "py:missing"), ["v", None])
     check(f"{label} CONFIG GET (map)", r.config_get("timeout"), {"timeout": "0"})
-    check(f"{label} INFO (verbatim)", r.info("keyspace").get("db0", {}).get("keys", 0) >= 2, True)
+    check(f"{label} INFO (verbatim), db 2", r.info("keyspace").get("db2", {}).get("keys", 0) >= 2, True)
     check(f"{label} TTL", r.ttl("py:k") in (99, 100), True)
     check(f"{label} CLIENT SETNAME/GETNAME", (r.client_setname("py"), r.client_getname()), (True, "py"))
     check(f"{label} ACL WHOAMI", r.acl_whoami(), "default")
     me = r.client_info()
     check(f"{label} CLIENT INFO (parsed)", (me.get("name"), me.get("user"), str(me.get("resp"))), ("py", "default", str(proto)))
-    check(f"{label} DEL", r.delete("py:k", "py:n"), 2)
+    with r.pipeline() as p:  # transaction=True: MULTI ... EXEC
+        p.set("py:t", 1).incr("py:t").get("py:t")
+        check(f"{label} pipeline (MULTI/EXEC)", p.execute(), [True, 2, "2"])
+
+    def bump(pipe):
+        value = int(pipe.get("py:t"))
+        pipe.multi()
+        pipe.set("py:t", value + 1)
+
+    check(f"{label} WATCH transaction", r.transaction(bump, "py:t"), [True])
+    check(f"{label} after WATCH", r.get("py:t"), "3")
+    check(f"{label} HSET mapping", r.hset("py:h", mapping={"a": "1", "b": "2"}), 2)
+    check(f"{label} HGETALL (map)", r.hgetall("py:h"), {"a": "1", "b": "2"})
+    check(f"{label} HINCRBY", r.hincrby("py:h", "a", 5), 6)
+    check(f"{label} HMGET", r.hmget("py:h", "a", "nosuch"), ["6", None])
+    check(f"{label} DEL", r.delete("py:k", "py:n", "py:t", "py:h"), 4)
     r.close()
 
 print(f"{passed} passed, {failed} failed")
