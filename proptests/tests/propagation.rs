@@ -75,6 +75,14 @@ fn raw_write() -> impl Strategy<Value = Vec<Vec<u8>>> {
         }),
         1 => (db(), db()).prop_map(|(a, b)| vec![text("SWAPDB"), text(a), text(b)]),
         1 => Just(vec![text("FLUSHDB")]),
+        // Hashes and sets: HINCRBYFLOAT propagates as HSET, SPOP as SREM/DEL.
+        2 => (k(), k(), v()).prop_map(|(k, f, v)| vec![text("HSET"), k, f, v]),
+        1 => (k(), k()).prop_map(|(k, f)| vec![text("HINCRBYFLOAT"), k, f, text("1.5")]),
+        1 => (k(), k()).prop_map(|(k, f)| vec![text("HDEL"), k, f]),
+        2 => (k(), v(), v()).prop_map(|(k, a, b)| vec![text("SADD"), k, a, b]),
+        1 => (k(), 0u32..3).prop_map(|(k, n)| vec![text("SPOP"), k, text(n)]),
+        1 => k().prop_map(|k| vec![text("SPOP"), k]),
+        1 => (k(), k(), k()).prop_map(|(a, b, c)| vec![text("SUNIONSTORE"), a, b, c]),
         // A transaction propagates what its commands changed, in order.
         2 => prop::sample::select(vec!["MULTI", "EXEC", "DISCARD"]).prop_map(|c| vec![text(c)]),
     ]
@@ -228,7 +236,30 @@ fn listing_of(exec: &Executor, db: u32, now_us: u64) -> Vec<String> {
     let mut lines: Vec<String> = keys
         .iter()
         .map(|k| {
-            let value = send(bytes_args(&[text("GET"), k.clone()]));
+            // Each type read whole, order-free (a hash table's order is
+            // its history's; the copy's history may differ in encodings).
+            let kind = send(bytes_args(&[text("TYPE"), k.clone()]));
+            let read = match &kind {
+                Frame::Simple(t) if &t[..] == b"hash" => "HGETALL",
+                Frame::Simple(t) if &t[..] == b"set" => "SMEMBERS",
+                _ => "GET",
+            };
+            let value = match send(bytes_args(&[text(read), k.clone()])) {
+                Frame::Array(items) if read == "HGETALL" => {
+                    let mut pairs: Vec<String> = items
+                        .chunks(2)
+                        .map(|p| p.iter().map(show).collect::<Vec<_>>().join("="))
+                        .collect();
+                    pairs.sort();
+                    Frame::Bulk(pairs.join(",").into())
+                }
+                Frame::Array(items) => {
+                    let mut members: Vec<String> = items.iter().map(show).collect();
+                    members.sort();
+                    Frame::Bulk(members.join(",").into())
+                }
+                other => other,
+            };
             let deadline = send(bytes_args(&[text("PEXPIRETIME"), k.clone()]));
             format!(
                 "{:?} = {} deadline {}",

@@ -261,7 +261,8 @@ impl Sim {
         let now_ms = self.now_us / 1000;
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
-        let args: Vec<Vec<u8>> = match self.g.below(62) {
+        let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
+        let args: Vec<Vec<u8>> = match self.g.below(70) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -416,6 +417,39 @@ impl Sim {
             58 | 59 => vec![s(self.pick(&["MULTI", "MULTI", "EXEC", "EXEC", "DISCARD"]))],
             60 => vec![s("WATCH"), k(), k()],
             61 => vec![s("UNWATCH")],
+            // Hashes and sets share the key names with strings, so
+            // WRONGTYPE paths run too; random draws use the seeded stream.
+            62 => vec![s("HSET"), k(), field(), self.value(), field(), self.value()],
+            63 => vec![
+                s(self.pick(&["HGET", "HDEL", "HEXISTS", "HSTRLEN"])),
+                k(),
+                field(),
+            ],
+            64 => match self.g.below(5) {
+                0 => vec![s("HGETALL"), k()],
+                1 => vec![s("HINCRBY"), k(), field(), s(&self.int(-5, 5))],
+                2 => vec![s("HINCRBYFLOAT"), k(), field(), s(self.pick(&["1.5", "-2", "x"]))],
+                3 => vec![s("HRANDFIELD"), k(), s(&self.int(-4, 4)), s("WITHVALUES")],
+                _ => vec![s("HSCAN"), k(), s("0"), s("COUNT"), s(&self.int(1, 5))],
+            },
+            65 | 66 => vec![s(self.pick(&["SADD", "SREM", "SISMEMBER"])), k(), field(), field()],
+            67 => match self.g.below(4) {
+                0 => vec![s("SPOP"), k(), s(&self.int(0, 3))],
+                1 => vec![s("SRANDMEMBER"), k(), s(&self.int(-3, 3))],
+                2 => vec![s("SMEMBERS"), k()],
+                _ => vec![s("SPOP"), k()],
+            },
+            68 => vec![
+                s(self.pick(&["SINTER", "SUNION", "SDIFF", "SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"])),
+                k(),
+                k(),
+                k(),
+            ],
+            69 => match self.g.below(3) {
+                0 => vec![s("SMOVE"), k(), k(), field()],
+                1 => vec![s("SINTERCARD"), s("2"), k(), k(), s("LIMIT"), s(&self.int(0, 3))],
+                _ => vec![s("OBJECT"), s("ENCODING"), k()],
+            },
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],
             57 if self.g.below(4) == 0 => vec![s("QUIT")],

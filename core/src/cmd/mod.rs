@@ -35,6 +35,7 @@ pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod transaction;
 
@@ -63,6 +64,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     expire::COMMANDS,
     transaction::COMMANDS,
     hash::COMMANDS,
+    set::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists
