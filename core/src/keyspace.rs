@@ -45,6 +45,7 @@ pub enum Value {
     String(Vec<u8>),
     Hash(Box<Hash>),
     Set(Box<Set>),
+    List(Box<List>),
 }
 
 impl Value {
@@ -73,6 +74,14 @@ impl Value {
         }
     }
 
+    /// The list, if this is one.
+    pub fn as_list(&self) -> Option<&List> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// OBJECT ENCODING's name for how the value is stored. Strings as
     /// Redis classifies them (`int` for a canonical integer that fits a
     /// long, `embstr` up to 44 bytes, `raw` beyond); here every string is
@@ -84,6 +93,7 @@ impl Value {
             Value::String(_) => "raw",
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::List(_) => "quicklist",
         }
     }
 
@@ -102,6 +112,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 }
@@ -491,12 +502,14 @@ pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
 mod databases;
 pub mod hash;
+pub mod list;
 pub mod listpack;
 pub mod set;
 pub mod watch;
 mod write;
 pub use databases::Databases;
 pub use hash::{Hash, Limits};
+pub use list::{List, NodeLimit};
 pub use set::Set;
 use watch::{KeyFate, Watch, Watchers};
 pub use write::{KeyspaceMut, StringMut, ValueMut, WrongType};

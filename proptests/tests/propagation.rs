@@ -83,6 +83,12 @@ fn raw_write() -> impl Strategy<Value = Vec<Vec<u8>>> {
         1 => (k(), 0u32..3).prop_map(|(k, n)| vec![text("SPOP"), k, text(n)]),
         1 => k().prop_map(|k| vec![text("SPOP"), k]),
         1 => (k(), k(), k()).prop_map(|(a, b, c)| vec![text("SUNIONSTORE"), a, b, c]),
+        // Lists: LMPOP propagates as LPOP/RPOP key count.
+        2 => (k(), v(), v()).prop_map(|(k, a, b)| vec![text("RPUSH"), k, a, b]),
+        1 => (k(), 0u32..3).prop_map(|(k, n)| vec![text("LPOP"), k, text(n)]),
+        1 => (k(), k()).prop_map(|(a, b)| vec![text("LMOVE"), a, b, text("RIGHT"), text("LEFT")]),
+        1 => (k(), k()).prop_map(|(a, b)| vec![text("LMPOP"), text(2), a, b, text("LEFT"), text("COUNT"), text(2)]),
+        1 => (k(), v()).prop_map(|(k, v)| vec![text("LREM"), k, text(0), v]),
         // A transaction propagates what its commands changed, in order.
         2 => prop::sample::select(vec!["MULTI", "EXEC", "DISCARD"]).prop_map(|c| vec![text(c)]),
     ]
@@ -242,9 +248,16 @@ fn listing_of(exec: &Executor, db: u32, now_us: u64) -> Vec<String> {
             let read = match &kind {
                 Frame::Simple(t) if &t[..] == b"hash" => "HGETALL",
                 Frame::Simple(t) if &t[..] == b"set" => "SMEMBERS",
+                Frame::Simple(t) if &t[..] == b"list" => "LLIST",
                 _ => "GET",
             };
-            let value = match send(bytes_args(&[text(read), k.clone()])) {
+            let words = match read {
+                // A list's order is its content: read it whole, in order.
+                "LLIST" => vec![text("LRANGE"), k.clone(), text(0), text(-1)],
+                _ => vec![text(read), k.clone()],
+            };
+            let value = match send(bytes_args(&words)) {
+                Frame::Array(items) if read == "LLIST" => Frame::Array(items),
                 Frame::Array(items) if read == "HGETALL" => {
                     let mut pairs: Vec<String> = items
                         .chunks(2)

@@ -262,7 +262,7 @@ impl Sim {
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
         let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
-        let args: Vec<Vec<u8>> = match self.g.below(70) {
+        let args: Vec<Vec<u8>> = match self.g.below(74) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -428,11 +428,21 @@ impl Sim {
             64 => match self.g.below(5) {
                 0 => vec![s("HGETALL"), k()],
                 1 => vec![s("HINCRBY"), k(), field(), s(&self.int(-5, 5))],
-                2 => vec![s("HINCRBYFLOAT"), k(), field(), s(self.pick(&["1.5", "-2", "x"]))],
+                2 => vec![
+                    s("HINCRBYFLOAT"),
+                    k(),
+                    field(),
+                    s(self.pick(&["1.5", "-2", "x"])),
+                ],
                 3 => vec![s("HRANDFIELD"), k(), s(&self.int(-4, 4)), s("WITHVALUES")],
                 _ => vec![s("HSCAN"), k(), s("0"), s("COUNT"), s(&self.int(1, 5))],
             },
-            65 | 66 => vec![s(self.pick(&["SADD", "SREM", "SISMEMBER"])), k(), field(), field()],
+            65 | 66 => vec![
+                s(self.pick(&["SADD", "SREM", "SISMEMBER"])),
+                k(),
+                field(),
+                field(),
+            ],
             67 => match self.g.below(4) {
                 0 => vec![s("SPOP"), k(), s(&self.int(0, 3))],
                 1 => vec![s("SRANDMEMBER"), k(), s(&self.int(-3, 3))],
@@ -440,15 +450,53 @@ impl Sim {
                 _ => vec![s("SPOP"), k()],
             },
             68 => vec![
-                s(self.pick(&["SINTER", "SUNION", "SDIFF", "SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"])),
+                s(self.pick(&[
+                    "SINTER",
+                    "SUNION",
+                    "SDIFF",
+                    "SINTERSTORE",
+                    "SUNIONSTORE",
+                    "SDIFFSTORE",
+                ])),
                 k(),
                 k(),
                 k(),
             ],
             69 => match self.g.below(3) {
                 0 => vec![s("SMOVE"), k(), k(), field()],
-                1 => vec![s("SINTERCARD"), s("2"), k(), k(), s("LIMIT"), s(&self.int(0, 3))],
+                1 => vec![
+                    s("SINTERCARD"),
+                    s("2"),
+                    k(),
+                    k(),
+                    s("LIMIT"),
+                    s(&self.int(0, 3)),
+                ],
                 _ => vec![s("OBJECT"), s("ENCODING"), k()],
+            },
+            70 | 71 => vec![
+                s(self.pick(&["LPUSH", "RPUSH", "LPUSHX"])),
+                k(),
+                field(),
+                field(),
+            ],
+            72 => match self.g.below(4) {
+                0 => vec![s(self.pick(&["LPOP", "RPOP"])), k(), s(&self.int(0, 3))],
+                1 => vec![s("LRANGE"), k(), s(&self.int(-3, 2)), s(&self.int(-2, 5))],
+                2 => vec![
+                    s("LMOVE"),
+                    k(),
+                    k(),
+                    s(self.pick(&["LEFT", "RIGHT"])),
+                    s("LEFT"),
+                ],
+                _ => vec![s("LMPOP"), s("2"), k(), k(), s("RIGHT"), s("COUNT"), s("2")],
+            },
+            73 => match self.g.below(4) {
+                0 => vec![s("LREM"), k(), s(&self.int(-2, 2)), field()],
+                1 => vec![s("LTRIM"), k(), s(&self.int(0, 2)), s(&self.int(-2, 3))],
+                2 => vec![s("LINSERT"), k(), s("BEFORE"), field(), field()],
+                _ => vec![s("LPOS"), k(), field(), s("COUNT"), s("0")],
             },
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],

@@ -34,6 +34,7 @@ pub mod expire;
 pub mod hash;
 pub mod introspect;
 pub mod keyspace;
+pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -65,6 +66,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     transaction::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    list::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists

@@ -21,7 +21,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use bytes::Bytes;
 
 use crate::glob::glob_match;
-use crate::keyspace::Limits;
+use crate::keyspace::{Limits, NodeLimit};
 pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_DATABASES, DEFAULT_HZ, PARAMS};
 pub use parse::Value;
 
@@ -52,6 +52,7 @@ struct LimitCache {
     hash_entries: AtomicUsize,
     hash_value: AtomicUsize,
     set_intset_entries: AtomicUsize,
+    list_node: std::sync::atomic::AtomicI64,
 }
 
 impl Default for Config {
@@ -103,6 +104,7 @@ impl Config {
             hash_entries: self.limits.hash_entries.load(Relaxed),
             hash_value: self.limits.hash_value.load(Relaxed),
             set_intset_entries: self.limits.set_intset_entries.load(Relaxed),
+            list_node: NodeLimit::from_config(self.limits.list_node.load(Relaxed)),
         }
     }
 
@@ -114,6 +116,8 @@ impl Config {
         l.hash_value.store(get("hash-max-listpack-value"), Relaxed);
         l.set_intset_entries
             .store(get("set-max-intset-entries"), Relaxed);
+        l.list_node
+            .store(self.int(named("list-max-listpack-size")), Relaxed);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Vec<Value>> {

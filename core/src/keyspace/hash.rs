@@ -20,6 +20,8 @@ pub struct Limits {
     pub hash_entries: usize,
     pub hash_value: usize,
     pub set_intset_entries: usize,
+    /// `list-max-listpack-size`, read as Redis reads it.
+    pub list_node: super::NodeLimit,
 }
 
 impl Default for Limits {
@@ -30,6 +32,7 @@ impl Default for Limits {
             hash_entries: 512,
             hash_value: 64,
             set_intset_entries: 512,
+            list_node: super::NodeLimit::default(),
         }
     }
 }
@@ -246,7 +249,7 @@ mod tests {
         let limits = Limits {
             hash_entries: 3,
             hash_value: 8,
-            set_intset_entries: 4,
+            ..Limits::default()
         };
         let mut h = Hash::default();
         assert!(h.set(b"a", b"1", &limits));

@@ -48,6 +48,47 @@ impl Listpack {
         self.buf.capacity()
     }
 
+    /// Bytes in use: the elements and their headers.
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Insert an element before everything else.
+    pub fn push_front(&mut self, element: &[u8]) {
+        let mut encoded = Vec::with_capacity(element.len() + 5);
+        put_varint(&mut encoded, element.len());
+        encoded.extend_from_slice(element);
+        self.buf.splice(0..0, encoded);
+        self.len += 1;
+    }
+
+    /// The slot of element `i`.
+    pub fn nth_slot(&self, i: usize) -> Option<Slot> {
+        self.slots().nth(i).map(|(slot, _)| slot)
+    }
+
+    /// The element at `slot`.
+    pub fn get(&self, slot: Slot) -> &[u8] {
+        &self.buf[slot.data..slot.end]
+    }
+
+    /// Remove and return the first element.
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let slot = self.slot_at(0)?;
+        let element = self.get(slot).to_vec();
+        self.remove(slot, slot, 1);
+        Some(element)
+    }
+
+    /// Remove and return the last element. (No back-length: the walk to
+    /// the last element is over one node, a few kilobytes at most.)
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let (slot, _) = self.slots().last()?;
+        let element = self.get(slot).to_vec();
+        self.remove(slot, slot, 1);
+        Some(element)
+    }
+
     /// Append an element.
     pub fn push(&mut self, element: &[u8]) {
         put_varint(&mut self.buf, element.len());

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::watch::{Watch, Watchers};
-use super::{Entry, Hash, Keyspace, Set, Value};
+use super::{Entry, Hash, Keyspace, List, Set, Value};
 use crate::signal::Journal;
 
 /// A held keyspace plus the journal of the command holding it.
@@ -153,6 +153,21 @@ impl<'v> KeyspaceMut<'v> {
         })
     }
 
+    /// The list at `key` for an edit in place; with `create`, a missing
+    /// key becomes an empty list first (the caller then pushes to it).
+    pub fn list_mut<'s>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+        create: bool,
+    ) -> Result<Option<ValueMut<'s, List>>, WrongType> {
+        let empty = || Value::List(Box::default());
+        self.value_mut(key, now_ms, create.then_some(empty), |v| match v {
+            Value::List(l) => Some(&mut **l),
+            _ => None,
+        })
+    }
+
     fn value_mut<'s, T: ?Sized>(
         &'s mut self,
         key: &'s Bytes,
@@ -186,6 +201,7 @@ impl<'v> KeyspaceMut<'v> {
         let empty = self.ks.get(key, now_ms).is_some_and(|e| match &e.value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
+            Value::List(l) => l.is_empty(),
             Value::String(_) => false,
         });
         if empty {
