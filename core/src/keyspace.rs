@@ -46,6 +46,7 @@ pub enum Value {
     Hash(Box<Hash>),
     Set(Box<Set>),
     List(Box<List>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -74,6 +75,14 @@ impl Value {
         }
     }
 
+    /// The sorted set, if this is one.
+    pub fn as_zset(&self) -> Option<&ZSet> {
+        match self {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+
     /// The list, if this is one.
     pub fn as_list(&self) -> Option<&List> {
         match self {
@@ -94,6 +103,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::List(_) => "quicklist",
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -113,6 +123,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 }
@@ -507,12 +518,14 @@ pub mod listpack;
 pub mod set;
 pub mod watch;
 mod write;
+pub mod zset;
 pub use databases::Databases;
 pub use hash::{Hash, Limits};
 pub use list::{List, NodeLimit};
 pub use set::Set;
 use watch::{KeyFate, Watch, Watchers};
 pub use write::{KeyspaceMut, StringMut, ValueMut, WrongType};
+pub use zset::ZSet;
 
 #[cfg(test)]
 mod tests {

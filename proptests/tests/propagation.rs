@@ -89,6 +89,11 @@ fn raw_write() -> impl Strategy<Value = Vec<Vec<u8>>> {
         1 => (k(), k()).prop_map(|(a, b)| vec![text("LMOVE"), a, b, text("RIGHT"), text("LEFT")]),
         1 => (k(), k()).prop_map(|(a, b)| vec![text("LMPOP"), text(2), a, b, text("LEFT"), text("COUNT"), text(2)]),
         1 => (k(), v()).prop_map(|(k, v)| vec![text("LREM"), k, text(0), v]),
+        // Sorted sets: ZMPOP propagates as ZPOPMIN/ZPOPMAX key count.
+        2 => (k(), -2i32..3, v()).prop_map(|(k, s, m)| vec![text("ZADD"), k, text(s), m]),
+        1 => (k(), v()).prop_map(|(k, m)| vec![text("ZINCRBY"), k, text("0.5"), m]),
+        1 => (k(), k()).prop_map(|(a, b)| vec![text("ZMPOP"), text(2), a, b, text("MAX")]),
+        1 => (k(), k(), k()).prop_map(|(d, a, b)| vec![text("ZUNIONSTORE"), d, text(2), a, b]),
         // A transaction propagates what its commands changed, in order.
         2 => prop::sample::select(vec!["MULTI", "EXEC", "DISCARD"]).prop_map(|c| vec![text(c)]),
     ]
@@ -249,15 +254,23 @@ fn listing_of(exec: &Executor, db: u32, now_us: u64) -> Vec<String> {
                 Frame::Simple(t) if &t[..] == b"hash" => "HGETALL",
                 Frame::Simple(t) if &t[..] == b"set" => "SMEMBERS",
                 Frame::Simple(t) if &t[..] == b"list" => "LLIST",
+                Frame::Simple(t) if &t[..] == b"zset" => "ZLIST",
                 _ => "GET",
             };
             let words = match read {
                 // A list's order is its content: read it whole, in order.
                 "LLIST" => vec![text("LRANGE"), k.clone(), text(0), text(-1)],
+                "ZLIST" => vec![
+                    text("ZRANGE"),
+                    k.clone(),
+                    text(0),
+                    text(-1),
+                    text("WITHSCORES"),
+                ],
                 _ => vec![text(read), k.clone()],
             };
             let value = match send(bytes_args(&words)) {
-                Frame::Array(items) if read == "LLIST" => Frame::Array(items),
+                Frame::Array(items) if read == "LLIST" || read == "ZLIST" => Frame::Array(items),
                 Frame::Array(items) if read == "HGETALL" => {
                     let mut pairs: Vec<String> = items
                         .chunks(2)

@@ -262,7 +262,7 @@ impl Sim {
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
         let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
-        let args: Vec<Vec<u8>> = match self.g.below(74) {
+        let args: Vec<Vec<u8>> = match self.g.below(78) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -497,6 +497,44 @@ impl Sim {
                 1 => vec![s("LTRIM"), k(), s(&self.int(0, 2)), s(&self.int(-2, 3))],
                 2 => vec![s("LINSERT"), k(), s("BEFORE"), field(), field()],
                 _ => vec![s("LPOS"), k(), field(), s("COUNT"), s("0")],
+            },
+            74 | 75 => vec![
+                s("ZADD"),
+                k(),
+                s(&self.int(-3, 3)),
+                field(),
+                s("1.5"),
+                field(),
+            ],
+            76 => match self.g.below(4) {
+                0 => vec![s("ZINCRBY"), k(), s("2.5"), field()],
+                1 => vec![
+                    s("ZRANGE"),
+                    k(),
+                    s("-inf"),
+                    s("+inf"),
+                    s("BYSCORE"),
+                    s("WITHSCORES"),
+                ],
+                2 => vec![
+                    s(self.pick(&["ZPOPMIN", "ZPOPMAX"])),
+                    k(),
+                    s(&self.int(1, 3)),
+                ],
+                _ => vec![s("ZRANDMEMBER"), k(), s(&self.int(-3, 3)), s("WITHSCORES")],
+            },
+            77 => match self.g.below(3) {
+                0 => vec![
+                    s("ZUNIONSTORE"),
+                    k(),
+                    s("2"),
+                    k(),
+                    k(),
+                    s("AGGREGATE"),
+                    s("MAX"),
+                ],
+                1 => vec![s("ZMPOP"), s("2"), k(), k(), s("MIN"), s("COUNT"), s("2")],
+                _ => vec![s("ZREM"), k(), field(), field()],
             },
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],

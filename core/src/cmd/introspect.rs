@@ -206,6 +206,9 @@ fn categories(c: &CommandSpec) -> Vec<&'static str> {
     if c.group == "set" {
         categories.push("@set");
     }
+    if c.group == "sorted-set" {
+        categories.push("@sortedset");
+    }
     if c.group == "list" {
         categories.push("@list");
     }

@@ -39,6 +39,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 pub use keyspec::{
     has_movable_keys, key_flags, keys_from_specs, legacy_range, Begin, BeginSearch, FindKeys,
@@ -67,6 +68,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     set::COMMANDS,
     list::COMMANDS,
+    zset::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists

@@ -53,6 +53,8 @@ struct LimitCache {
     hash_value: AtomicUsize,
     set_intset_entries: AtomicUsize,
     list_node: std::sync::atomic::AtomicI64,
+    zset_entries: AtomicUsize,
+    zset_value: AtomicUsize,
 }
 
 impl Default for Config {
@@ -105,6 +107,8 @@ impl Config {
             hash_value: self.limits.hash_value.load(Relaxed),
             set_intset_entries: self.limits.set_intset_entries.load(Relaxed),
             list_node: NodeLimit::from_config(self.limits.list_node.load(Relaxed)),
+            zset_entries: self.limits.zset_entries.load(Relaxed),
+            zset_value: self.limits.zset_value.load(Relaxed),
         }
     }
 
@@ -118,6 +122,9 @@ impl Config {
             .store(get("set-max-intset-entries"), Relaxed);
         l.list_node
             .store(self.int(named("list-max-listpack-size")), Relaxed);
+        l.zset_entries
+            .store(get("zset-max-listpack-entries"), Relaxed);
+        l.zset_value.store(get("zset-max-listpack-value"), Relaxed);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Vec<Value>> {

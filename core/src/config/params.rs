@@ -187,6 +187,10 @@ pub static PARAMS: &[Param] = &[
         "TCP keepalive interval in seconds for new clients (0 = off)"),
     row("timeout", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(0), MUTABLE, Apply::Shell, ONE_ARG, None,
         "Close a client idle this many seconds (0 = never)"),
+    row("zset-max-listpack-entries", &["zset-max-ziplist-entries"], Kind::Int { min: 0, max: i64::MAX }, Value::Int(128), MUTABLE, Apply::Read, ONE_ARG, None,
+        "A sorted set of more members becomes a skiplist (OBJECT ENCODING)"),
+    row("zset-max-listpack-value", &["zset-max-ziplist-value"], Kind::Memory { min: 0, max: i64::MAX as u64 }, Value::Bytes(64), MUTABLE, Apply::Read, ONE_ARG, None,
+        "A sorted set with a longer member becomes a skiplist"),
 ];
 
 /// The row named `name` (any case) or by one of its aliases.

@@ -22,6 +22,8 @@ pub struct Limits {
     pub set_intset_entries: usize,
     /// `list-max-listpack-size`, read as Redis reads it.
     pub list_node: super::NodeLimit,
+    pub zset_entries: usize,
+    pub zset_value: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +35,8 @@ impl Default for Limits {
             hash_value: 64,
             set_intset_entries: 512,
             list_node: super::NodeLimit::default(),
+            zset_entries: 128,
+            zset_value: 64,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::watch::{Watch, Watchers};
-use super::{Entry, Hash, Keyspace, List, Set, Value};
+use super::{Entry, Hash, Keyspace, List, Set, Value, ZSet};
 use crate::signal::Journal;
 
 /// A held keyspace plus the journal of the command holding it.
@@ -168,6 +168,21 @@ impl<'v> KeyspaceMut<'v> {
         })
     }
 
+    /// The sorted set at `key` for an edit in place; with `create`, a
+    /// missing key becomes an empty one first.
+    pub fn zset_mut<'s>(
+        &'s mut self,
+        key: &'s Bytes,
+        now_ms: u64,
+        create: bool,
+    ) -> Result<Option<ValueMut<'s, ZSet>>, WrongType> {
+        let empty = || Value::ZSet(Box::default());
+        self.value_mut(key, now_ms, create.then_some(empty), |v| match v {
+            Value::ZSet(z) => Some(&mut **z),
+            _ => None,
+        })
+    }
+
     fn value_mut<'s, T: ?Sized>(
         &'s mut self,
         key: &'s Bytes,
@@ -202,6 +217,7 @@ impl<'v> KeyspaceMut<'v> {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
             Value::String(_) => false,
         });
         if empty {
