@@ -15,6 +15,7 @@ commands, and check what the library made of them. Prints one line per check
 and a closing 'N passed, M failed'; exits 1 on any failure.
 """
 import sys
+import time
 
 import redis
 
@@ -83,6 +84,24 @@ for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("proto
     check(f"{label} HINCRBY", r.hincrby("py:h", "a", 5), 6)
     check(f"{label} HMGET", r.hmget("py:h", "a", "nosuch"), ["6", None])
     check(f"{label} DEL", r.delete("py:k", "py:n", "py:t", "py:h"), 4)
+
+    # Pub/sub with a pattern, on redis-py's own subscriber connection.
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.subscribe("py:ch")
+    p.psubscribe("py:*")
+    check(f"{label} PUBLISH receivers", r.publish("py:ch", "hello"), 2)
+    got = []
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        m = p.get_message(timeout=1.0)
+        if m is not None:
+            got.append((m["type"], m.get("pattern"), m["channel"], m["data"]))
+    check(
+        f"{label} message and pmessage",
+        sorted(got, key=str),
+        sorted([("message", None, "py:ch", "hello"), ("pmessage", "py:*", "py:ch", "hello")], key=str),
+    )
+    p.close()
     r.close()
 
 print(f"{passed} passed, {failed} failed")

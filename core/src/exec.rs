@@ -53,13 +53,26 @@ use crate::cmd::{self, flags, CommandSpec, Handler};
 use crate::config::named;
 pub use crate::config::Config;
 use crate::error;
-use crate::frame::Frame;
+use crate::frame::{Frame, Protocol};
 use crate::info::ServerHooks;
 use crate::keyspace::without_lookup_stats;
 use crate::rng::Rng;
 pub use crate::session::{Flow, Session};
 use crate::signal::WriteSignal;
 use crate::store::{lock_of, Store};
+
+/// What a RESP2 client may send while subscribed (Redis's processCommand).
+const SUBSCRIBED_MODE: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
 
 /// What a handler gets besides its arguments and its locked view.
 pub struct Ctx<'a> {
@@ -106,6 +119,8 @@ pub struct Executor {
     defer_lazy_expiry: bool,
     /// The shell's INFO sections and runtime config (see `info.rs`).
     hooks: Option<Arc<dyn ServerHooks>>,
+    /// Who listens to which channels (PUBLISH, SUBSCRIBE).
+    pubsub: crate::pubsub::PubSub,
     /// The shell's live connections (see `clients.rs`).
     clients: Option<Arc<dyn ClientRegistry>>,
 }
@@ -120,6 +135,7 @@ impl Executor {
             sequencer: None,
             defer_lazy_expiry: false,
             hooks: None,
+            pubsub: Default::default(),
             clients: None,
         }
     }
@@ -200,6 +216,11 @@ impl Executor {
 
     /// Give CLIENT LIST, INFO, KILL, PAUSE and UNPAUSE the shell's
     /// registry of live connections.
+    /// The pub/sub registry.
+    pub fn pubsub(&self) -> &crate::pubsub::PubSub {
+        &self.pubsub
+    }
+
     pub fn with_clients(mut self, clients: Arc<dyn ClientRegistry>) -> Executor {
         self.clients = Some(clients);
         self
@@ -265,6 +286,17 @@ impl Executor {
                     && self.password_required() =>
             {
                 Some(Frame::static_error(error::NOAUTH))
+            }
+            // A RESP2 client in subscribed mode can only (un)subscribe.
+            Some(spec)
+                if session.protocol == Protocol::Resp2
+                    && session.subscribed()
+                    && !SUBSCRIBED_MODE.contains(&spec.name) =>
+            {
+                Some(Frame::error(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd::full_name(args).unwrap_or_else(|| spec.name.to_string())
+                )))
             }
             Some(_) => None,
         };

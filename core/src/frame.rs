@@ -63,6 +63,10 @@ pub enum Frame {
     /// as one flat array (HRANDFIELD ... WITHVALUES, ZRANGE ... WITHSCORES:
     /// an ordered list with repeats allowed, so not a map).
     Pairs(Vec<(Frame, Frame)>),
+    /// Several replies to one command, one after the other (SUBSCRIBE a b
+    /// answers once per channel; PUBLISH to oneself is the message, then
+    /// the count). Never nested in another frame.
+    Many(Vec<Frame>),
 }
 
 impl Frame {
@@ -142,6 +146,11 @@ impl Frame {
                 for (key, value) in pairs {
                     key.encode_as(protocol, out);
                     value.encode_as(protocol, out);
+                }
+            }
+            Frame::Many(frames) => {
+                for f in frames {
+                    f.encode_as(protocol, out);
                 }
             }
             Frame::Pairs(pairs) => {

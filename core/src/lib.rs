@@ -31,6 +31,7 @@ pub mod hash;
 pub mod info;
 pub mod keyspace;
 pub mod pipeline;
+pub mod pubsub;
 pub mod replay;
 pub mod resp;
 pub mod rng;

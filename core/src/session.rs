@@ -56,6 +56,13 @@ pub struct Session {
     /// CLIENT SETINFO lib-name / lib-ver, shown by CLIENT LIST.
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
+    /// SUBSCRIBE's channels and PSUBSCRIBE's patterns, in subscription
+    /// order.
+    pub channels: Vec<Bytes>,
+    pub patterns: Vec<Bytes>,
+    /// Where messages published to this client go (the shell's outbox);
+    /// `None` in replay and simulation.
+    pub sink: Option<crate::pubsub::Sink>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).
@@ -111,6 +118,16 @@ impl ReplyMode {
 }
 
 impl Session {
+    /// Subscribed to anything (Redis's `CLIENT_PUBSUB` flag)?
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
+    /// SUBSCRIBE's and UNSUBSCRIBE's count: channels plus patterns.
+    pub fn subscription_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
     /// A session with a given client id, authenticated. The shells use
     /// [`crate::Executor::new_session`] (and replay
     /// [`crate::Executor::session_with_id`], to give each replayed
@@ -130,6 +147,9 @@ impl Session {
             no_evict: false,
             lib_name: None,
             lib_ver: None,
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            sink: None,
         }
     }
 }

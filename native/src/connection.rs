@@ -17,16 +17,19 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use myongoredis_core::exec::Executed;
 use myongoredis_core::keyspace::take_thread_lookups;
+use myongoredis_core::pubsub::Sink;
 use myongoredis_core::{cmd, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
 
 use crate::clients::{Entry, Registered};
 use crate::clock::unix_now_us;
 use crate::limits::{Deadlines, Slot};
+use crate::outbox::Outbox;
 use crate::server::Shared;
 use crate::shutdown::TICK;
 use crate::stats::LOG2_BUCKETS;
@@ -55,6 +58,8 @@ pub struct Connection<'a> {
     /// batch's records, encoded there (off any lock, in parallel with
     /// other connections) and handed to the writer once per batch.
     pipeline: Pipeline,
+    /// Where other clients' PUBLISHes to this one land (see outbox.rs).
+    outbox: Arc<Outbox>,
     shared: &'a Shared,
     deadlines: &'a Deadlines,
     output: BytesMut,
@@ -90,7 +95,13 @@ impl<'a> Connection<'a> {
             Some(_) => CaptureSink::Lines(Vec::new()),
             None => CaptureSink::Off,
         };
+        // A second handle on the socket lets publishers write to it
+        // directly (see outbox.rs).
+        let outbox = Arc::new(Outbox::new(stream.try_clone().ok()));
+        let mut session = session;
+        session.sink = Some(Sink(outbox.clone()));
         Connection {
+            outbox,
             stream,
             registered,
             last_cmd: None,
@@ -142,8 +153,16 @@ impl<'a> Connection<'a> {
                     if self.shared.shutdown.is_requested()
                         || self.deadline_passed()
                         || self.registered.entry.is_killed()
+                        || self.outbox.overflowed()
                     {
                         return;
+                    }
+                    // Messages the socket could not take at once.
+                    if self.outbox.has_queued() {
+                        self.outbox.begin();
+                        if self.flush_with_messages().is_err() {
+                            return;
+                        }
                     }
                     // A quiet client's counts still reach INFO and /metrics
                     // within a tick.
@@ -167,19 +186,17 @@ impl<'a> Connection<'a> {
             }
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
+            self.outbox.begin();
             let flow = self.execute_buffered();
+            self.outbox.set_protocol(self.pipeline.session().protocol);
             if self.pipeline.pending() == 0 {
                 self.partial_since = None;
             } else if self.partial_since.is_none() {
                 self.partial_since = Some(Instant::now());
             }
-            let flushed = flush(
-                &mut self.stream,
-                self.shared,
-                &mut self.stats,
-                &mut self.output,
-            );
+            let flushed = self.flush_with_messages();
             if flushed.is_err()
+                || self.outbox.overflowed()
                 || flow != Flow::Continue
                 || self.shared.shutdown.is_requested()
                 || self.deadline_passed()
@@ -189,6 +206,24 @@ impl<'a> Connection<'a> {
                     self.shared.shutdown.request();
                 }
                 return;
+            }
+        }
+    }
+
+    /// Write the replies, then the pub/sub messages queued while this
+    /// thread was busy, until none is left; publishers then write to the
+    /// socket directly again.
+    fn flush_with_messages(&mut self) -> io::Result<()> {
+        loop {
+            self.outbox.drain_into(&mut self.output);
+            flush(
+                &mut self.stream,
+                self.shared,
+                &mut self.stats,
+                &mut self.output,
+            )?;
+            if self.outbox.finish() {
+                return Ok(());
             }
         }
     }

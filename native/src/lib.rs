@@ -28,6 +28,7 @@ mod limits;
 mod memory;
 mod metrics;
 mod observer;
+mod outbox;
 mod server;
 mod shutdown;
 mod snapshot;

@@ -16,6 +16,7 @@
 //! | `@inline text` | send `text\r\n` as an inline command instead of a multibulk |
 //! | `@silent CMD ...` | send the command and read no reply (CLIENT REPLY OFF / SKIP): a reply sent anyway is read by the next command, whose comparison then fails |
 //! | `@sleep MS` | pause (for expiry) |
+//! | `@replies N CMD ...` | a command answered by N replies (SUBSCRIBE a b): compare them all |
 //!
 //! Without `redis-server` on PATH the test prints why and skips; CI
 //! installs it, so there it always runs.
@@ -41,6 +42,13 @@ enum Step {
     },
     Silent {
         args: Vec<bytes::Bytes>,
+    },
+    /// A command answered by several replies (SUBSCRIBE a b): read them
+    /// all, compare them as one array.
+    Replies {
+        args: Vec<bytes::Bytes>,
+        count: usize,
+        line: usize,
     },
     Sleep(Duration),
 }
@@ -93,6 +101,21 @@ fn parse_line(line: &str, n: usize, file: &str) -> Option<Step> {
                 text: rest.as_bytes().to_vec(),
                 line: n,
             })
+        }
+        Some(("@replies", rest)) => {
+            let (count, rest) = rest
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("{file}:{n}: @replies N command"));
+            let count = count
+                .parse()
+                .unwrap_or_else(|_| panic!("{file}:{n}: bad @replies count"));
+            let args =
+                split_args(rest.as_bytes()).unwrap_or_else(|| panic!("{file}:{n}: bad quoting"));
+            return Some(Step::Replies {
+                args,
+                count,
+                line: n,
+            });
         }
         Some(("@silent", rest)) => {
             let args =
@@ -172,6 +195,14 @@ fn run(raw: &mut Raw, step: &Step) -> Option<Frame> {
             raw.send_raw(&encode_request(&args));
             None
         }
+        Step::Replies { args, count, .. } => {
+            let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            raw.send_raw(&encode_request(&args));
+            let frames = (0..*count)
+                .map(|_| raw.read_frame().expect("one of several replies"))
+                .collect();
+            Some(Frame::Array(frames))
+        }
         Step::Sleep(d) => {
             std::thread::sleep(*d);
             None
@@ -238,7 +269,9 @@ fn replies_are_byte_identical_to_redis_server() {
                 let got = run(con, step);
                 if got != want {
                     let line = match step {
-                        Step::Command { line, .. } | Step::Inline { line, .. } => *line,
+                        Step::Command { line, .. }
+                        | Step::Inline { line, .. }
+                        | Step::Replies { line, .. } => *line,
                         Step::Sleep(_) | Step::Silent { .. } => 0,
                     };
                     mismatches.push(format!(

@@ -68,6 +68,10 @@ pub fn show(frame: &Frame) -> String {
         Frame::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
         Frame::Null => "(nil)".to_string(),
         Frame::NullArray => "(nil array)".to_string(),
+        Frame::Many(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            items.join(" ")
+        }
         Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
             let items: Vec<String> = items.iter().map(show).collect();
             format!("[{}]", items.join(", "))

@@ -262,7 +262,7 @@ impl Sim {
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
         let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
-        let args: Vec<Vec<u8>> = match self.g.below(78) {
+        let args: Vec<Vec<u8>> = match self.g.below(80) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -536,6 +536,17 @@ impl Sim {
                 1 => vec![s("ZMPOP"), s("2"), k(), k(), s("MIN"), s("COUNT"), s("2")],
                 _ => vec![s("ZREM"), k(), field(), field()],
             },
+            // Pub/sub: counts and subscription replies replay exactly;
+            // a subscribed RESP2 client gets Redis's context error.
+            78 => vec![
+                s(self.pick(&["PUBLISH", "PUBLISH", "PUBSUB"])),
+                s("NUMSUB"),
+                s("ch"),
+            ],
+            79 => vec![
+                s(self.pick(&["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"])),
+                s(self.pick(&["ch", "c*", "other"])),
+            ],
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],
             57 if self.g.below(4) == 0 => vec![s("QUIT")],

@@ -102,6 +102,7 @@ pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client alre
 /// they still describe the client.
 fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
     ctx.exec.end_transaction(ctx.session);
+    super::pubsub::unsubscribe_all(ctx.exec, ctx.session);
     let session = &mut *ctx.session;
     session.name = None;
     session.protocol = Protocol::Resp2;
@@ -112,8 +113,12 @@ fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
     Frame::simple("RESET")
 }
 
-/// PING [message]
-fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+/// PING [message]: in RESP2, a subscribed client gets `["pong", msg]`.
+fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    if ctx.session.subscribed() && ctx.session.protocol == Protocol::Resp2 {
+        let msg = args.get(1).cloned().unwrap_or_default();
+        return Frame::Array(vec![Frame::bulk(b"pong"), Frame::Bulk(msg)]);
+    }
     match args {
         [_] => Frame::simple("PONG"),
         [_, msg] => Frame::Bulk(msg.clone()),

@@ -221,6 +221,9 @@ fn categories(c: &CommandSpec) -> Vec<&'static str> {
     if c.group == "bitmap" {
         categories.push("@bitmap");
     }
+    if c.has(PUBSUB) {
+        categories.push("@pubsub");
+    }
     categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
     if c.group == "connection" {
         categories.push("@connection");

@@ -23,6 +23,7 @@
 //! collects the groups' rows, the groups use rows, key specs and the store.
 
 pub mod keyspec;
+pub mod pubsub;
 pub mod row;
 pub mod table;
 
@@ -69,6 +70,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     set::COMMANDS,
     list::COMMANDS,
     zset::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// A command-table row. Arguments in the order Redis's command JSON lists
@@ -184,7 +186,7 @@ pub(crate) fn subcommand(
 
 /// The commands whose first argument is a subcommand (dispatched by
 /// [`subcommand`]).
-pub const CONTAINERS: &[&str] = &["acl", "client", "command", "config"];
+pub const CONTAINERS: &[&str] = &["acl", "client", "command", "config", "object", "pubsub"];
 
 /// A command's full name as Redis 7 reports it (CLIENT LIST's `cmd=`):
 /// `get`, or `client|list` for a subcommand; `None` for an unknown

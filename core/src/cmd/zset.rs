@@ -415,12 +415,7 @@ fn parse_range_query(name: &str, opts: &[Bytes]) -> Result<RangeQuery, Frame> {
 /// The members a range query selects, in reply order. `start`/`stop` are
 /// the query's two bounds as given (max first for a reversed score or lex
 /// query).
-fn select(
-    z: &ZSet,
-    q: &RangeQuery,
-    start: &[u8],
-    stop: &[u8],
-) -> Result<Vec<Scored>, Frame> {
+fn select(z: &ZSet, q: &RangeQuery, start: &[u8], stop: &[u8]) -> Result<Vec<Scored>, Frame> {
     let len = z.len();
     let (from, to) = match q.kind {
         Kind::Rank => {

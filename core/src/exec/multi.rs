@@ -264,6 +264,7 @@ impl Executor {
     /// goes. Every shell calls this when it drops a session.
     pub fn end_session(&self, session: &mut Session) {
         self.end_transaction(session);
+        crate::cmd::pubsub::unsubscribe_all(self, session);
     }
 }
 
