@@ -231,3 +231,51 @@ fn bitfield_key_flags_follow_its_operations() {
     );
     assert_eq!(flags(&["BITFIELD", "k", "GET", "u8"]), RW | ACCESS | UPDATE);
 }
+
+/// A BITFIELD (or BITOP) that changed the string is propagated as sent; one
+/// that changed nothing (GETs only, a SET of the value already there, an
+/// INCRBY that FAILed, an empty BITOP result over a missing destkey) is not
+/// propagated at all, as in Redis.
+#[test]
+fn only_real_changes_are_propagated_verbatim() {
+    let args = |words: &[&str]| -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    };
+    for mut db in TestDb::all_modes() {
+        for (command, propagated) in [
+            (&["BITFIELD", "k", "GET", "u8", "0"][..], false),
+            (&["BITFIELD", "k", "SET", "u8", "0", "5"], true),
+            (
+                &["BITFIELD", "k", "SET", "u8", "0", "5", "GET", "i4", "4"],
+                false,
+            ),
+            (
+                &[
+                    "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300",
+                ],
+                false,
+            ),
+            (&["BITFIELD", "k", "INCRBY", "u8", "0", "1"], true),
+            (&["BITFIELD", "k", "INCRBY", "u8", "0", "0"], false),
+            (&["BITFIELD_RO", "k", "GET", "u8", "0"], false),
+            (&["BITOP", "AND", "dst", "missing"], false),
+            (&["BITOP", "OR", "dst", "k"], true),
+            (&["BITOP", "AND", "dst", "missing"], true),
+        ] {
+            let argv = args(command);
+            let (reply, executed) = db.exec.dispatch(&mut db.session, &argv, db.now_ms * 1000);
+            assert!(!reply.is_error(), "{command:?}: {reply:?}");
+            let sent: Vec<_> = executed.signal.propagate.iter().map(|p| &p.argv).collect();
+            if propagated {
+                assert_eq!(sent, vec![&argv], "{command:?}");
+            } else {
+                assert!(sent.is_empty(), "{command:?} propagated {sent:?}");
+            }
+        }
+        assert_eq!(db.cmd(&["GET", "k"]), Frame::bulk(b"\x06"));
+        assert_eq!(db.cmd(&["EXISTS", "dst"]), int(0));
+    }
+}
