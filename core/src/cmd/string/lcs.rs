@@ -300,5 +300,13 @@ mod tests {
             table(&a, &a).unwrap_err(),
             Frame::static_error(error::LCS_TABLE_TOO_LARGE)
         );
+        // The edge: 11586^2 cells of 4 bytes are 70,672 bytes over 512 MB
+        // (11585^2 would fit), refused before any allocation.
+        let a = vec![b'a'; 11585];
+        assert_eq!(
+            table(&a, &a).unwrap_err(),
+            Frame::static_error(error::LCS_TABLE_TOO_LARGE)
+        );
+        assert!(table(&a, b"").is_ok());
     }
 }
