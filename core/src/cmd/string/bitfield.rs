@@ -94,18 +94,26 @@ pub(super) fn bitfield(
             Ok(value) => run_gets(value.map_or(&[][..], Vec::as_slice), &ops),
         });
     };
+    // The offset check bounds the string, not checkStringLength: Redis
+    // lets a field that starts at the last valid bit (2^32 - 1) end up to
+    // 63 bits later, so the string can reach 512 MB + 8 bytes; so can this.
     let len = (last_bit >> 3) as usize + 1;
     let replies = match string_at_mut(&mut ks, key, now) {
         Err(e) => return Ok(e),
         Ok(Some(mut value)) => {
             if value.len() < len {
-                // Growing is a change even if every operation then fails.
+                // Growing is noted as a change even if every operation
+                // then FAILs. Redis grows the string too but signals
+                // nothing then (no WATCH touch, no propagation), which
+                // leaves its replicas without the zero bytes; here the
+                // growth is propagated like any other change.
                 value.resize(len, 0);
             }
             run_all(&mut value, &ops)
         }
         // Like SETBIT, a write creates the key zero-filled up to the last
-        // bit written, even if every operation then fails.
+        // bit written, even if every operation then FAILs (then, as for
+        // growth above, Redis does not signal the new key; this does).
         Ok(None) => {
             let mut value = vec![0; len];
             let replies = run_all(&mut value, &ops);
