@@ -121,6 +121,33 @@ fn error_line(mut line: Vec<u8>) -> Frame {
     Frame::Error(line.into())
 }
 
+// The bit, BITFIELD and LCS commands (`bitops.c`, `t_string.c`).
+
+/// BITPOS: the bit looked for is neither 0 nor 1.
+pub const BIT_ARGUMENT: &str = "ERR The bit argument must be 1 or 0.";
+/// BITOP NOT with more than one source.
+pub const BITOP_NOT_SINGLE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+/// BITFIELD: a type that is not `iN` (1..64) or `uN` (1..63).
+pub const BITFIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+/// BITFIELD: OVERFLOW followed by something else than WRAP, SAT, FAIL.
+pub const BITFIELD_OVERFLOW_TYPE: &str = "ERR Invalid OVERFLOW type specified";
+/// BITFIELD_RO given SET or INCRBY.
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+/// LCS of a key that holds another type (LCS does not use WRONGTYPE).
+pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+/// LCS with both LEN and IDX.
+pub const LCS_LEN_AND_IDX: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+/// LCS of a string whose length does not fit its 32-bit table cells.
+pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
+/// LCS whose table would be larger than proto-max-bulk-len.
+pub const LCS_TABLE_TOO_LARGE: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+/// LCS whose table could not be allocated.
+pub const LCS_ALLOCATION_FAILED: &str =
+    "ERR Insufficient memory, failed allocating transient memory for LCS";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,6 +165,35 @@ impl ExpireCond {
     }
 }
 
+/// A BITFIELD type as sent: `i` or `u` and a width. Widths 0, 64 (for
+/// `u`) and 65 are invalid and must get Redis's type error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct FieldType {
+    pub signed: bool,
+    pub bits: u8,
+}
+
+impl FieldType {
+    fn bytes(self) -> Vec<u8> {
+        format!("{}{}", if self.signed { 'i' } else { 'u' }, self.bits).into_bytes()
+    }
+}
+
+/// The names OVERFLOW is given: the three of Redis, and one it refuses.
+pub const OVERFLOWS: &[&str] = &["WRAP", "SAT", "FAIL", "BAD"];
+
+/// One operation of BITFIELD: the field's type, its bit offset, the value
+/// or increment; OVERFLOW's name is an index into [`OVERFLOWS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum FieldOp {
+    Get(FieldType, u8),
+    Set(FieldType, u8, Num),
+    IncrBy(FieldType, u8, Num),
+    Overflow(u8),
+}
+
 /// One step of a test: a command, or something that happens between
 /// commands.
 #[derive(Clone, PartialEq, Eq)]
@@ -196,6 +225,8 @@ pub enum Command {
     Ttl(Key),
     Pttl(Key),
     DbSize,
+    /// BITFIELD key [GET|SET|INCRBY|OVERFLOW ...]
+    BitField(Key, Vec<FieldOp>),
     /// The clock moves forward by this many microseconds before the next
     /// command (what a real server sees between two requests).
     Advance(u32),
@@ -268,6 +299,33 @@ impl Command {
             Command::Ttl(k) => vec![name("TTL"), key(k)],
             Command::Pttl(k) => vec![name("PTTL"), key(k)],
             Command::DbSize => vec![name("DBSIZE")],
+            Command::BitField(k, ops) => {
+                let mut out = vec![name("BITFIELD"), key(k)];
+                for op in ops {
+                    let field = |t: &FieldType, offset: &u8| [t.bytes(), name(&offset.to_string())];
+                    match op {
+                        FieldOp::Get(t, o) => {
+                            out.push(name("GET"));
+                            out.extend(field(t, o));
+                        }
+                        FieldOp::Set(t, o, n) => {
+                            out.push(name("SET"));
+                            out.extend(field(t, o));
+                            out.push(n.bytes());
+                        }
+                        FieldOp::IncrBy(t, o, n) => {
+                            out.push(name("INCRBY"));
+                            out.extend(field(t, o));
+                            out.push(n.bytes());
+                        }
+                        FieldOp::Overflow(i) => out.extend([
+                            name("OVERFLOW"),
+                            name(OVERFLOWS[usize::from(*i) % OVERFLOWS.len()]),
+                        ]),
+                    }
+                }
+                out
+            }
             Command::Advance(_) | Command::ActiveExpire => Vec::new(),
         }
     }

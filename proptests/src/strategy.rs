@@ -10,6 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, KEYS, NOT_INTEGERS, VALUES};
+use crate::command::{FieldOp, FieldType};
 
 /// Number of cases for a property: `default`, unless the `PROPTEST_CASES`
 /// environment variable asks for another count (a soak run raises it).
@@ -170,6 +171,28 @@ pub fn real_command() -> impl Strategy<Value = Command> {
         2 => key().prop_map(Command::Ttl),
         2 => key().prop_map(Command::Pttl),
         1 => Just(Command::DbSize),
+        3 => (key(), vec(field_op(), 0..=4)).prop_map(|(k, ops)| Command::BitField(k, ops)),
+    ]
+}
+
+/// A BITFIELD type: mostly valid and narrow (so overflow is common),
+/// sometimes at or past the 63/64-bit limits.
+pub fn field_type() -> impl Strategy<Value = FieldType> {
+    let bits = prop_oneof![8 => 1u8..=16, 2 => prop::sample::select(vec![0u8, 32, 63, 64, 65])];
+    (any::<bool>(), bits).prop_map(|(signed, bits)| FieldType { signed, bits })
+}
+
+/// A BITFIELD operation over the first few bytes of the value.
+pub fn field_op() -> impl Strategy<Value = FieldOp> {
+    let value = prop_oneof![
+        6 => (-300i64..=300).prop_map(Num::Int),
+        2 => increment(),
+    ];
+    prop_oneof![
+        3 => (field_type(), 0u8..=40).prop_map(|(t, o)| FieldOp::Get(t, o)),
+        3 => (field_type(), 0u8..=40, value.clone()).prop_map(|(t, o, n)| FieldOp::Set(t, o, n)),
+        3 => (field_type(), 0u8..=40, value).prop_map(|(t, o, n)| FieldOp::IncrBy(t, o, n)),
+        2 => (0u8..4).prop_map(FieldOp::Overflow),
     ]
 }
 

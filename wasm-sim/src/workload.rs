@@ -262,7 +262,7 @@ impl Sim {
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
         let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
-        let args: Vec<Vec<u8>> = match self.g.below(80) {
+        let args: Vec<Vec<u8>> = match self.g.below(83) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -547,6 +547,73 @@ impl Sim {
                 s(self.pick(&["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"])),
                 s(self.pick(&["ch", "c*", "other"])),
             ],
+            // Bits and LCS.
+            80 => match self.g.below(4) {
+                0 => vec![s("BITPOS"), k(), s(&self.int(0, 1))],
+                1 => vec![
+                    s("BITPOS"),
+                    k(),
+                    s(&self.int(0, 1)),
+                    s(&self.int(-20, 20)),
+                    s(&self.int(-20, 20)),
+                    s(self.pick(&["BIT", "BYTE"])),
+                ],
+                2 => vec![
+                    s("BITCOUNT"),
+                    k(),
+                    s(&self.int(-9, 9)),
+                    s(&self.int(-9, 9)),
+                    s("BIT"),
+                ],
+                _ => vec![
+                    s(self.pick(&["SETBIT", "GETBIT"])),
+                    k(),
+                    s(&self.int(0, 40)),
+                    s("1"),
+                ],
+            },
+            81 => match self.g.below(4) {
+                0 => vec![s("BITOP"), s("NOT"), k(), k()],
+                _ => vec![
+                    s("BITOP"),
+                    s(self.pick(&["AND", "OR", "XOR"])),
+                    k(),
+                    k(),
+                    k(),
+                ],
+            },
+            82 => match self.g.below(4) {
+                0 => vec![
+                    s("BITFIELD"),
+                    k(),
+                    s("OVERFLOW"),
+                    s(self.pick(&["WRAP", "SAT", "FAIL"])),
+                    s(self.pick(&["SET", "INCRBY"])),
+                    s(self.pick(&["i8", "u8", "i5", "u63", "i64"])),
+                    s(self.pick(&["0", "3", "#1", "17"])),
+                    s(&self.int(-300, 300)),
+                    s("GET"),
+                    s("u16"),
+                    s("0"),
+                ],
+                1 => vec![
+                    s("BITFIELD_RO"),
+                    k(),
+                    s("GET"),
+                    s("i8"),
+                    s(&self.int(0, 30)),
+                ],
+                2 => vec![s("LCS"), k(), k()],
+                _ => vec![
+                    s("LCS"),
+                    k(),
+                    k(),
+                    s("IDX"),
+                    s("MINMATCHLEN"),
+                    s(&self.int(0, 2)),
+                    s("WITHMATCHLEN"),
+                ],
+            },
             // Rare: the whole keyspace goes, or the client leaves.
             56 if self.g.below(8) == 0 => vec![s("FLUSHDB")],
             57 if self.g.below(4) == 0 => vec![s("QUIT")],

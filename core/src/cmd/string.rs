@@ -20,9 +20,13 @@
 //! multi-key commands, the counters, the range commands and the bit
 //! commands live in the submodules below.
 
+mod bitfield;
+mod bitop;
+mod bitpos;
 mod bits;
 mod counter;
 mod getex;
+mod lcs;
 pub(crate) mod long_double;
 mod multi;
 mod range;
@@ -41,9 +45,13 @@ use crate::resp::PROTO_MAX_BULK_LEN;
 use crate::signal::number;
 use crate::signal::words::{DEL, PXAT, SET};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
+use bitfield::{bitfield, bitfield_keys, bitfield_ro};
+use bitop::bitop;
+use bitpos::bitpos;
 use bits::{bitcount, getbit, setbit};
 use counter::{decr, decrby, incr, incrby, incrbyfloat};
 use getex::getex;
+use lcs::lcs;
 use multi::{mget, mset, msetnx};
 use range::{append, getrange, setrange, strlen};
 
@@ -72,6 +80,11 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("setbit", 4, WRITE | DENYOOM, &[KeySpec::key(1, RW | ACCESS | UPDATE)], "bitmap", "Sets or clears the bit at offset in the string value stored at key", "2.2.0", Handler::Write(setbit)),
     spec("getbit", 3, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Returns the bit value at offset in the string value stored at key", "2.2.0", Handler::Read(getbit)),
     spec("bitcount", -2, READONLY, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Count set bits in a string", "2.6.0", Handler::Read(bitcount)),
+    spec("bitpos", -3, READONLY, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Find first bit set or clear in a string", "2.8.7", Handler::Read(bitpos)),
+    spec("bitop", -4, WRITE | DENYOOM, &[KeySpec::key(2, OW | UPDATE), KeySpec::index(3).range(-1, 1, 0).flags(RO | ACCESS)], "bitmap", "Perform bitwise operations between strings", "2.6.0", Handler::Write(bitop)),
+    spec("bitfield", -2, WRITE | DENYOOM, &[KeySpec::key(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).notes("This command allows both access and modification of the key")], "bitmap", "Perform arbitrary bitfield integer operations on strings", "3.2.0", Handler::Write(bitfield)).with_key_finder(bitfield_keys),
+    spec("bitfield_ro", -2, READONLY | FAST, &[KeySpec::key(1, RO | ACCESS)], "bitmap", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", "6.0.0", Handler::Read(bitfield_ro)),
+    spec("lcs", -3, READONLY, &[KeySpec::index(1).range(1, 1, 0).flags(RO | ACCESS)], "string", "Find longest common substring", "7.0.0", Handler::Read(lcs)),
 ];
 
 // ---------------------------------------------------------------------------
