@@ -34,7 +34,7 @@
 //! change it describes, so a shell that appends them in sequence order
 //! writes an AOF (or feeds a replica) that rebuilds the same keyspace.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -87,9 +87,22 @@ pub struct Ctx<'a> {
     /// This command's private random stream and the shared-stream position
     /// it was forked from; made on the first [`Ctx::rng`] call.
     rng: OnceCell<(u64, Rng)>,
+    /// The place in the global order of a server command that took locks
+    /// itself ([`Ctx::sequence_here`]).
+    pub(crate) seq: Cell<Option<u64>>,
 }
 
 impl Ctx<'_> {
+    /// Take this command's sequence number now: a server command that
+    /// takes locks itself (WATCH, OBJECT) calls this while it holds them,
+    /// so that in a capture it is ordered with the writes it could see,
+    /// as a reader or writer is.
+    pub fn sequence_here(&self) {
+        if self.seq.get().is_none() {
+            self.seq.set(self.exec.next_seq());
+        }
+    }
+
     /// The clock reading in milliseconds: what expiry compares against.
     pub fn now_ms(&self) -> u64 {
         self.now_us / 1000
@@ -326,6 +339,7 @@ impl Executor {
             spec,
             flow: Flow::Continue,
             rng: OnceCell::new(),
+            seq: Cell::new(None),
         };
         // The sequence number is taken after the handler ran and before
         // its view (and so its locks) is dropped: any command that
@@ -336,7 +350,8 @@ impl Executor {
         let (reply, seq) = match spec.handler {
             Handler::Server(run) => {
                 let reply = run(&mut ctx, args);
-                (reply, self.next_seq())
+                let seq = ctx.seq.get().or_else(|| self.next_seq());
+                (reply, seq)
             }
             Handler::Read(run) => {
                 let locks = self.lock_plan(spec, args);

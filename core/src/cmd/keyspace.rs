@@ -507,6 +507,7 @@ fn with_object(
     let store = ctx.exec.store();
     let lock = crate::store::lock_of(key, store.lock_count());
     let view = store.read(&[lock], "object").in_db(ctx.session.db);
+    ctx.sequence_here();
     match view.ks(key).map(|ks| ks.get(key, ctx.now_ms())) {
         Ok(Some(entry)) => f(&entry.value),
         Ok(None) => Frame::Null,

@@ -49,7 +49,13 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     if ctx.session.multi.is_some() {
         return Frame::static_error("ERR WATCH inside MULTI is not allowed");
     }
-    ctx.exec.watch(ctx.session, &args[1..], ctx.now_us / 1000);
+    let now_ms = ctx.now_ms();
+    // Sequenced under the keys' locks, so a capture orders the WATCH
+    // against the writes that may or may not make the EXEC fail.
+    let Ctx {
+        exec, session, seq, ..
+    } = ctx;
+    exec.watch(session, &args[1..], now_ms, seq);
     Frame::ok()
 }
 

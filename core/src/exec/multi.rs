@@ -199,7 +199,14 @@ impl Executor {
     }
 
     /// WATCH `keys` in the session's database (already watched ones once).
-    pub(crate) fn watch(&self, session: &mut Session, keys: &[Bytes], now_ms: u64) {
+    /// `sequence` is called while the keys' locks are held.
+    pub(crate) fn watch(
+        &self,
+        session: &mut Session,
+        keys: &[Bytes],
+        now_ms: u64,
+        seq: &std::cell::Cell<Option<u64>>,
+    ) {
         let db = session.db;
         let fresh: Vec<&Bytes> = keys
             .iter()
@@ -220,6 +227,9 @@ impl Executor {
         locks.sort_unstable();
         locks.dedup();
         let mut view = self.store.write(&locks, "watch").in_db(db);
+        if seq.get().is_none() {
+            seq.set(self.next_seq());
+        }
         for key in fresh {
             if let Ok(mut ks) = view.ks_mut(key) {
                 let watch = ks.watch(key, session.watch_dirty.clone(), now_ms);
