@@ -356,7 +356,11 @@ impl Executor {
             Handler::Read(run) => {
                 let locks = self.lock_plan(spec, args);
                 let db = ctx.session.db;
-                let view = self.store.read(&locks, spec.name).in_db(db);
+                let view = self
+                    .store
+                    .read(&locks, spec.name)
+                    .in_db(db)
+                    .at(ctx.now_ms());
                 let reply = run(&mut ctx, &view, args).unwrap_or_else(Frame::from);
                 let seq = self.next_seq();
                 let expired_seen = view
@@ -377,7 +381,11 @@ impl Executor {
             }
             Handler::Write(run) => {
                 let locks = self.lock_plan(spec, args);
-                let mut view = self.store.write(&locks, spec.name).in_db(ctx.session.db);
+                let mut view = self
+                    .store
+                    .write(&locks, spec.name)
+                    .in_db(ctx.session.db)
+                    .at(ctx.now_ms());
                 let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args))
                     .unwrap_or_else(Frame::from);
                 // A writer that met an expired key deleted it (or did not

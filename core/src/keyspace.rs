@@ -26,7 +26,7 @@
 //! the executor's expiry cycle; memory accounting and the access clock for
 //! eviction belong in them, the one place every change passes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -128,25 +128,88 @@ impl Value {
     }
 }
 
-/// A value and its deadline.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A value, its deadline and when it was last used.
+///
+/// 40 bytes, like the `(Value, Option<u64>)` it replaced: the deadline
+/// keeps "none" as `u64::MAX` instead of an `Option`'s tag word, which
+/// pays for the access clock.
+#[derive(Debug)]
 pub struct Entry {
     pub value: Value,
-    /// Absolute expiry time in Unix milliseconds; `None` = persistent.
-    expire_at: Option<u64>,
+    /// Absolute expiry time in Unix milliseconds; [`NO_DEADLINE`] when
+    /// persistent.
+    deadline: u64,
+    /// When a command last looked the key up, in Unix seconds (Redis's
+    /// LRU clock, at its one-second resolution): OBJECT IDLETIME, and the
+    /// clock eviction will use. Atomic because a read under a shared lock
+    /// (rw mode) updates it.
+    used_s: AtomicU32,
 }
 
+/// The deadline of a persistent key.
+const NO_DEADLINE: u64 = u64::MAX;
+
 impl Entry {
+    fn new(value: Value, expire_at: Option<u64>, now_ms: u64) -> Entry {
+        Entry {
+            value,
+            deadline: expire_at.unwrap_or(NO_DEADLINE),
+            used_s: AtomicU32::new(seconds(now_ms)),
+        }
+    }
+
     pub fn expire_at(&self) -> Option<u64> {
-        self.expire_at
+        (self.deadline != NO_DEADLINE).then_some(self.deadline)
+    }
+
+    fn set_expire_at(&mut self, expire_at: Option<u64>) -> Option<u64> {
+        let was = self.expire_at();
+        self.deadline = expire_at.unwrap_or(NO_DEADLINE);
+        was
     }
 
     fn is_expired(&self, now_ms: u64) -> bool {
         // Redis: a key is expired when now > when (strictly greater);
         // at exactly its deadline it is still alive.
-        self.expire_at.is_some_and(|at| now_ms > at)
+        self.deadline != NO_DEADLINE && now_ms > self.deadline
+    }
+
+    /// A command used the key now. The latest use wins whatever order
+    /// concurrent readers get here in, so a replay (which orders them by
+    /// sequence number) computes the same clock.
+    fn touch(&self, now_ms: u64) {
+        self.used_s.fetch_max(seconds(now_ms), Ordering::Relaxed);
+    }
+
+    /// Seconds since a command last used the key (OBJECT IDLETIME).
+    pub fn idle_seconds(&self, now_ms: u64) -> u64 {
+        u64::from(seconds(now_ms).saturating_sub(self.used_s.load(Ordering::Relaxed)))
     }
 }
+
+/// Unix milliseconds as the access clock's seconds (until 2106).
+fn seconds(now_ms: u64) -> u32 {
+    u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry {
+            value: self.value.clone(),
+            deadline: self.deadline,
+            used_s: AtomicU32::new(self.used_s.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Equal when value and deadline are (the access time is not data).
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.value == other.value && self.deadline == other.deadline
+    }
+}
+
+impl Eq for Entry {}
 
 thread_local! {
     /// Keyspace hits and misses of reads on this thread (INFO
@@ -236,6 +299,17 @@ impl Keyspace {
     /// sighting is noted so the executor can delete it right after, under
     /// an exclusive lock (see [`Keyspace::take_expired_seen`]).
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let found = self.peek(key, now_ms);
+        if let Some(entry) = found {
+            entry.touch(now_ms);
+        }
+        found
+    }
+
+    /// [`Keyspace::get`] without marking the key as used (Redis's
+    /// `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL, OBJECT and SCAN's filter look
+    /// at a key without making it recent).
+    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let found = match self.entries.get(key) {
             Some(entry) if entry.is_expired(now_ms) => {
                 self.expired_seen.store(true, Ordering::Relaxed);
@@ -271,7 +345,9 @@ impl Keyspace {
     /// deleted first (lazy expiry).
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_due(key, now_ms);
-        self.entries.get_mut(key)
+        let entry = self.entries.get_mut(key)?;
+        entry.touch(now_ms);
+        Some(entry)
     }
 
     /// [`Keyspace::get_mut`] plus the watch list, borrowed apart, for an
@@ -283,23 +359,21 @@ impl Keyspace {
     ) -> Option<(&mut Entry, &Watchers)> {
         self.expire_if_due(key, now_ms);
         let entry = self.entries.get_mut(key)?;
+        entry.touch(now_ms);
         Some((entry, &self.watchers))
     }
 
     /// Insert a value for a key that is not there, touching nothing: the
     /// caller notes the change when it writes into the value.
     pub(crate) fn insert_quietly(&mut self, key: &[u8], value: Value) {
-        self.entries.insert(
-            key,
-            Entry {
-                value,
-                expire_at: None,
-            },
-        );
+        // Its first use is the command about to write into it; the clock
+        // is set then.
+        self.entries.insert(key, Entry::new(value, None, 0));
     }
 
+    /// Is `key` live? A lookup that does not make the key recent (EXISTS).
     pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
-        self.get(key, now_ms).is_some()
+        self.peek(key, now_ms).is_some()
     }
 
     /// Delete `key` if its deadline has passed; true if it did. The one
@@ -330,10 +404,12 @@ impl Keyspace {
 
     /// Store `value` under `key` with deadline `expire_at`, replacing any
     /// previous value and deadline.
-    pub(crate) fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
-        let old = self.entries.insert(key, Entry { value, expire_at });
+    pub(crate) fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) {
+        let old = self
+            .entries
+            .insert(key, Entry::new(value, expire_at, now_ms));
         self.watchers.touch(key, true);
-        let was_volatile = old.is_some_and(|e| e.expire_at.is_some());
+        let was_volatile = old.is_some_and(|e| e.expire_at().is_some());
         match (was_volatile, expire_at.is_some()) {
             (false, true) => {
                 self.volatile.insert(key, ());
@@ -350,7 +426,7 @@ impl Keyspace {
         let Some(entry) = self.get_mut(key, now_ms) else {
             return false;
         };
-        let was = std::mem::replace(&mut entry.expire_at, expire_at);
+        let was = entry.set_expire_at(expire_at);
         self.watchers.touch(key, true);
         match (was.is_some(), expire_at.is_some()) {
             (false, true) => {
@@ -371,7 +447,7 @@ impl Keyspace {
             return None;
         }
         let entry = self.entries.remove(key)?;
-        if entry.expire_at.is_some() {
+        if entry.expire_at().is_some() {
             self.volatile.remove(key);
         }
         self.watchers.touch(key, false);
@@ -479,7 +555,7 @@ impl Keyspace {
                 let key = key.to_vec();
                 if self.expire_if_due(&key, now_ms) {
                     expired_now += 1;
-                } else if let Some(at) = self.entries.get(&key).and_then(|e| e.expire_at) {
+                } else if let Some(at) = self.entries.get(&key).and_then(Entry::expire_at) {
                     ttl_sum += at.saturating_sub(now_ms);
                     ttl_samples += 1;
                 }
@@ -535,10 +611,18 @@ mod tests {
         Value::String(v.as_bytes().to_vec())
     }
 
+    /// The entry stays as small as before it carried an access clock, and
+    /// the collections do not make a string's value any larger.
+    #[test]
+    fn entries_stay_small() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+    }
+
     #[test]
     fn lazy_expiry_hides_then_deletes() {
         let mut ks = Keyspace::new();
-        ks.set(b"k", s("v"), Some(1000));
+        ks.set(b"k", s("v"), Some(1000), 0);
         assert!(ks.get(b"k", 1000).is_some(), "alive at its deadline");
         assert!(ks.get(b"k", 1001).is_none(), "hidden after");
         assert_eq!(ks.len(), 1, "a read does not delete");
@@ -553,16 +637,16 @@ mod tests {
     #[test]
     fn set_and_set_expire_maintain_the_volatile_index() {
         let mut ks = Keyspace::new();
-        ks.set(b"a", s("1"), Some(10));
+        ks.set(b"a", s("1"), Some(10), 0);
         assert_eq!(ks.volatile_len(), 1);
-        ks.set(b"a", s("2"), None);
+        ks.set(b"a", s("2"), None, 0);
         assert_eq!(ks.volatile_len(), 0);
         assert!(ks.set_expire(b"a", Some(50), 0));
         assert_eq!(ks.volatile_len(), 1);
         assert!(ks.set_expire(b"a", None, 0));
         assert_eq!(ks.volatile_len(), 0);
         assert!(!ks.set_expire(b"missing", Some(5), 0));
-        ks.set(b"b", s("x"), Some(10));
+        ks.set(b"b", s("x"), Some(10), 0);
         assert!(ks.remove(b"b", 5).is_some());
         assert_eq!(ks.volatile_len(), 0);
     }
@@ -571,8 +655,8 @@ mod tests {
     fn active_expire_removes_dead_keys_nobody_reads() {
         let mut ks = Keyspace::new();
         for i in 0..1000 {
-            ks.set(format!("dead{i}").as_bytes(), s("v"), Some(100));
-            ks.set(format!("live{i}").as_bytes(), s("v"), None);
+            ks.set(format!("dead{i}").as_bytes(), s("v"), Some(100), 0);
+            ks.set(format!("live{i}").as_bytes(), s("v"), None, 0);
         }
         let rng = Rng::new(1);
         let mut total = 0;
@@ -589,7 +673,7 @@ mod tests {
     fn active_expire_stops_when_few_keys_are_stale() {
         let mut ks = Keyspace::new();
         for i in 0..1000 {
-            ks.set(format!("k{i}").as_bytes(), s("v"), Some(10_000));
+            ks.set(format!("k{i}").as_bytes(), s("v"), Some(10_000), 0);
         }
         let stats = ks.active_expire(5, &Rng::new(3), 16);
         assert_eq!(

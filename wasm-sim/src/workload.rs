@@ -472,7 +472,7 @@ impl Sim {
                     s("LIMIT"),
                     s(&self.int(0, 3)),
                 ],
-                _ => vec![s("OBJECT"), s("ENCODING"), k()],
+                _ => vec![s("OBJECT"), s(self.pick(&["ENCODING", "IDLETIME"])), k()],
             },
             70 | 71 => vec![
                 s(self.pick(&["LPUSH", "RPUSH", "LPUSHX"])),

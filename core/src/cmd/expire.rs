@@ -244,7 +244,7 @@ fn ttl_generic(
 ) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
     let now = ctx.now_ms();
-    let Some(entry) = view.ks(key)?.get(key, now) else {
+    let Some(entry) = view.ks(key)?.peek(key, now) else {
         return Ok(Frame::Integer(-2));
     };
     let Some(at) = entry.expire_at() else {

@@ -82,7 +82,7 @@ fn exists(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Fram
 /// TYPE key: the value's type as a status reply, `none` if missing.
 fn type_(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    let entry = view.ks(key)?.get(key, ctx.now_ms());
+    let entry = view.ks(key)?.peek(key, ctx.now_ms());
     Ok(Frame::simple(entry.map_or("none", |e| e.value.type_name())))
 }
 
@@ -236,7 +236,7 @@ fn keep_scanned(ks: &Keyspace, key: &[u8], opts: &ScanOptions<'_>, now_ms: u64) 
     if opts.pattern.is_some_and(|p| !glob_match(p, key, false)) {
         return false;
     }
-    let Some(entry) = ks.get(key, now_ms) else {
+    let Some(entry) = ks.peek(key, now_ms) else {
         return false;
     };
     opts.type_name
@@ -477,11 +477,11 @@ fn copy(
     Ok(Frame::Integer(1))
 }
 
-/// OBJECT ENCODING | REFCOUNT | FREQ | HELP key: how a value is stored.
+/// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP key: how a value
+/// is stored.
 ///
 /// A container without key specs, as in Redis (the key is its
-/// subcommands'), so it takes the key's lock itself. IDLETIME is missing:
-/// it needs a per-key access clock, which eviction will bring.
+/// subcommands'), so it takes the key's lock itself.
 fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     super::subcommand(
         ctx,
@@ -491,6 +491,7 @@ fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             ("encoding", 3, object_encoding),
             ("refcount", 3, object_refcount),
             ("freq", 3, object_freq),
+            ("idletime", 3, object_idletime),
             ("help", 2, object_help),
         ],
     )
@@ -501,34 +502,43 @@ fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 fn with_object(
     ctx: &Ctx<'_>,
     args: &[Bytes],
-    f: impl FnOnce(&crate::keyspace::Value) -> Frame,
+    f: impl FnOnce(&crate::keyspace::Entry) -> Frame,
 ) -> Frame {
     let key = &args[2];
     let store = ctx.exec.store();
     let lock = crate::store::lock_of(key, store.lock_count());
     let view = store.read(&[lock], "object").in_db(ctx.session.db);
     ctx.sequence_here();
-    match view.ks(key).map(|ks| ks.get(key, ctx.now_ms())) {
-        Ok(Some(entry)) => f(&entry.value),
+    match view.ks(key).map(|ks| ks.peek(key, ctx.now_ms())) {
+        Ok(Some(entry)) => f(entry),
         Ok(None) => Frame::Null,
         Err(e) => e.into(),
     }
 }
 
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    with_object(ctx, args, |v| Frame::bulk(v.encoding().as_bytes()))
+    with_object(ctx, args, |e| Frame::bulk(e.value.encoding().as_bytes()))
 }
 
 /// Redis shares the integers 0..9999 between keys (`OBJ_SHARED_INTEGERS`)
 /// and reports their count as `INT_MAX`; every other value has one owner.
 fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    with_object(ctx, args, |v| {
-        let shared = v
+    with_object(ctx, args, |e| {
+        let shared = e
+            .value
             .as_string()
             .and_then(|s| super::parse_i64(s))
             .is_some_and(|n| (0..10_000).contains(&n));
         Frame::Integer(if shared { i32::MAX as i64 } else { 1 })
     })
+}
+
+/// OBJECT IDLETIME key: seconds since a command last used the key (the
+/// access clock has Redis's one-second resolution; OBJECT itself, TYPE,
+/// EXISTS and TTL do not count as uses).
+fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let now = ctx.now_ms();
+    with_object(ctx, args, |e| Frame::Integer(e.idle_seconds(now) as i64))
 }
 
 /// Access frequency is tracked only under an LFU `maxmemory-policy`, which

@@ -112,7 +112,11 @@ impl Executor {
         }
         locks.sort_unstable();
         locks.dedup();
-        let mut view = self.store.write(&locks, "exec").in_db(ctx.session.db);
+        let mut view = self
+            .store
+            .write(&locks, "exec")
+            .in_db(ctx.session.db)
+            .at(now_ms);
 
         // WATCH: a watched key changed (the flag), or its deadline passed
         // since it was watched (Redis's isWatchedKeyExpired).

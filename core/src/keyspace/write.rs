@@ -20,6 +20,8 @@ use crate::signal::Journal;
 /// A held keyspace plus the journal of the command holding it.
 pub struct KeyspaceMut<'v> {
     ks: &'v mut Keyspace,
+    /// The command's clock, for the access time of what it stores.
+    now_ms: u64,
     /// The database `ks` belongs to (for the propagated `DEL` of a key it
     /// deletes by expiry).
     db: u32,
@@ -48,7 +50,18 @@ impl Deref for KeyspaceMut<'_> {
 
 impl<'v> KeyspaceMut<'v> {
     pub(crate) fn new(ks: &'v mut Keyspace, db: u32, journal: &'v mut Journal) -> Self {
-        KeyspaceMut { ks, db, journal }
+        KeyspaceMut {
+            ks,
+            now_ms: 0,
+            db,
+            journal,
+        }
+    }
+
+    /// The command's clock reading (see [`crate::store::View::at`]).
+    pub(crate) fn at(mut self, now_ms: u64) -> Self {
+        self.now_ms = now_ms;
+        self
     }
 
     /// The live entry of `key`, deleting it first if its deadline passed
@@ -67,7 +80,7 @@ impl<'v> KeyspaceMut<'v> {
     /// Store `value` under `key` with deadline `expire_at`, replacing any
     /// previous value and deadline (Redis's `setKey`).
     pub fn set(&mut self, key: &Bytes, value: Value, expire_at: Option<u64>) {
-        self.ks.set(key, value, expire_at);
+        self.ks.set(key, value, expire_at, self.now_ms);
         self.journal.modified(key);
     }
 
@@ -79,7 +92,7 @@ impl<'v> KeyspaceMut<'v> {
         let Some(entry) = self.ks.get_mut(key, now_ms) else {
             return false;
         };
-        if expire_at.is_none() && entry.expire_at.is_none() {
+        if expire_at.is_none() && entry.expire_at().is_none() {
             return false;
         }
         self.ks.set_expire(key, expire_at, now_ms);

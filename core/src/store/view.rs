@@ -122,6 +122,9 @@ pub struct View<'a, G> {
     /// The client's selected database: the one [`View::ks`] and
     /// [`View::keyspaces`] look in.
     db: u32,
+    /// The command's clock reading (for the access time of what it
+    /// stores); 0 for the executor's own passes.
+    now_ms: u64,
     /// What a writer changed so far (untouched by readers).
     journal: Journal,
 }
@@ -135,8 +138,15 @@ impl<'a, G> View<'a, G> {
             lock_count,
             held,
             db: 0,
+            now_ms: 0,
             journal: Journal::default(),
         }
+    }
+
+    /// The command runs at `now_ms`.
+    pub fn at(mut self, now_ms: u64) -> Self {
+        self.now_ms = now_ms;
+        self
     }
 
     /// Look in database `db` (the session's SELECT) from now on.
@@ -234,11 +244,10 @@ impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
     /// [`View::ks_mut`] in database `db`.
     pub fn ks_mut_in(&mut self, db: u32, key: &[u8]) -> Result<KeyspaceMut<'_>, KeyOutsidePlan> {
         let i = self.position(key)?;
-        Ok(KeyspaceMut::new(
-            self.held[i].1.guard.db_mut(db),
-            db,
-            &mut self.journal,
-        ))
+        Ok(
+            KeyspaceMut::new(self.held[i].1.guard.db_mut(db), db, &mut self.journal)
+                .at(self.now_ms),
+        )
     }
 
     /// Remove every key of the selected database (FLUSHDB), or of every

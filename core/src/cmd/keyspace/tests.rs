@@ -574,3 +574,25 @@ fn swapdb_exchanges_databases() {
         ),
     ]);
 }
+
+/// OBJECT IDLETIME counts seconds since the last use; reads and writes use
+/// a key, TYPE/EXISTS/TTL/OBJECT do not.
+#[test]
+fn idletime_follows_uses_not_peeks() {
+    for mut db in TestDb::all_modes() {
+        db.cmd(&["SET", "k", "v"]);
+        db.advance_ms(5_000);
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "k"]), int(5));
+        db.cmd(&["TYPE", "k"]);
+        db.cmd(&["EXISTS", "k"]);
+        db.cmd(&["TTL", "k"]);
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "k"]), int(5));
+        db.cmd(&["GET", "k"]);
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "k"]), int(0));
+        db.advance_ms(2_500);
+        db.cmd(&["APPEND", "k", "x"]);
+        db.advance_ms(1_000);
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "k"]), int(1));
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "nosuch"]), Frame::Null);
+    }
+}
