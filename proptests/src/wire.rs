@@ -109,6 +109,30 @@ pub const MAX_FUZZ_OFFSET: i64 = 1 << 20;
 /// still fuzzed; the unit tests cover the 512 MB edge).
 pub fn small_memory(args: &[Bytes]) -> bool {
     let name = args.first().map(|n| n.to_ascii_lowercase());
+    // A negative count draws that many members, repeats allowed: a
+    // billion of them is a documented way to exhaust memory.
+    if matches!(
+        name.as_deref(),
+        Some(b"srandmember" | b"hrandfield" | b"zrandmember")
+    ) {
+        return args.get(2).is_none_or(|n| {
+            std::str::from_utf8(n)
+                .ok()
+                .and_then(|n| n.parse::<i128>().ok())
+                .is_none_or(|n| n.abs() <= i128::from(MAX_FUZZ_OFFSET))
+        });
+    }
+    if name.as_deref() == Some(b"bitfield") {
+        // SET and INCRBY grow the string to the field's offset, which may
+        // be `#N` (N times the width): refuse any big number at all.
+        return args[1..].iter().all(|a| {
+            let digits = a.strip_prefix(b"#").unwrap_or(a);
+            std::str::from_utf8(digits)
+                .ok()
+                .and_then(|d| d.parse::<i128>().ok())
+                .is_none_or(|n| n.abs() <= i128::from(MAX_FUZZ_OFFSET))
+        });
+    }
     let offset = match name.as_deref() {
         Some(b"setrange") => args.get(2),
         Some(b"setbit") => args.get(2),
@@ -204,6 +228,24 @@ mod tests {
         // Not a number: the command's own error, no allocation.
         assert!(small_memory(&args(&["SETRANGE", "k", "x", "y"])));
         assert!(small_memory(&args(&["GET", "k"])));
+        assert!(!small_memory(&args(&[
+            "BITFIELD",
+            "k",
+            "SET",
+            "u8",
+            "#4294967295",
+            "1"
+        ])));
+        assert!(small_memory(&args(&[
+            "bitfield", "k", "SET", "u8", "8", "200"
+        ])));
+        assert!(!small_memory(&args(&["SRANDMEMBER", "s", "-1000000000"])));
+        assert!(small_memory(&args(&[
+            "HRANDFIELD",
+            "h",
+            "-5",
+            "WITHVALUES"
+        ])));
     }
 
     #[test]
