@@ -1,0 +1,95 @@
+//! Pub/sub fan-out: S subscribers on one channel, one publisher sending M
+//! messages of B bytes; reports messages delivered per second (S x M over
+//! the time from the first PUBLISH to the last message received by the
+//! last subscriber). Run it against myongoredis and redis-server side by
+//! side.
+//!
+//!     cargo run --release -p myongoredis-bench --example fanout -- 127.0.0.1:6379 [subscribers] [messages] [bytes]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Barrier;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use myongoredis_core::resp::{encode_request, parse_frame};
+use myongoredis_core::Frame;
+
+fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Frame {
+    let mut chunk = vec![0u8; 65536];
+    loop {
+        if let Ok(Some((frame, used))) = parse_frame(buf) {
+            buf.drain(..used);
+            return frame;
+        }
+        let n = stream.read(&mut chunk).expect("reads");
+        assert!(n > 0, "closed");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:6379".into());
+    let subscribers: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let messages: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let bytes: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(100);
+    let payload = vec![b'x'; bytes];
+    // Every subscriber connected and subscribed before the first PUBLISH.
+    let ready = Barrier::new(subscribers + 1);
+    let start = std::sync::OnceLock::<Instant>::new();
+    let finish = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..subscribers)
+            .map(|_| {
+                let (addr, ready) = (&addr, &ready);
+                s.spawn(move || {
+                    let mut stream = TcpStream::connect(addr).expect("connects");
+                    let mut out = BytesMut::new();
+                    encode_request(&[b"SUBSCRIBE", b"fan"], &mut out);
+                    stream.write_all(&out).expect("writes");
+                    let mut buf = Vec::new();
+                    read_frame(&mut stream, &mut buf);
+                    ready.wait();
+                    for _ in 0..messages {
+                        match read_frame(&mut stream, &mut buf) {
+                            Frame::Array(m) | Frame::Push(m) if m.len() == 3 => {}
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    Instant::now()
+                })
+            })
+            .collect();
+        ready.wait();
+        let mut publisher = TcpStream::connect(&addr).expect("connects");
+        let mut buf = Vec::new();
+        let mut out = BytesMut::new();
+        start.set(Instant::now()).expect("once");
+        for _ in 0..messages {
+            out.clear();
+            encode_request(&[b"PUBLISH", b"fan", &payload], &mut out);
+            publisher.write_all(&out).expect("writes");
+            match read_frame(&mut publisher, &mut buf) {
+                Frame::Integer(n) if n as usize == subscribers => {}
+                other => panic!("PUBLISH replied {other:?}, {subscribers} subscribers"),
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("subscriber"))
+            .max()
+    });
+    let start = *start.get().expect("started");
+    let secs = finish
+        .expect("subscribers")
+        .duration_since(start)
+        .as_secs_f64();
+    let delivered = subscribers * messages;
+    println!(
+        "{delivered} messages of {bytes} B to {subscribers} subscribers in {secs:.2} s: {:.0} deliveries/s",
+        delivered as f64 / secs
+    );
+}
