@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 
-use super::keyspace::{parse_cursor, parse_scan_options};
+use super::keyspace::{parse_cursor, parse_scan_options, scan_steps};
 use super::string::long_double::LongDouble;
 use super::{int_arg, is_keyword, parse_i64, spec};
 use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
@@ -20,7 +20,7 @@ use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::glob::glob_match;
-use crate::keyspace::{Hash, Keyspace, ValueMut};
+use crate::keyspace::{Hash, Keyspace, Value, ValueMut};
 use crate::signal::words;
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
@@ -44,9 +44,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("hscan", -3, READONLY, &[KeySpec::key(1, RO | ACCESS)], "hash", "Incrementally iterate hash fields and associated values", "2.8.0", Handler::Read(hscan)).with_tips(&["nondeterministic_output"]),
 ];
 
-fn wrongtype() -> Frame {
-    Frame::static_error(error::WRONGTYPE)
-}
+use super::wrongtype;
 
 /// The hash at `key`: `Ok(None)` if there is no live key, `Err(WRONGTYPE)`
 /// for another type.
@@ -55,10 +53,7 @@ pub(crate) fn hash_at<'a>(
     key: &[u8],
     now_ms: u64,
 ) -> Result<Option<&'a Hash>, Frame> {
-    match ks.get(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry.value.as_hash().map(Some).ok_or_else(wrongtype),
-    }
+    super::typed_at(ks, key, now_ms, Value::as_hash)
 }
 
 /// Run `f` on the hash at `key` for reading: a missing key reads as an
@@ -69,10 +64,7 @@ fn read_hash(
     key: &[u8],
     f: impl FnOnce(Option<&Hash>) -> Frame,
 ) -> Result<Frame, KeyOutsidePlan> {
-    Ok(match hash_at(view.ks(key)?, key, ctx.now_ms()) {
-        Ok(hash) => f(hash),
-        Err(e) => e,
-    })
+    super::read_typed(ctx, view, key, Value::as_hash, f)
 }
 
 /// HSET key field value [field value ...] (and HMSET, which replies OK):
@@ -421,20 +413,14 @@ fn hscan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame
         Err(e) => return Ok(e),
     };
     let mut found = Vec::new();
-    let mut cursor = cursor;
-    let mut budget = opts.count.saturating_mul(10);
-    loop {
-        cursor = hash.scan(cursor, |f, v| {
+    let cursor = scan_steps(cursor, opts.count, 2, &mut found, |cursor, found| {
+        hash.scan(cursor, |f, v| {
             if opts.pattern.is_none_or(|p| glob_match(p, f, false)) {
                 found.push(Frame::bulk(f));
                 found.push(Frame::bulk(v));
             }
-        });
-        if cursor == 0 || budget == 0 || (found.len() / 2) as u64 >= opts.count {
-            break;
-        }
-        budget -= 1;
-    }
+        })
+    });
     Ok(scan_reply(cursor, found))
 }
 

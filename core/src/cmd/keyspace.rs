@@ -151,6 +151,28 @@ pub(crate) fn parse_scan_options(args: &[Bytes], keyed: bool) -> Result<ScanOpti
     Ok(opts)
 }
 
+/// The walk of HSCAN, SSCAN and ZSCAN over a hash table, as Redis's
+/// `scanGenericCommand`: `step` visits the bucket chain at a cursor,
+/// pushes what it keeps into `found` and returns the next cursor. Stops
+/// when the cursor is back to 0, when COUNT items (of `per_item` frames
+/// each) were gathered, or after COUNT × 10 steps.
+pub(crate) fn scan_steps(
+    mut cursor: u64,
+    count: u64,
+    per_item: usize,
+    found: &mut Vec<Frame>,
+    mut step: impl FnMut(u64, &mut Vec<Frame>) -> u64,
+) -> u64 {
+    let mut budget = count.saturating_mul(10);
+    loop {
+        cursor = step(cursor, found);
+        if cursor == 0 || budget == 0 || (found.len() / per_item) as u64 >= count {
+            return cursor;
+        }
+        budget -= 1;
+    }
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 ///
 /// Iterates the keyspace a few buckets per call, so no call holds the locks

@@ -13,7 +13,7 @@ use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::{Keyspace, List};
+use crate::keyspace::{Keyspace, List, Value};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
@@ -37,17 +37,12 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("lmpop", -4, WRITE, &[KeySpec::index(1).keynum(0, 1, 1).flags(RW | ACCESS | DELETE)], "list", "Pop elements from a list", "7.0.0", Handler::Write(lmpop)),
 ];
 
-fn wrongtype() -> Frame {
-    Frame::static_error(error::WRONGTYPE)
-}
+use super::wrongtype;
 
 /// The list at `key`: `Ok(None)` if missing, `Err(WRONGTYPE)` for another
 /// type.
 fn list_at<'a>(ks: &'a Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'a List>, Frame> {
-    match ks.get(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry.value.as_list().map(Some).ok_or_else(wrongtype),
-    }
+    super::typed_at(ks, key, now_ms, Value::as_list)
 }
 
 /// A Redis list index (negative from the tail) as a position, if inside.
@@ -164,10 +159,7 @@ fn read_list(
     key: &[u8],
     f: impl FnOnce(Option<&List>) -> Frame,
 ) -> Result<Frame, KeyOutsidePlan> {
-    Ok(match list_at(view.ks(key)?, key, ctx.now_ms()) {
-        Ok(list) => f(list),
-        Err(e) => e,
-    })
+    super::read_typed(ctx, view, key, Value::as_list, f)
 }
 
 /// LLEN key

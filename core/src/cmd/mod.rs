@@ -54,6 +54,8 @@ use bytes::Bytes;
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
+use crate::keyspace::{Keyspace, Value};
+use crate::store::{KeyOutsidePlan, ReadView};
 
 /// Every group's rows; [`table::lookup`] merges and sorts them.
 pub(crate) const GROUPS: &[&[CommandSpec]] = &[
@@ -72,6 +74,42 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     zset::COMMANDS,
     pubsub::COMMANDS,
 ];
+
+/// `WRONGTYPE Operation against a key holding the wrong kind of value`.
+pub(crate) fn wrongtype() -> Frame {
+    Frame::static_error(error::WRONGTYPE)
+}
+
+/// The value of one type at `key` (`project` picks it out of a [`Value`]:
+/// `Value::as_hash`, ...): `Ok(None)` for a missing key, `Err(WRONGTYPE)`
+/// for a key of another type. A read: it marks the key as used.
+pub(crate) fn typed_at<'a, T: ?Sized>(
+    ks: &'a Keyspace,
+    key: &[u8],
+    now_ms: u64,
+    project: fn(&Value) -> Option<&T>,
+) -> Result<Option<&'a T>, Frame> {
+    match ks.get(key, now_ms) {
+        None => Ok(None),
+        Some(entry) => project(&entry.value).map(Some).ok_or_else(wrongtype),
+    }
+}
+
+/// A read-only command's body over the value of one type at `key`: `f`
+/// gets it (`None` for a missing key, which reads as empty); a key of
+/// another type answers WRONGTYPE without calling `f`.
+pub(crate) fn read_typed<T: ?Sized>(
+    ctx: &Ctx<'_>,
+    view: &ReadView<'_>,
+    key: &[u8],
+    project: fn(&Value) -> Option<&T>,
+    f: impl FnOnce(Option<&T>) -> Frame,
+) -> Result<Frame, KeyOutsidePlan> {
+    Ok(match typed_at(view.ks(key)?, key, ctx.now_ms(), project) {
+        Ok(value) => f(value),
+        Err(e) => e,
+    })
+}
 
 /// A command-table row. Arguments in the order Redis's command JSON lists
 /// them: name, arity, flags, key specs, then the documentation (group,

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::hash::scan_reply;
-use super::keyspace::{parse_cursor, parse_scan_options};
+use super::keyspace::{parse_cursor, parse_scan_options, scan_steps};
 use super::{int_arg, is_keyword, spec};
 use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
@@ -49,17 +49,12 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("sscan", -3, READONLY, &[KeySpec::key(1, RO | ACCESS)], "set", "Incrementally iterate Set elements", "2.8.0", Handler::Read(sscan)).with_tips(&["nondeterministic_output"]),
 ];
 
-fn wrongtype() -> Frame {
-    Frame::static_error(error::WRONGTYPE)
-}
+use super::wrongtype;
 
 /// The set at `key`: `Ok(None)` if there is no live key, `Err(WRONGTYPE)`
 /// for another type.
 fn set_at<'a>(ks: &'a Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'a Set>, Frame> {
-    match ks.get(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry.value.as_set().map(Some).ok_or_else(wrongtype),
-    }
+    super::typed_at(ks, key, now_ms, Value::as_set)
 }
 
 fn members_frame<'a>(members: impl Iterator<Item = Cow<'a, [u8]>>) -> Vec<Frame> {
@@ -122,10 +117,7 @@ fn read_set(
     key: &[u8],
     f: impl FnOnce(Option<&Set>) -> Frame,
 ) -> Result<Frame, KeyOutsidePlan> {
-    Ok(match set_at(view.ks(key)?, key, ctx.now_ms()) {
-        Ok(set) => f(set),
-        Err(e) => e,
-    })
+    super::read_typed(ctx, view, key, Value::as_set, f)
 }
 
 /// SCARD key
@@ -584,19 +576,13 @@ fn sscan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame
         Err(e) => return Ok(e),
     };
     let mut found = Vec::new();
-    let mut cursor = cursor;
-    let mut budget = opts.count.saturating_mul(10);
-    loop {
-        cursor = set.scan(cursor, |m| {
+    let cursor = scan_steps(cursor, opts.count, 1, &mut found, |cursor, found| {
+        set.scan(cursor, |m| {
             if opts.pattern.is_none_or(|p| glob_match(p, m, false)) {
                 found.push(Frame::bulk(m));
             }
-        });
-        if cursor == 0 || budget == 0 || found.len() as u64 >= opts.count {
-            break;
-        }
-        budget -= 1;
-    }
+        })
+    });
     Ok(scan_reply(cursor, found))
 }
 

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use bytes::Bytes;
 
 use super::hash::scan_reply;
-use super::keyspace::{parse_cursor, parse_scan_options};
+use super::keyspace::{parse_cursor, parse_scan_options, scan_steps};
 use super::{int_arg, is_keyword, spec};
 use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeySpec};
 use crate::error;
@@ -67,9 +67,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 /// A member and its score.
 type Scored = (f64, Box<[u8]>);
 
-fn wrongtype() -> Frame {
-    Frame::static_error(error::WRONGTYPE)
-}
+use super::wrongtype;
 
 /// A score as a reply: a RESP3 double, a bulk string in RESP2.
 fn score_frame(d: f64) -> Frame {
@@ -77,10 +75,7 @@ fn score_frame(d: f64) -> Frame {
 }
 
 fn zset_at<'a>(ks: &'a Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'a ZSet>, Frame> {
-    match ks.get(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => entry.value.as_zset().map(Some).ok_or_else(wrongtype),
-    }
+    super::typed_at(ks, key, now_ms, Value::as_zset)
 }
 
 /// `zset-max-listpack-entries` and `-value` (from the config's lock-free
@@ -255,10 +250,7 @@ fn read_zset(
     key: &[u8],
     f: impl FnOnce(Option<&ZSet>) -> Frame,
 ) -> Result<Frame, KeyOutsidePlan> {
-    Ok(match zset_at(view.ks(key)?, key, ctx.now_ms()) {
-        Ok(z) => f(z),
-        Err(e) => e,
-    })
+    super::read_typed(ctx, view, key, Value::as_zset, f)
 }
 
 fn zcard(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
@@ -1083,19 +1075,14 @@ fn zscan(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame
             cursor = 0;
         }
         Some(dict) => {
-            let mut budget = opts.count.saturating_mul(10);
-            loop {
-                cursor = dict.scan(cursor, |m, s| {
+            cursor = scan_steps(cursor, opts.count, 2, &mut found, |cursor, found| {
+                dict.scan(cursor, |m, s| {
                     if keep(m) {
                         found.push(Frame::bulk(m));
                         found.push(Frame::bulk(format_score(*s).as_bytes()));
                     }
-                });
-                if cursor == 0 || budget == 0 || (found.len() / 2) as u64 >= opts.count {
-                    break;
-                }
-                budget -= 1;
-            }
+                })
+            });
         }
     }
     Ok(scan_reply(cursor, found))
