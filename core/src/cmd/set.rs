@@ -309,24 +309,18 @@ fn smove(
     let now = ctx.now_ms();
     let limits = ctx.exec.config().limits();
     // Redis checks both types before anything else.
-    let src_set = {
-        let mut ks = view.ks_mut(src)?;
-        ks.lookup(src, now);
-        match set_at(&ks, src, now) {
-            Ok(s) => s.map(|s| s.contains(member)),
-            Err(e) => return Ok(e),
-        }
+    // Redis looks both keys up (deleting expired ones), answers 0 for a
+    // missing source whatever the destination is, then checks both types.
+    view.ks_mut(src)?.lookup(src, now);
+    view.ks_mut(dst)?.lookup(dst, now);
+    let present = match set_at(view.ks(src)?, src, now) {
+        Ok(None) => return Ok(Frame::Integer(0)),
+        Ok(Some(s)) => s.contains(member),
+        Err(e) => return Ok(e),
     };
-    {
-        let mut ks = view.ks_mut(dst)?;
-        ks.lookup(dst, now);
-        if let Err(e) = set_at(&ks, dst, now) {
-            return Ok(e);
-        }
+    if let Err(e) = set_at(view.ks(dst)?, dst, now) {
+        return Ok(e);
     }
-    let Some(present) = src_set else {
-        return Ok(Frame::Integer(0));
-    };
     if src == dst {
         return Ok(Frame::Integer(i64::from(present)));
     }
@@ -505,10 +499,15 @@ fn store(
     let dst = &args[1];
     let now = ctx.now_ms();
     let limits = ctx.exec.config().limits();
-    // Redis reads the sources with lookupKeyRead, which deletes an expired
-    // one (and propagates its DEL) before the operation.
+    // Redis reads the sources one by one with lookupKeyRead, which
+    // deletes an expired one (and propagates its DEL), and stops at the
+    // first of another type: the keys after it are not looked at.
     for key in &args[2..] {
-        view.ks_mut(key)?.lookup(key, now);
+        let mut ks = view.ks_mut(key)?;
+        ks.lookup(key, now);
+        if let Err(e) = set_at(&ks, key, now) {
+            return Ok(e);
+        }
     }
     let result = {
         let read = view.lend();

@@ -989,8 +989,14 @@ fn zsetopstore(
         Err(e) => return Ok(e),
     };
     let now = ctx.now_ms();
+    // One by one, as Redis: an expired source is deleted, and the first
+    // of another type stops the command before the next is looked at.
     for key in &op.keys {
-        view.ks_mut(key)?.lookup(key, now);
+        let mut ks = view.ks_mut(key)?;
+        ks.lookup(key, now);
+        if let Err(e) = input(&ks, key, now) {
+            return Ok(e);
+        }
     }
     let out = match compute(&view.lend(), now, &op, which)? {
         Ok(out) => out,
