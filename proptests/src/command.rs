@@ -50,8 +50,8 @@ pub const VALUES: &[&[u8]] = &[
 
 /// The hash field alphabet. Few fields and short values (at most the 20
 /// bytes of [`VALUES`]' longest) keep every test hash a listpack in Redis
-/// 7.0 (up to `hash-max-listpack-entries` = 128 fields, values up to
-/// `hash-max-listpack-value` = 64 bytes), which lists its fields in
+/// 7.0 (up to `hash-max-listpack-entries`, 512 fields by default, of
+/// at most `hash-max-listpack-value`, 64 bytes), which lists its fields in
 /// insertion order: that is why HGETALL, HKEYS and HVALS can be compared
 /// exactly. A hash table's order would be unspecified.
 pub const FIELDS: &[&[u8]] = &[b"f", b"g", b"1", b"", b"sp ace"];
