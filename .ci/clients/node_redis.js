@@ -60,7 +60,14 @@ async function session(label, options) {
   const h = await client.hGetAll('node:h');
   check(`${label} HGETALL`, h instanceof Map ? Object.fromEntries(h) : { ...h }, { a: '1', b: '2' });
   check(`${label} HINCRBY`, await client.hIncrBy('node:h', 'a', 5), 6);
-  check(`${label} DEL`, await client.del(['node:k', 'node:n', 'node:t', 'node:h']), 4);
+  // Sets: SMEMBERS and SINTER list members in no specified order (RESP3
+  // sends a set), so they are compared sorted.
+  check(`${label} SADD`, await client.sAdd('node:s', ['a', 'b', 'c', 'a']), 3);
+  check(`${label} SADD second set`, await client.sAdd('node:s2', ['b', 'c', 'd']), 3);
+  check(`${label} SISMEMBER`, [await client.sIsMember('node:s', 'b'), await client.sIsMember('node:s', 'z')], [1, 0]);
+  check(`${label} SMEMBERS (sorted)`, Array.from(await client.sMembers('node:s')).sort(), ['a', 'b', 'c']);
+  check(`${label} SINTER (sorted)`, Array.from(await client.sInter(['node:s', 'node:s2'])).sort(), ['b', 'c']);
+  check(`${label} DEL`, await client.del(['node:k', 'node:n', 'node:t', 'node:h', 'node:s', 'node:s2']), 6);
   await client.quit();
 }
 

@@ -1,12 +1,14 @@
 //! The command language of the model-based tests and the structured fuzz
-//! target: a typed subset of Redis's string, keyspace and expiry commands,
-//! plus the two things that happen *between* commands (the clock moves, the
-//! active-expiry cycle runs).
+//! target: a typed subset of Redis's string, hash, set, keyspace and expiry
+//! commands, plus the two things that happen *between* commands (the clock
+//! moves, the active-expiry cycle runs).
 //!
-//! Keys and values are indices into small fixed alphabets ([`KEYS`],
-//! [`VALUES`]) so that random sequences keep hitting the same keys (a
-//! command on a key nobody else touches tests very little) and keep meeting
-//! the integers where counters overflow. Every command renders to the exact
+//! Keys, values, hash fields and set members are indices into small fixed
+//! alphabets ([`KEYS`], [`VALUES`], [`FIELDS`], [`MEMBERS`]) so that random
+//! sequences keep hitting the same keys (a command on a key nobody else
+//! touches tests very little), keep meeting the integers where counters
+//! overflow, and keep putting a string, a hash and a set at the same key
+//! (WRONGTYPE). Every command renders to the exact
 //! arguments a client would send ([`Command::args`]) and prints the way you
 //! would type it into `redis-cli` ([`Command`]'s `Debug`), so a shrunk
 //! failure reads as a session you can paste into a real Redis.
@@ -46,6 +48,32 @@ pub const VALUES: &[&[u8]] = &[
     b"\r\n",
 ];
 
+/// The hash field alphabet. Few fields and short values (at most the 20
+/// bytes of [`VALUES`]' longest) keep every test hash a listpack in Redis
+/// 7.0 (up to `hash-max-listpack-entries`, 512 fields by default, of
+/// at most `hash-max-listpack-value`, 64 bytes), which lists its fields in
+/// insertion order: that is why HGETALL, HKEYS and HVALS can be compared
+/// exactly. A hash table's order would be unspecified.
+pub const FIELDS: &[&[u8]] = &[b"f", b"g", b"1", b"", b"sp ace"];
+
+/// The set member alphabet: canonical integers (a set of only those is an
+/// *intset*, listed in ascending order), text (the first one turns the set
+/// into a hash table, listed in no specified order, for good), and strings
+/// that look like integers but are not to Redis (`01` is not `1`, `-0` is
+/// not `0`), so an intset must not find them.
+pub const MEMBERS: &[&[u8]] = &[
+    b"1",
+    b"2",
+    b"-3",
+    b"0",
+    b"9223372036854775807",
+    b"a",
+    b"b",
+    b"",
+    b"01",
+    b"-0",
+];
+
 /// Argument strings that are not integers to Redis's `string2ll`.
 pub const NOT_INTEGERS: &[&[u8]] = &[
     b"abc",
@@ -83,6 +111,28 @@ pub struct Val(pub u8);
 impl Val {
     pub fn bytes(self) -> &'static [u8] {
         VALUES[usize::from(self.0) % VALUES.len()]
+    }
+}
+
+/// A hash field: an index into [`FIELDS`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Field(pub u8);
+
+impl Field {
+    pub fn bytes(self) -> &'static [u8] {
+        FIELDS[usize::from(self.0) % FIELDS.len()]
+    }
+}
+
+/// A set member: an index into [`MEMBERS`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Member(pub u8);
+
+impl Member {
+    pub fn bytes(self) -> &'static [u8] {
+        MEMBERS[usize::from(self.0) % MEMBERS.len()]
     }
 }
 
@@ -227,6 +277,43 @@ pub enum Command {
     DbSize,
     /// BITFIELD key [GET|SET|INCRBY|OVERFLOW ...]
     BitField(Key, Vec<FieldOp>),
+    /// TYPE key
+    Type(Key),
+    /// HSET key field value [field value ...], then, if there is one, a
+    /// field without its value (an odd argument count: the arity error,
+    /// as with no pair at all).
+    HSet(Key, Vec<(Field, Val)>, Option<Field>),
+    HGet(Key, Field),
+    /// An empty field list must get the arity error (as HDEL's).
+    HMGet(Key, Vec<Field>),
+    HDel(Key, Vec<Field>),
+    HLen(Key),
+    HExists(Key, Field),
+    HStrlen(Key, Field),
+    HIncrBy(Key, Field, Num),
+    HGetAll(Key),
+    HKeys(Key),
+    HVals(Key),
+    /// An empty member list must get the arity error (as SREM's and
+    /// SMISMEMBER's).
+    SAdd(Key, Vec<Member>),
+    SRem(Key, Vec<Member>),
+    SCard(Key),
+    SIsMember(Key, Member),
+    SMIsMember(Key, Vec<Member>),
+    SMembers(Key),
+    /// SINTER key [key ...] (SUNION, SDIFF alike): an empty list is the
+    /// arity error.
+    SInter(Vec<Key>),
+    SUnion(Vec<Key>),
+    SDiff(Vec<Key>),
+    /// SINTERSTORE destination key [key ...] (SUNIONSTORE, SDIFFSTORE
+    /// alike).
+    SInterStore(Key, Vec<Key>),
+    SUnionStore(Key, Vec<Key>),
+    SDiffStore(Key, Vec<Key>),
+    /// SMOVE source destination member
+    SMove(Key, Key, Member),
     /// The clock moves forward by this many microseconds before the next
     /// command (what a real server sees between two requests).
     Advance(u32),
@@ -326,9 +413,225 @@ impl Command {
                 }
                 out
             }
+            Command::Type(k) => vec![name("TYPE"), key(k)],
+            Command::HSet(k, pairs, dangling) => {
+                let mut out = vec![name("HSET"), key(k)];
+                for (f, v) in pairs {
+                    out.extend([f.bytes().to_vec(), v.bytes().to_vec()]);
+                }
+                out.extend(dangling.map(|f| f.bytes().to_vec()));
+                out
+            }
+            Command::HGet(k, f) => vec![name("HGET"), key(k), f.bytes().to_vec()],
+            Command::HMGet(k, fs) => key_then("HMGET", k, fs.iter().map(|f| f.bytes())),
+            Command::HDel(k, fs) => key_then("HDEL", k, fs.iter().map(|f| f.bytes())),
+            Command::HLen(k) => vec![name("HLEN"), key(k)],
+            Command::HExists(k, f) => vec![name("HEXISTS"), key(k), f.bytes().to_vec()],
+            Command::HStrlen(k, f) => vec![name("HSTRLEN"), key(k), f.bytes().to_vec()],
+            Command::HIncrBy(k, f, n) => {
+                vec![name("HINCRBY"), key(k), f.bytes().to_vec(), n.bytes()]
+            }
+            Command::HGetAll(k) => vec![name("HGETALL"), key(k)],
+            Command::HKeys(k) => vec![name("HKEYS"), key(k)],
+            Command::HVals(k) => vec![name("HVALS"), key(k)],
+            Command::SAdd(k, ms) => key_then("SADD", k, ms.iter().map(|m| m.bytes())),
+            Command::SRem(k, ms) => key_then("SREM", k, ms.iter().map(|m| m.bytes())),
+            Command::SCard(k) => vec![name("SCARD"), key(k)],
+            Command::SIsMember(k, m) => vec![name("SISMEMBER"), key(k), m.bytes().to_vec()],
+            Command::SMIsMember(k, ms) => key_then("SMISMEMBER", k, ms.iter().map(|m| m.bytes())),
+            Command::SMembers(k) => vec![name("SMEMBERS"), key(k)],
+            Command::SInter(ks) => keys("SINTER", ks),
+            Command::SUnion(ks) => keys("SUNION", ks),
+            Command::SDiff(ks) => keys("SDIFF", ks),
+            Command::SInterStore(d, ks) => key_then("SINTERSTORE", d, ks.iter().map(|k| k.bytes())),
+            Command::SUnionStore(d, ks) => key_then("SUNIONSTORE", d, ks.iter().map(|k| k.bytes())),
+            Command::SDiffStore(d, ks) => key_then("SDIFFSTORE", d, ks.iter().map(|k| k.bytes())),
+            Command::SMove(src, dst, m) => {
+                vec![name("SMOVE"), key(src), key(dst), m.bytes().to_vec()]
+            }
             Command::Advance(_) | Command::ActiveExpire => Vec::new(),
         }
     }
+
+    /// Reads of every key's hash and set contents and type, for the end of
+    /// a session: the harness's final state reads strings and TTLs (GET,
+    /// PTTL), these the other types, so a write that went wrong silently
+    /// shows even if no later command of the session read it.
+    pub fn read_back() -> Vec<Command> {
+        Key::all()
+            .flat_map(|k| [Command::Type(k), Command::HGetAll(k), Command::SMembers(k)])
+            .collect()
+    }
+}
+
+/// Sessions that pin a rule of hashes, sets and types that is easy to get
+/// wrong, kept as plain regression tests next to
+/// [`crate::harness::regression_sessions`]: `tests/model.rs` runs them in
+/// every mode, `tests/reference.rs` against a real Redis.
+pub fn type_sessions() -> Vec<(&'static str, Vec<Command>)> {
+    use Command::*;
+    let (a, b, c) = (Key(0), Key(1), Key(2));
+    let (f, g, one) = (Field(0), Field(1), Field(2));
+    // MEMBERS: "1", "2", ..., "01" at 8, "-0" at 9.
+    let (m1, m2, m0, text) = (Member(0), Member(1), Member(3), Member(5));
+    let (m01, minus0) = (Member(8), Member(9));
+    let read_back = |mut session: Vec<Command>| {
+        session.extend(Command::read_back());
+        session
+    };
+    vec![
+        (
+            "a listpack hash lists fields in insertion order: an update keeps \
+             its place, a field deleted and set again goes last",
+            read_back(vec![
+                HSet(a, vec![(f, Val(1)), (g, Val(2)), (one, Val(3))], None),
+                HSet(a, vec![(f, Val(5)), (f, Val(6))], None),
+                HDel(a, vec![g, g]),
+                HIncrBy(a, g, Num::Int(7)),
+                HGetAll(a),
+                HKeys(a),
+                HVals(a),
+            ]),
+        ),
+        (
+            "removing the last field or member deletes the key",
+            vec![
+                HSet(b, vec![(f, Val(1))], None),
+                HDel(b, vec![f, g]),
+                Exists(vec![b]),
+                SAdd(c, vec![m1]),
+                SRem(c, vec![m1, m2]),
+                Type(c),
+                SAdd(c, vec![m1]),
+                SMove(c, a, m1),
+                Type(c),
+                SMembers(a),
+                DbSize,
+            ],
+        ),
+        (
+            "WRONGTYPE across strings, hashes and sets; MGET reads nil; SET \
+             replaces any type unless it has GET",
+            vec![
+                HSet(a, vec![(f, Val(1))], None),
+                SAdd(b, vec![m1]),
+                Set(c, Val(3), vec![]),
+                Get(a),
+                Incr(b),
+                Append(a, Val(1)),
+                Strlen(b),
+                HGet(b, f),
+                HLen(c),
+                SAdd(a, vec![m1]),
+                SCard(c),
+                MGet(vec![a, b, c]),
+                Set(b, Val(0), vec![SetOpt::Get]),
+                Set(b, Val(0), vec![]),
+                Type(b),
+                BitField(a, vec![]),
+            ],
+        ),
+        (
+            "Redis 7.0 looks every key of SINTER/SDIFF up before answering: \
+             a missing key does not hide a later WRONGTYPE",
+            vec![
+                Set(a, Val(1), vec![]),
+                SInter(vec![b, a]),
+                SDiff(vec![b, a]),
+                SInterStore(c, vec![b, a]),
+                SUnion(vec![b]),
+                SInter(vec![b]),
+            ],
+        ),
+        (
+            "SINTERSTORE stops at the first key that is not a set: an expired \
+             key after it is not looked up, so not yet deleted",
+            vec![
+                Set(b, Val(1), vec![]),
+                Set(c, Val(1), vec![SetOpt::Px(Num::Int(1))]),
+                Advance(2_000),
+                SInterStore(a, vec![b, c]),
+                SUnion(vec![b, c]),
+                DbSize,
+                SDiff(vec![c, b]),
+                DbSize,
+            ],
+        ),
+        (
+            "an intset holds canonical integers only: 01 and -0 are other members",
+            vec![
+                SAdd(a, vec![m1, m0]),
+                SIsMember(a, m01),
+                SMIsMember(a, vec![minus0, m0, m1]),
+                SAdd(a, vec![m01, minus0]),
+                SCard(a),
+                SMembers(a),
+                SRem(a, vec![m01, minus0, text]),
+                SMembers(a),
+            ],
+        ),
+        (
+            "a STORE drops the destination's TTL and type; an empty result \
+             deletes it, even expired",
+            vec![
+                SAdd(a, vec![m1, m2]),
+                SAdd(b, vec![m2, text]),
+                Set(c, Val(1), vec![SetOpt::Ex(Num::Int(10))]),
+                SUnionStore(c, vec![a, b]),
+                Ttl(c),
+                SMembers(c),
+                SDiffStore(c, vec![a, b]),
+                SMembers(c),
+                Set(c, Val(1), vec![SetOpt::Px(Num::Int(1))]),
+                Advance(2_000),
+                SInterStore(c, vec![a, Key(3)]),
+                DbSize,
+            ],
+        ),
+        (
+            "SMOVE: a missing source is 0 even to a string; a wrong-type \
+             destination is refused; to the same key it tells membership",
+            vec![
+                Set(b, Val(1), vec![]),
+                SMove(c, b, m1),
+                SAdd(a, vec![m1]),
+                SMove(a, b, m1),
+                SMove(a, a, m1),
+                SMove(a, a, m2),
+                SMove(a, c, m2),
+                SMove(a, c, m1),
+                Exists(vec![a]),
+                SMembers(c),
+            ],
+        ),
+        (
+            "HINCRBY parses the increment first, refuses a non-integer value, \
+             and stops at i64's edge",
+            vec![
+                Set(b, Val(1), vec![]),
+                HIncrBy(b, f, Num::NotInt(0)),
+                HIncrBy(b, f, Num::Int(1)),
+                HIncrBy(a, f, Num::NotInt(0)),
+                Exists(vec![a]),
+                HSet(a, vec![(f, Val(8))], None),
+                HIncrBy(a, f, Num::Int(1)),
+                HIncrBy(a, g, Num::Int(i64::MAX)),
+                HIncrBy(a, g, Num::Int(1)),
+                HStrlen(a, g),
+                HSet(a, vec![], Some(f)),
+                HSet(a, vec![(f, Val(1))], Some(g)),
+                HMGet(a, vec![]),
+                HMGet(c, vec![f, g]),
+            ],
+        ),
+    ]
+}
+
+/// `name key rest...`: a command on one key with further arguments.
+fn key_then<'a>(cmd: &str, k: &Key, rest: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    let mut out = vec![cmd.as_bytes().to_vec(), k.bytes().to_vec()];
+    out.extend(rest.map(<[u8]>::to_vec));
+    out
 }
 
 /// Keys, values and numbers print as the argument they become.
@@ -342,7 +645,7 @@ macro_rules! debug_as_argument {
     )*};
 }
 
-debug_as_argument!(Key, Val, Num);
+debug_as_argument!(Key, Val, Num, Field, Member);
 
 impl fmt::Debug for Command {
     /// `SET a 1 PX 100`, `GET "sp ace"`, `(clock +1.000 ms)`: one line, as

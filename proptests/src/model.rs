@@ -4,11 +4,27 @@
 //! One `BTreeMap` from key to value and deadline, one clock, no locks, no
 //! shards, no hashing, no sampling. Each command is a direct transcription
 //! of its Redis C function (`setGenericCommand`, `incrDecrCommand`,
-//! `renameGenericCommand`, `expireGenericCommand`, ... in `t_string.c`,
+//! `renameGenericCommand`, `expireGenericCommand`, `hsetCommand`,
+//! `sinterGenericCommand`, ... in `t_string.c`, `t_hash.c`, `t_set.c`,
 //! `db.c` and `expire.c`), including the order in which Redis checks things,
-//! because the order decides which error a bad command gets. Error texts are
-//! written out here, not imported from `core`, so the comparison also checks
+//! because the order decides which error a bad command gets (and which keys
+//! were looked up, so which expired ones are gone). Error texts are written
+//! out here, not imported from `core`, so the comparison also checks
 //! `core`'s wording against Redis's.
+//!
+//! **Types.** A value is a string, a hash or a set ([`Value`]); a command
+//! on the wrong one gets WRONGTYPE, except where Redis reads "not mine" as
+//! "absent" (MGET's nil) or replaces whatever is there (SET, MSET, the
+//! STORE forms). A hash or set never exists empty: the command that removes
+//! its last field or member deletes the key.
+//!
+//! **Order.** A test hash stays small (see [`crate::command::FIELDS`]), a
+//! listpack in Redis, so HGETALL, HKEYS and HVALS list fields in insertion
+//! order and are compared exactly. A set's order is not specified once it
+//! is a hash table, so every reply that lists set members (SMEMBERS, SINTER,
+//! SUNION, SDIFF) is compared sorted: the model lists members in byte
+//! order and the test puts the server's reply in that order with
+//! [`comparable`] first.
 //!
 //! **Expired keys.** A key whose deadline has passed is *logically* gone:
 //! every reply treats it as absent. It is *physically* removed, as in
@@ -20,7 +36,7 @@
 //! random); keys expired when a cycle ran are marked "maybe gone", and
 //! DBSIZE must then lie between the count without them and with them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use myongoredis_core::Frame;
@@ -40,10 +56,39 @@ pub enum Expected {
     Nothing,
 }
 
+/// A hash's fields and values, in insertion order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A set's members.
+pub type Members = BTreeSet<Vec<u8>>;
+
+/// A stored value, of one of the types the model knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Str(Vec<u8>),
+    /// Fields and values in insertion order (a listpack's order: a field
+    /// that is updated keeps its place, one added again after HDEL goes
+    /// last). Never empty.
+    Hash(Fields),
+    /// Never empty.
+    Set(Members),
+}
+
+impl Value {
+    /// What TYPE replies.
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+        }
+    }
+}
+
 /// A stored value and its deadline (Unix ms; `None`: no TTL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub value: Vec<u8>,
+    pub value: Value,
     pub expire_at_ms: Option<u64>,
     /// Expired when an active-expiry cycle ran: the server may or may not
     /// have removed it yet.
@@ -51,7 +96,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(value: Vec<u8>, expire_at_ms: Option<u64>) -> Entry {
+    fn new(value: Value, expire_at_ms: Option<u64>) -> Entry {
         Entry {
             value,
             expire_at_ms,
@@ -59,8 +104,13 @@ impl Entry {
         }
     }
 
-    fn persistent(value: Vec<u8>) -> Entry {
+    fn persistent(value: Value) -> Entry {
         Entry::new(value, None)
+    }
+
+    /// A string without TTL.
+    fn string(value: Vec<u8>) -> Entry {
+        Entry::persistent(Value::Str(value))
     }
 
     fn is_expired(&self, now_ms: u64) -> bool {
@@ -85,6 +135,7 @@ impl Default for Model {
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 const OVERFLOW: &str = "ERR increment or decrement would overflow";
 const SYNTAX: &str = "ERR syntax error";
+const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 fn err(text: &str) -> Frame {
     Frame::Error(Bytes::copy_from_slice(text.as_bytes()))
@@ -179,8 +230,40 @@ impl Model {
         self.entries.remove(key)
     }
 
+    /// A lookup, then Redis's `checkType(c, o, OBJ_STRING)`: the string at
+    /// `key`, `None` if there is no live key, WRONGTYPE for another type.
+    fn lookup_string(&mut self, key: &[u8]) -> Result<Option<&mut Vec<u8>>, Frame> {
+        match self.lookup(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(err(WRONGTYPE)),
+        }
+    }
+
+    /// The same for a hash.
+    fn lookup_hash(&mut self, key: &[u8]) -> Result<Option<&mut Fields>, Frame> {
+        match self.lookup(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::Hash(h)) => Ok(Some(h)),
+            Some(_) => Err(err(WRONGTYPE)),
+        }
+    }
+
+    /// The same for a set.
+    fn lookup_set(&mut self, key: &[u8]) -> Result<Option<&mut Members>, Frame> {
+        match self.lookup(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::Set(s)) => Ok(Some(s)),
+            Some(_) => Err(err(WRONGTYPE)),
+        }
+    }
+
+    /// GET's reply (`getGenericCommand`).
     fn value_reply(&mut self, key: &[u8]) -> Frame {
-        Frame::bulk_or_null(self.lookup(key).map(|e| &e.value[..]))
+        match self.lookup_string(key) {
+            Ok(value) => Frame::bulk_or_null(value.map(|v| &v[..])),
+            Err(e) => e,
+        }
     }
 
     /// The live keys, sorted.
@@ -215,14 +298,19 @@ impl Model {
             }
             Command::Set(k, v, opts) => self.set(k.bytes(), v.bytes(), opts),
             Command::Get(k) => self.value_reply(k.bytes()),
-            Command::GetDel(k) => {
-                Frame::bulk_or_null(self.lookup_delete(k.bytes()).as_ref().map(|e| &e.value[..]))
-            }
+            // getGenericCommand, then the delete: WRONGTYPE deletes nothing.
+            Command::GetDel(k) => match self.value_reply(k.bytes()) {
+                reply @ Frame::Bulk(_) => {
+                    self.lookup_delete(k.bytes());
+                    reply
+                }
+                other => other,
+            },
             Command::SetNx(k, v) => {
                 if self.exists(k.bytes()) {
                     int(0)
                 } else {
-                    self.insert(k.bytes(), Entry::persistent(v.bytes().to_vec()));
+                    self.insert(k.bytes(), Entry::string(v.bytes().to_vec()));
                     int(1)
                 }
             }
@@ -254,29 +342,39 @@ impl Model {
                 None => err(NOT_INTEGER),
             },
             Command::Append(k, v) => {
-                let len = match self.lookup(k.bytes()) {
+                let len = match self.lookup_string(k.bytes()) {
+                    Err(e) => return Expected::Reply(e),
                     // APPEND keeps the key's TTL.
-                    Some(e) => {
-                        e.value.extend_from_slice(v.bytes());
-                        e.value.len()
+                    Ok(Some(value)) => {
+                        value.extend_from_slice(v.bytes());
+                        value.len()
                     }
-                    None => {
-                        self.insert(k.bytes(), Entry::persistent(v.bytes().to_vec()));
+                    Ok(None) => {
+                        self.insert(k.bytes(), Entry::string(v.bytes().to_vec()));
                         v.bytes().len()
                     }
                 };
                 int(len as i64)
             }
-            Command::Strlen(k) => int(self.lookup(k.bytes()).map_or(0, |e| e.value.len()) as i64),
+            Command::Strlen(k) => match self.lookup_string(k.bytes()) {
+                Ok(value) => int(value.map_or(0, |v| v.len()) as i64),
+                Err(e) => e,
+            },
             Command::MSet(pairs) if pairs.is_empty() => arity("mset"),
             Command::MSet(pairs) => {
                 self.set_all(pairs);
                 Frame::ok()
             }
             Command::MGet(keys) if keys.is_empty() => arity("mget"),
-            Command::MGet(keys) => {
-                Frame::Array(keys.iter().map(|k| self.value_reply(k.bytes())).collect())
-            }
+            // Not a string reads as nil here, not as WRONGTYPE.
+            Command::MGet(keys) => Frame::Array(
+                keys.iter()
+                    .map(|k| match self.lookup_string(k.bytes()) {
+                        Ok(Some(v)) => Frame::bulk(v),
+                        _ => Frame::Null,
+                    })
+                    .collect(),
+            ),
             Command::MSetNx(pairs) if pairs.is_empty() => arity("msetnx"),
             Command::MSetNx(pairs) => {
                 // Redis looks the keys up in order and stops at the first
@@ -308,6 +406,36 @@ impl Model {
             Command::Ttl(k) => self.ttl(*k, true),
             Command::Pttl(k) => self.ttl(*k, false),
             Command::BitField(k, ops) => self.bitfield(k.bytes(), ops),
+            // TYPE's lookup removes an expired key, like any other.
+            Command::Type(k) => Frame::Simple(Bytes::from_static(
+                self.lookup(k.bytes())
+                    .map_or("none", |e| e.value.type_name())
+                    .as_bytes(),
+            )),
+            Command::HSet(..)
+            | Command::HGet(..)
+            | Command::HMGet(..)
+            | Command::HDel(..)
+            | Command::HLen(_)
+            | Command::HExists(..)
+            | Command::HStrlen(..)
+            | Command::HIncrBy(..)
+            | Command::HGetAll(_)
+            | Command::HKeys(_)
+            | Command::HVals(_) => self.hash_command(cmd),
+            Command::SAdd(..)
+            | Command::SRem(..)
+            | Command::SCard(_)
+            | Command::SIsMember(..)
+            | Command::SMIsMember(..)
+            | Command::SMembers(_)
+            | Command::SInter(_)
+            | Command::SUnion(_)
+            | Command::SDiff(_)
+            | Command::SInterStore(..)
+            | Command::SUnionStore(..)
+            | Command::SDiffStore(..)
+            | Command::SMove(..) => self.set_command(cmd),
         };
         Expected::Reply(reply)
     }
@@ -321,7 +449,7 @@ impl Model {
     /// each without a TTL.
     fn set_all(&mut self, pairs: &[(Key, Val)]) {
         for (k, v) in pairs {
-            self.insert(k.bytes(), Entry::persistent(v.bytes().to_vec()));
+            self.insert(k.bytes(), Entry::string(v.bytes().to_vec()));
         }
     }
 
@@ -381,10 +509,17 @@ impl Model {
             }
         };
         // Looked up once for GET (the reply is the old value, whether or not
-        // the SET happens), once for NX/XX; the first lookup already removed
-        // an expired key, so once is enough here.
+        // the SET happens; not a string is WRONGTYPE, and no SET), once for
+        // NX/XX; the first lookup already removed an expired key, so once
+        // is enough here.
         let old = self.lookup(key).cloned();
-        let old_reply = Frame::bulk_or_null(old.as_ref().map(|e| &e.value[..]));
+        let old_reply = match old.as_ref().map(|e| &e.value) {
+            None => Frame::Null,
+            Some(Value::Str(v)) => Frame::bulk(v),
+            Some(_) if get => return err(WRONGTYPE),
+            // Not read without GET: SET replaces any type.
+            Some(_) => Frame::Null,
+        };
         if (nx && old.is_some()) || (xx && old.is_none()) {
             return if get { old_reply } else { Frame::Null };
         }
@@ -393,7 +528,7 @@ impl Model {
         } else {
             deadline
         };
-        self.insert(key, Entry::new(value.to_vec(), expire_at_ms));
+        self.insert(key, Entry::new(Value::Str(value.to_vec()), expire_at_ms));
         if get {
             old_reply
         } else {
@@ -404,9 +539,10 @@ impl Model {
     /// Redis's `incrDecrCommand`: a missing key counts as 0, the stored
     /// string must be a canonical integer, the TTL is kept.
     fn incr_by(&mut self, key: &[u8], by: i64) -> Frame {
-        let current = match self.lookup(key) {
-            None => 0,
-            Some(e) => match string2ll(&e.value) {
+        let current = match self.lookup_string(key) {
+            Err(e) => return e,
+            Ok(None) => 0,
+            Ok(Some(value)) => match string2ll(value) {
                 Some(n) => n,
                 None => return err(NOT_INTEGER),
             },
@@ -415,9 +551,9 @@ impl Model {
             return err(OVERFLOW);
         };
         let value = new.to_string().into_bytes();
-        match self.lookup(key) {
-            Some(e) => e.value = value,
-            None => self.insert(key, Entry::persistent(value)),
+        match self.lookup_string(key) {
+            Ok(Some(v)) => *v = value,
+            _ => self.insert(key, Entry::string(value)),
         }
         int(new)
     }
@@ -519,6 +655,382 @@ impl Model {
     }
 }
 
+// Hashes (`t_hash.c`).
+
+fn field_value<'h>(hash: &'h Fields, field: &[u8]) -> Option<&'h [u8]> {
+    hash.iter()
+        .find(|(f, _)| f.as_slice() == field)
+        .map(|(_, v)| v.as_slice())
+}
+
+/// `hashTypeSet`: update in place, or append. True if the field is new.
+fn hash_set(hash: &mut Fields, field: &[u8], value: Vec<u8>) -> bool {
+    match hash.iter_mut().find(|(f, _)| f.as_slice() == field) {
+        Some((_, v)) => {
+            *v = value;
+            false
+        }
+        None => {
+            hash.push((field.to_vec(), value));
+            true
+        }
+    }
+}
+
+impl Model {
+    /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty if
+    /// there is none (the caller adds a field before anyone can see it).
+    fn hash_or_create(&mut self, key: &[u8]) -> Result<&mut Fields, Frame> {
+        if self.lookup_hash(key)?.is_none() {
+            self.insert(key, Entry::persistent(Value::Hash(Vec::new())));
+        }
+        match self.lookup_hash(key) {
+            Ok(Some(hash)) => Ok(hash),
+            _ => unreachable!("a hash was stored at this key above"),
+        }
+    }
+
+    /// A read of the hash at `key` (`lookupKeyRead` + `checkType`):
+    /// `missing` if there is none, WRONGTYPE for another type.
+    fn read_hash(&mut self, key: Key, missing: Frame, f: impl FnOnce(&Fields) -> Frame) -> Frame {
+        match self.lookup_hash(key.bytes()) {
+            Ok(Some(hash)) => f(hash),
+            Ok(None) => missing,
+            Err(e) => e,
+        }
+    }
+
+    fn hash_command(&mut self, cmd: &Command) -> Frame {
+        match cmd {
+            // `(argc % 2) == 1` and the table's arity -4 get the same text.
+            Command::HSet(_, pairs, dangling) if pairs.is_empty() || dangling.is_some() => {
+                arity("hset")
+            }
+            Command::HSet(k, pairs, _) => match self.hash_or_create(k.bytes()) {
+                // A field named twice is created once; the last value wins.
+                Ok(hash) => int(pairs
+                    .iter()
+                    .filter(|(f, v)| hash_set(hash, f.bytes(), v.bytes().to_vec()))
+                    .count() as i64),
+                Err(e) => e,
+            },
+            Command::HGet(k, f) => self.read_hash(*k, Frame::Null, |h| {
+                Frame::bulk_or_null(field_value(h, f.bytes()))
+            }),
+            Command::HMGet(_, fields) if fields.is_empty() => arity("hmget"),
+            // A missing key is a hash without fields: a nil for each.
+            Command::HMGet(k, fields) => {
+                let nils = Frame::Array(vec![Frame::Null; fields.len()]);
+                self.read_hash(*k, nils, |h| {
+                    Frame::Array(
+                        fields
+                            .iter()
+                            .map(|f| Frame::bulk_or_null(field_value(h, f.bytes())))
+                            .collect(),
+                    )
+                })
+            }
+            Command::HDel(_, fields) if fields.is_empty() => arity("hdel"),
+            Command::HDel(k, fields) => {
+                let hash = match self.lookup_hash(k.bytes()) {
+                    Ok(Some(hash)) => hash,
+                    Ok(None) => return int(0),
+                    Err(e) => return e,
+                };
+                // A field named twice is deleted once.
+                let before = hash.len();
+                hash.retain(|(f, _)| !fields.iter().any(|g| g.bytes() == f.as_slice()));
+                let deleted = before - hash.len();
+                if hash.is_empty() {
+                    self.entries.remove(k.bytes());
+                }
+                int(deleted as i64)
+            }
+            Command::HLen(k) => self.read_hash(*k, int(0), |h| int(h.len() as i64)),
+            Command::HExists(k, f) => self.read_hash(*k, int(0), |h| {
+                int(i64::from(field_value(h, f.bytes()).is_some()))
+            }),
+            Command::HStrlen(k, f) => self.read_hash(*k, int(0), |h| {
+                int(field_value(h, f.bytes()).map_or(0, <[u8]>::len) as i64)
+            }),
+            Command::HIncrBy(k, f, n) => self.hincrby(k.bytes(), f.bytes(), *n),
+            // RESP3 calls it a map (RESP2 sends it as a flat array).
+            Command::HGetAll(k) => self.read_hash(*k, Frame::Map(Vec::new()), |h| {
+                Frame::Map(
+                    h.iter()
+                        .map(|(f, v)| (Frame::bulk(f), Frame::bulk(v)))
+                        .collect(),
+                )
+            }),
+            Command::HKeys(k) => self.read_hash(*k, Frame::Array(Vec::new()), |h| {
+                Frame::Array(h.iter().map(|(f, _)| Frame::bulk(f)).collect())
+            }),
+            Command::HVals(k) => self.read_hash(*k, Frame::Array(Vec::new()), |h| {
+                Frame::Array(h.iter().map(|(_, v)| Frame::bulk(v)).collect())
+            }),
+            _ => unreachable!("apply sends only hash commands here"),
+        }
+    }
+
+    /// `hincrbyCommand`: the increment is parsed first, then the key is
+    /// looked up (and created); the field's value must be a `string2ll`
+    /// integer, and the sum must fit.
+    fn hincrby(&mut self, key: &[u8], field: &[u8], by: Num) -> Frame {
+        let Some(by) = parse_num(by) else {
+            return err(NOT_INTEGER);
+        };
+        let hash = match self.hash_or_create(key) {
+            Ok(hash) => hash,
+            Err(e) => return e,
+        };
+        // The key can only be new if the field is: the errors below leave
+        // no empty hash behind.
+        let current = match field_value(hash, field) {
+            None => 0,
+            Some(value) => match string2ll(value) {
+                Some(n) => n,
+                None => return err("ERR hash value is not an integer"),
+            },
+        };
+        let Some(new) = current.checked_add(by) else {
+            return err(OVERFLOW);
+        };
+        hash_set(hash, field, new.to_string().into_bytes());
+        int(new)
+    }
+}
+
+// Sets (`t_set.c`).
+
+/// What SINTER, SUNION and SDIFF (and their STORE forms) compute.
+#[derive(Clone, Copy)]
+enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// A set reply (RESP3 `~`; an array in RESP2): the members in byte order,
+/// the order [`comparable`] puts the server's reply in.
+fn members_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Frame {
+    let sorted: BTreeSet<&Vec<u8>> = members.into_iter().collect();
+    Frame::Set(sorted.into_iter().map(|m| Frame::bulk(m)).collect())
+}
+
+impl Model {
+    /// A read of the set at `key`: `missing` if there is none, WRONGTYPE
+    /// for another type.
+    fn read_set(&mut self, key: Key, missing: Frame, f: impl FnOnce(&Members) -> Frame) -> Frame {
+        match self.lookup_set(key.bytes()) {
+            Ok(Some(set)) => f(set),
+            Ok(None) => missing,
+            Err(e) => e,
+        }
+    }
+
+    fn set_command(&mut self, cmd: &Command) -> Frame {
+        match cmd {
+            Command::SAdd(_, members) if members.is_empty() => arity("sadd"),
+            Command::SAdd(k, members) => {
+                // setTypeLookupWriteOrCreate
+                match self.lookup_set(k.bytes()) {
+                    Err(e) => return e,
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        self.insert(k.bytes(), Entry::persistent(Value::Set(Members::new())))
+                    }
+                }
+                let Ok(Some(set)) = self.lookup_set(k.bytes()) else {
+                    unreachable!("a set was stored at this key above")
+                };
+                int(members
+                    .iter()
+                    .filter(|m| set.insert(m.bytes().to_vec()))
+                    .count() as i64)
+            }
+            Command::SRem(_, members) if members.is_empty() => arity("srem"),
+            Command::SRem(k, members) => {
+                let set = match self.lookup_set(k.bytes()) {
+                    Ok(Some(set)) => set,
+                    Ok(None) => return int(0),
+                    Err(e) => return e,
+                };
+                let removed = members.iter().filter(|m| set.remove(m.bytes())).count();
+                if set.is_empty() {
+                    self.entries.remove(k.bytes());
+                }
+                int(removed as i64)
+            }
+            Command::SCard(k) => self.read_set(*k, int(0), |s| int(s.len() as i64)),
+            Command::SIsMember(k, m) => {
+                self.read_set(*k, int(0), |s| int(i64::from(s.contains(m.bytes()))))
+            }
+            Command::SMIsMember(_, members) if members.is_empty() => arity("smismember"),
+            Command::SMIsMember(k, members) => {
+                let is_member = |s: Option<&Members>| {
+                    Frame::Array(
+                        members
+                            .iter()
+                            .map(|m| int(i64::from(s.is_some_and(|s| s.contains(m.bytes())))))
+                            .collect(),
+                    )
+                };
+                let missing = is_member(None);
+                self.read_set(*k, missing, |s| is_member(Some(s)))
+            }
+            // Redis 7.0 runs SMEMBERS as an SINTER of one key.
+            Command::SMembers(k) => self.set_op(SetOp::Inter, None, &[*k]),
+            // The table's arity (-2, -3 for the STORE forms) is checked
+            // before anything else.
+            Command::SInter(keys) | Command::SUnion(keys) | Command::SDiff(keys)
+                if keys.is_empty() =>
+            {
+                arity(&String::from_utf8_lossy(&cmd.args()[0]).to_ascii_lowercase())
+            }
+            Command::SInterStore(_, keys)
+            | Command::SUnionStore(_, keys)
+            | Command::SDiffStore(_, keys)
+                if keys.is_empty() =>
+            {
+                arity(&String::from_utf8_lossy(&cmd.args()[0]).to_ascii_lowercase())
+            }
+            Command::SInter(keys) => self.set_op(SetOp::Inter, None, keys),
+            Command::SUnion(keys) => self.set_op(SetOp::Union, None, keys),
+            Command::SDiff(keys) => self.set_op(SetOp::Diff, None, keys),
+            Command::SInterStore(d, keys) => self.set_op(SetOp::Inter, Some(*d), keys),
+            Command::SUnionStore(d, keys) => self.set_op(SetOp::Union, Some(*d), keys),
+            Command::SDiffStore(d, keys) => self.set_op(SetOp::Diff, Some(*d), keys),
+            Command::SMove(src, dst, m) => self.smove(src.bytes(), dst.bytes(), m.bytes()),
+            _ => unreachable!("apply sends only set commands here"),
+        }
+    }
+
+    /// `sinterGenericCommand` and `sunionDiffGenericCommand`: every key is
+    /// looked up in order, and the first that is not a set ends the command
+    /// with WRONGTYPE (the keys after it are not looked up); a missing key
+    /// is an empty set. The STORE form replaces `dst` (of any type, TTL
+    /// dropped: `setKey`) with the result, or deletes it if the result is
+    /// empty, and replies with the result's size.
+    fn set_op(&mut self, op: SetOp, dst: Option<Key>, keys: &[Key]) -> Frame {
+        let mut sets: Vec<Option<Members>> = Vec::new();
+        for k in keys {
+            match self.lookup_set(k.bytes()) {
+                Ok(set) => sets.push(set.cloned()),
+                Err(e) => return e,
+            }
+        }
+        let empty = Members::new();
+        let result: Members = match op {
+            // A missing key makes the intersection empty.
+            SetOp::Inter if sets.iter().any(Option::is_none) => Members::new(),
+            SetOp::Inter => {
+                let (first, rest) = sets.split_first().expect("at least one key");
+                let first = first.as_ref().unwrap_or(&empty);
+                first
+                    .iter()
+                    .filter(|m| rest.iter().flatten().all(|s| s.contains(*m)))
+                    .cloned()
+                    .collect()
+            }
+            SetOp::Union => sets.iter().flatten().flatten().cloned().collect(),
+            SetOp::Diff => {
+                let (first, rest) = sets.split_first().expect("at least one key");
+                first
+                    .as_ref()
+                    .unwrap_or(&empty)
+                    .iter()
+                    .filter(|m| !rest.iter().flatten().any(|s| s.contains(*m)))
+                    .cloned()
+                    .collect()
+            }
+        };
+        let Some(dst) = dst else {
+            return members_reply(&result);
+        };
+        let size = result.len();
+        if result.is_empty() {
+            // `dbDelete`: removed even if it has expired and was not yet.
+            self.entries.remove(dst.bytes());
+        } else {
+            self.insert(dst.bytes(), Entry::persistent(Value::Set(result)));
+        }
+        int(size as i64)
+    }
+
+    /// `smoveCommand`: both keys are looked up first; a missing source is 0
+    /// even if the destination has the wrong type.
+    fn smove(&mut self, src: &[u8], dst: &[u8], member: &[u8]) -> Frame {
+        let mut is_set = |key| self.lookup(key).map(|e| matches!(e.value, Value::Set(_)));
+        match (is_set(src), is_set(dst)) {
+            (None, _) => return int(0),
+            (Some(true), None | Some(true)) => {}
+            _ => return err(WRONGTYPE),
+        }
+        let Ok(Some(set)) = self.lookup_set(src) else {
+            unreachable!("checked to be a set above")
+        };
+        // The same key: a no-op that tells whether the member is there.
+        if src == dst {
+            return int(i64::from(set.contains(member)));
+        }
+        if !set.remove(member) {
+            return int(0);
+        }
+        if set.is_empty() {
+            self.entries.remove(src);
+        }
+        match self.lookup_set(dst) {
+            Ok(Some(set)) => {
+                set.insert(member.to_vec());
+            }
+            _ => {
+                let set = Members::from([member.to_vec()]);
+                self.insert(dst, Entry::persistent(Value::Set(set)));
+            }
+        }
+        int(1)
+    }
+}
+
+/// The form in which the reply to `args` is compared with the model's:
+/// the reply itself, except where Redis leaves the order unspecified or
+/// RESP2 loses the type.
+///
+/// * SMEMBERS, SINTER, SUNION, SDIFF: a set reply (RESP2 sends an array)
+///   with the members in byte order. An intset lists them ascending, but a
+///   hash table in an order that depends on Redis's random hash seed.
+/// * HGETALL: a map (RESP2 sends the fields and values as one flat array).
+///   The order stays: see the module docs.
+///
+/// Errors and every other reply pass unchanged.
+pub fn comparable(args: &[Vec<u8>], reply: Frame) -> Frame {
+    let name = args
+        .first()
+        .map(|n| n.to_ascii_uppercase())
+        .unwrap_or_default();
+    match (name.as_slice(), reply) {
+        (
+            b"SMEMBERS" | b"SINTER" | b"SUNION" | b"SDIFF",
+            Frame::Array(mut items) | Frame::Set(mut items),
+        ) => {
+            items.sort_by(|a, b| match (a, b) {
+                (Frame::Bulk(a), Frame::Bulk(b)) => a.cmp(b),
+                _ => std::cmp::Ordering::Equal,
+            });
+            Frame::Set(items)
+        }
+        (b"HGETALL", Frame::Array(items)) if items.len() % 2 == 0 => {
+            let mut items = items.into_iter();
+            let mut pairs = Vec::new();
+            while let (Some(f), Some(v)) = (items.next(), items.next()) {
+                pairs.push((f, v));
+            }
+            Frame::Map(pairs)
+        }
+        (_, reply) => reply,
+    }
+}
+
 // BITFIELD (`bitops.c`), transcribed operation by operation.
 
 const BFOVERFLOW_WRAP: usize = 0;
@@ -582,16 +1094,19 @@ impl Model {
                 owtype,
             });
         }
+        // Looked up after the parse: a bad operation wins over WRONGTYPE.
+        let existing = match self.lookup_string(key) {
+            Err(e) => return e,
+            Ok(value) => value.cloned(),
+        };
         let mut p = if readonly {
-            self.lookup(key)
-                .map(|e| e.value.clone())
-                .unwrap_or_default()
+            existing.unwrap_or_default()
         } else {
             let byte = (highest_write_offset >> 3) as usize;
-            if self.lookup(key).is_none() {
-                self.insert(key, Entry::persistent(Vec::new()));
+            if existing.is_none() {
+                self.insert(key, Entry::string(Vec::new()));
             }
-            let value = &mut self.lookup(key).expect("just created").value;
+            let value = self.string_mut(key);
             if value.len() < byte + 1 {
                 value.resize(byte + 1, 0);
             }
@@ -653,9 +1168,19 @@ impl Model {
             }
         }
         if !readonly {
-            self.lookup(key).expect("created above").value = p;
+            *self.string_mut(key) = p;
         }
         Frame::Array(replies)
+    }
+}
+
+impl Model {
+    /// The string at `key`, which the caller has just made sure is one.
+    fn string_mut(&mut self, key: &[u8]) -> &mut Vec<u8> {
+        match self.lookup_string(key) {
+            Ok(Some(value)) => value,
+            _ => unreachable!("the caller stored a string at this key"),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, KEYS, NOT_INTEGERS, VALUES};
-use crate::command::{FieldOp, FieldType};
+use crate::command::{Field, FieldOp, FieldType, Member, FIELDS, MEMBERS};
 
 /// Number of cases for a property: `default`, unless the `PROPTEST_CASES`
 /// environment variable asks for another count (a soak run raises it).
@@ -27,6 +27,14 @@ pub fn key() -> impl Strategy<Value = Key> {
 
 pub fn val() -> impl Strategy<Value = Val> {
     (0..VALUES.len() as u8).prop_map(Val)
+}
+
+pub fn field() -> impl Strategy<Value = Field> {
+    (0..FIELDS.len() as u8).prop_map(Field)
+}
+
+pub fn member() -> impl Strategy<Value = Member> {
+    (0..MEMBERS.len() as u8).prop_map(Member)
 }
 
 fn not_int() -> impl Strategy<Value = Num> {
@@ -142,9 +150,20 @@ pub fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
-/// A command a client sends. Empty key lists are rare but present, so
-/// arity errors are checked too.
+/// A command a client sends: strings and the keyspace (weight 64), hashes
+/// (20) and sets (22), on the same keys so the types meet. Empty key,
+/// field and member lists are rare but present, so arity errors are
+/// checked too.
 pub fn real_command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        64 => string_command(),
+        20 => hash_command(),
+        22 => set_command(),
+    ]
+}
+
+/// A command of the string, keyspace and expiry groups.
+pub fn string_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         10 => (key(), val(), vec(set_opt(), 0..=2)).prop_map(|(k, v, o)| Command::Set(k, v, o)),
         8 => key().prop_map(Command::Get),
@@ -175,6 +194,68 @@ pub fn real_command() -> impl Strategy<Value = Command> {
     ]
 }
 
+/// A list of one to `max` items, rarely none (the arity error).
+fn some<T>(item: T, max: usize) -> impl Strategy<Value = Vec<T::Value>>
+where
+    T: Strategy,
+    T::Value: Clone,
+{
+    prop_oneof![
+        12 => vec(item, 1..=max),
+        1 => Just(Vec::new()),
+    ]
+}
+
+fn fields() -> impl Strategy<Value = Vec<Field>> {
+    some(field(), 3)
+}
+
+fn members() -> impl Strategy<Value = Vec<Member>> {
+    some(member(), 4)
+}
+
+/// A hash command. HSET is the most frequent so that hashes exist; an
+/// odd argument count is rare.
+pub fn hash_command() -> impl Strategy<Value = Command> {
+    let hset_pairs = prop_oneof![
+        20 => vec((field(), val()), 1..=3).prop_map(|p| (p, None)),
+        1 => (vec((field(), val()), 0..=1), field()).prop_map(|(p, f)| (p, Some(f))),
+    ];
+    prop_oneof![
+        6 => (key(), hset_pairs).prop_map(|(k, (p, d))| Command::HSet(k, p, d)),
+        2 => (key(), field()).prop_map(|(k, f)| Command::HGet(k, f)),
+        1 => (key(), fields()).prop_map(|(k, f)| Command::HMGet(k, f)),
+        2 => (key(), fields()).prop_map(|(k, f)| Command::HDel(k, f)),
+        1 => key().prop_map(Command::HLen),
+        1 => (key(), field()).prop_map(|(k, f)| Command::HExists(k, f)),
+        1 => (key(), field()).prop_map(|(k, f)| Command::HStrlen(k, f)),
+        3 => (key(), field(), increment()).prop_map(|(k, f, n)| Command::HIncrBy(k, f, n)),
+        2 => key().prop_map(Command::HGetAll),
+        1 => key().prop_map(Command::HKeys),
+        1 => key().prop_map(Command::HVals),
+    ]
+}
+
+/// A set command. SADD is the most frequent so that sets exist.
+pub fn set_command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        6 => (key(), members()).prop_map(|(k, m)| Command::SAdd(k, m)),
+        3 => (key(), members()).prop_map(|(k, m)| Command::SRem(k, m)),
+        1 => key().prop_map(Command::SCard),
+        1 => (key(), member()).prop_map(|(k, m)| Command::SIsMember(k, m)),
+        1 => (key(), members()).prop_map(|(k, m)| Command::SMIsMember(k, m)),
+        2 => key().prop_map(Command::SMembers),
+        1 => some(key(), 3).prop_map(Command::SInter),
+        1 => some(key(), 3).prop_map(Command::SUnion),
+        1 => some(key(), 3).prop_map(Command::SDiff),
+        1 => (key(), some(key(), 3)).prop_map(|(d, ks)| Command::SInterStore(d, ks)),
+        1 => (key(), some(key(), 3)).prop_map(|(d, ks)| Command::SUnionStore(d, ks)),
+        1 => (key(), some(key(), 3)).prop_map(|(d, ks)| Command::SDiffStore(d, ks)),
+        2 => (key(), key(), member()).prop_map(|(a, b, m)| Command::SMove(a, b, m)),
+        1 => key().prop_map(Command::Type),
+    ]
+}
+
 /// A BITFIELD type: mostly valid and narrow (so overflow is common),
 /// sometimes at or past the 63/64-bit limits.
 pub fn field_type() -> impl Strategy<Value = FieldType> {
@@ -199,4 +280,13 @@ pub fn field_op() -> impl Strategy<Value = FieldOp> {
 /// A session of up to `max` steps.
 pub fn session(max: usize) -> impl Strategy<Value = Vec<Command>> {
     vec(command(), 1..=max)
+}
+
+/// A session of up to `max` steps, then [`Command::read_back`]: the type,
+/// hash and set contents of every key (shrinking keeps the read-back).
+pub fn session_read_back(max: usize) -> impl Strategy<Value = Vec<Command>> {
+    session(max).prop_map(|mut commands| {
+        commands.extend(Command::read_back());
+        commands
+    })
 }

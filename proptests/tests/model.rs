@@ -2,12 +2,40 @@
 //! lock strategy. See the crate docs for what it guarantees.
 
 use myongoredis_core::Frame;
-use myongoredis_proptests::command::{Command, Key, Num, SetOpt, Val};
+use myongoredis_proptests::command::{
+    type_sessions, Command, Field, Key, Member, Num, SetOpt, Val,
+};
 use myongoredis_proptests::harness::{
     check_against_model, check_session, regression_sessions, Client, Server, Target,
 };
-use myongoredis_proptests::strategy::{cases, session};
+use myongoredis_proptests::model::comparable;
+use myongoredis_proptests::strategy::{cases, session_read_back};
 use proptest::prelude::*;
+
+/// The executor of one target, its replies put in the form the model's
+/// are compared in ([`comparable`]: set members sorted).
+struct Compared(Client);
+
+impl Compared {
+    fn new(target: Target) -> Compared {
+        Compared(Client::new(target, 1))
+    }
+}
+
+impl Server for Compared {
+    fn send(&mut self, args: &[Vec<u8>], now_us: u64) -> Frame {
+        comparable(args, self.0.send(args, now_us))
+    }
+
+    fn active_expire(&mut self, now_ms: u64) {
+        self.0.exec.active_expire_cycle(now_ms);
+    }
+}
+
+/// [`check_against_model`] with set replies compared sorted.
+fn check(target: Target, commands: &[Command]) -> Result<(), String> {
+    check_session(&mut Compared::new(target), &target.to_string(), commands)
+}
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -16,11 +44,12 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// Every reply and the final state agree with the model, in every mode.
+    /// Every reply and the final state (strings and TTLs, then every key's
+    /// type, hash and set) agree with the model, in every mode.
     #[test]
-    fn every_mode_agrees_with_the_model(commands in session(40)) {
+    fn every_mode_agrees_with_the_model(commands in session_read_back(40)) {
         for target in Target::ALL {
-            if let Err(report) = check_against_model(target, &commands) {
+            if let Err(report) = check(target, &commands) {
                 prop_assert!(false, "{}", report);
             }
         }
@@ -74,16 +103,59 @@ fn the_check_catches_wrong_replies_and_wrong_state() {
     }
 }
 
-/// The regression sessions (see `harness::regression_sessions`), in every
-/// mode. Every failing session is reported, not just the first.
+/// The same for hashes and sets: a write that does nothing, a reply in
+/// another order, a key left behind empty are all reported.
+#[test]
+fn the_check_catches_wrong_hashes_and_sets() {
+    let (f, g) = (Field(0), Field(1));
+    let session = [
+        Command::HSet(Key(0), vec![(f, Val(1)), (g, Val(2))], None),
+        Command::SAdd(Key(1), vec![Member(0), Member(5)]),
+        Command::SRem(Key(1), vec![Member(0)]),
+        Command::HGetAll(Key(0)),
+        Command::SRem(Key(1), vec![Member(5)]),
+    ];
+    let target = Target::ALL[0];
+    let mut session = session.to_vec();
+    session.extend(Command::read_back());
+    assert_eq!(check(target, &session), Ok(()));
+    let lost_srem = |args: &[Vec<u8>]| (args[0] == b"SREM").then_some(Frame::Integer(1));
+    let reordered = |args: &[Vec<u8>]| {
+        (args[0] == b"HGETALL" && args[1] == b"a").then(|| {
+            let pair = |f: &'static [u8], v: &'static [u8]| (Frame::bulk(f), Frame::bulk(v));
+            Frame::Map(vec![pair(b"g", b"-1"), pair(b"f", b"1")])
+        })
+    };
+    for (fault, what) in [
+        (
+            lost_srem as fn(&[Vec<u8>]) -> Option<Frame>,
+            "TYPE b  ->  set",
+        ),
+        (
+            reordered,
+            "HGETALL a  ->  {\"g\" => \"-1\", \"f\" => \"1\"}",
+        ),
+    ] {
+        let mut server = Faulty {
+            inner: Client::new(target, 1),
+            fault,
+        };
+        let report = check_session(&mut server, "faulty", &session).unwrap_err();
+        assert!(report.contains(what), "{report}");
+    }
+}
+
+/// The regression sessions (see `harness::regression_sessions` and
+/// `command::type_sessions`), in every mode. Every failing session is
+/// reported, not just the first.
 #[test]
 fn regression_sessions_agree() {
     let mut failures = Vec::new();
-    for (name, commands) in regression_sessions() {
+    for (name, commands) in regression_sessions().into_iter().chain(type_sessions()) {
         // One mode per session is enough to report; the others usually agree.
         if let Some(report) = Target::ALL
             .iter()
-            .find_map(|&target| check_against_model(target, &commands).err())
+            .find_map(|&target| check(target, &commands).err())
         {
             failures.push(format!("{name}\n{report}"));
         }
