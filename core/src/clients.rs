@@ -67,6 +67,8 @@ impl ClientInfo {
         };
         self.no_evict = session.no_evict;
         self.multi = session.multi.as_ref().map(|t| t.commands.len());
+        // Waiting in a blocking pop: Redis's CLIENT_BLOCKED, flag b.
+        self.blocked |= session.blocked.is_some();
         self.dirty_cas = session
             .watch_dirty
             .load(std::sync::atomic::Ordering::Relaxed);

@@ -90,6 +90,8 @@ pub struct Ctx<'a> {
     /// The place in the global order of a server command that took locks
     /// itself ([`Ctx::sequence_here`]).
     pub(crate) seq: Cell<Option<u64>>,
+    /// Running inside EXEC: a blocking pop does not block there.
+    pub(crate) in_exec: bool,
 }
 
 impl Ctx<'_> {
@@ -134,6 +136,8 @@ pub struct Executor {
     hooks: Option<Arc<dyn ServerHooks>>,
     /// Who listens to which channels (PUBLISH, SUBSCRIBE).
     pubsub: crate::pubsub::PubSub,
+    /// Who waits in a blocking pop for which keys.
+    blocking: crate::blocking::Blocking,
     /// The shell's live connections (see `clients.rs`).
     clients: Option<Arc<dyn ClientRegistry>>,
 }
@@ -149,6 +153,7 @@ impl Executor {
             defer_lazy_expiry: false,
             hooks: None,
             pubsub: Default::default(),
+            blocking: Default::default(),
             clients: None,
         }
     }
@@ -234,6 +239,11 @@ impl Executor {
         &self.pubsub
     }
 
+    /// The blocked clients' queues.
+    pub fn blocking(&self) -> &crate::blocking::Blocking {
+        &self.blocking
+    }
+
     pub fn with_clients(mut self, clients: Arc<dyn ClientRegistry>) -> Executor {
         self.clients = Some(clients);
         self
@@ -254,7 +264,7 @@ impl Executor {
         // CLIENT REPLY OFF / SKIP: the reply is dropped here, where every
         // shell's replies are encoded (the pipeline and replay alike), so a
         // replayed capture drops the same replies the server dropped.
-        if executed.flow != Flow::Shutdown && !session.reply.drops_reply() {
+        if !matches!(executed.flow, Flow::Shutdown | Flow::Block) && !session.reply.drops_reply() {
             // In the protocol the session speaks *after* the command, so
             // HELLO 3's own reply is already RESP3, as in Redis.
             reply.encode_as(session.protocol, out);
@@ -340,6 +350,7 @@ impl Executor {
             flow: Flow::Continue,
             rng: OnceCell::new(),
             seq: Cell::new(None),
+            in_exec: false,
         };
         // The sequence number is taken after the handler ran and before
         // its view (and so its locks) is dropped: any command that
@@ -398,6 +409,12 @@ impl Executor {
                 (reply, self.next_seq())
             }
         };
+        // Wake the clients blocked on what this command wrote.
+        if signal.flushed || signal.swapped.is_some() {
+            self.blocking.changed_all();
+        } else {
+            self.blocking.changed(&signal.modified);
+        }
         let executed = Executed {
             flow: ctx.flow,
             seq,

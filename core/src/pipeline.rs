@@ -147,6 +147,10 @@ pub struct Pipeline {
     capture: CaptureSink,
     /// Bytes consumed since the pipeline was made.
     consumed: usize,
+    /// A blocking pop that found nothing: its arguments and request bytes.
+    /// The next batch runs it again before anything else (the client's
+    /// later requests wait behind it, as in Redis).
+    blocked: Option<(Vec<Bytes>, Bytes)>,
 }
 
 impl Pipeline {
@@ -156,6 +160,7 @@ impl Pipeline {
             input: BytesMut::new(),
             capture,
             consumed: 0,
+            blocked: None,
         }
     }
 
@@ -232,6 +237,11 @@ impl Pipeline {
         }
     }
 
+    /// Is the connection waiting in a blocking pop?
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.is_some()
+    }
+
     /// Consume and execute at most one request (a harness that moves the
     /// clock between commands calls this in a loop).
     pub fn run_next(
@@ -241,6 +251,9 @@ impl Pipeline {
         out: &mut BytesMut,
         shell: &mut dyn Shell,
     ) -> Step {
+        if let Some((args, request)) = self.blocked.take() {
+            return self.execute(exec, &args, &request, now_us, out, shell);
+        }
         match parse_request(&self.input) {
             Ok(Request::Incomplete) => Step::Incomplete,
             Ok(Request::Skip { consumed }) => {
@@ -307,6 +320,9 @@ impl Pipeline {
             Outcome::Ran(executed) => {
                 self.capture
                     .command(conn, now_us, args, request, &out[mark..], &executed);
+                if executed.flow == Flow::Block {
+                    self.blocked = Some((args.to_vec(), Bytes::copy_from_slice(request)));
+                }
                 Step::Done {
                     flow: executed.flow,
                     executed: true,

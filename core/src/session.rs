@@ -21,6 +21,11 @@ pub enum Flow {
     /// Flush the replies, close, and shut the whole server down gracefully
     /// (SHUTDOWN). Like Redis, SHUTDOWN itself sends no reply on success.
     Shutdown,
+    /// A blocking pop found nothing: no reply yet. The shell parks the
+    /// connection (no lock held) and runs the same command again when a
+    /// key it waits on changes or its deadline passes
+    /// ([`crate::blocking`]).
+    Block,
 }
 
 /// Per-connection state that commands can see and change.
@@ -63,6 +68,9 @@ pub struct Session {
     /// Where messages published to this client go (the shell's outbox);
     /// `None` in replay and simulation.
     pub sink: Option<crate::pubsub::Sink>,
+    /// Blocked in BLPOP & co. since the first attempt: until when (Unix
+    /// ms; `None` waits forever).
+    pub blocked: Option<Option<u64>>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).
@@ -150,6 +158,7 @@ impl Session {
             channels: Vec::new(),
             patterns: Vec::new(),
             sink: None,
+            blocked: None,
         }
     }
 }

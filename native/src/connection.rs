@@ -187,7 +187,14 @@ impl<'a> Connection<'a> {
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
             self.outbox.begin();
-            let flow = self.execute_buffered();
+            let seen = self.shared.exec.blocking().generation();
+            let mut flow = self.execute_buffered();
+            if flow == Flow::Block {
+                match self.wait_blocked(seen) {
+                    Some(next) => flow = next,
+                    None => return,
+                }
+            }
             self.outbox.set_protocol(self.pipeline.session().protocol);
             if self.pipeline.pending() == 0 {
                 self.partial_since = None;
@@ -208,6 +215,51 @@ impl<'a> Connection<'a> {
                 return;
             }
         }
+    }
+
+    /// A blocking pop found nothing: park here, holding no lock, until a
+    /// key it waits on changes (or its deadline, or a tick to notice a
+    /// shutdown, a kill or a client that left), then run it again. `seen`
+    /// is the wake-up generation read before the attempt, so a push that
+    /// came in between is not slept through. `None`: end the connection.
+    fn wait_blocked(&mut self, mut seen: u64) -> Option<Flow> {
+        loop {
+            // The replies before the blocked command reach the client now.
+            if self.flush_with_messages().is_err() {
+                return None;
+            }
+            let blocking = self.shared.exec.blocking();
+            let mut wait = TICK;
+            if let Some(Some(deadline_ms)) = self.pipeline.session().blocked {
+                let now_ms = unix_now_us() / 1000;
+                wait = wait.min(Duration::from_millis(deadline_ms.saturating_sub(now_ms)));
+            }
+            blocking.wait(seen, wait);
+            if self.shared.shutdown.is_requested()
+                || self.registered.entry.is_killed()
+                || self.outbox.overflowed()
+                || self.client_left()
+            {
+                return None;
+            }
+            seen = blocking.generation();
+            self.outbox.begin();
+            let flow = self.execute_buffered();
+            if flow != Flow::Block {
+                return Some(flow);
+            }
+        }
+    }
+
+    /// Did the client close its end (while we were not reading)?
+    fn client_left(&self) -> bool {
+        if self.stream.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let left = matches!(self.stream.peek(&mut [0u8; 1]), Ok(0))
+            || matches!(self.stream.peek(&mut [0u8; 1]), Err(e) if !is_timeout(&e) && e.kind() != io::ErrorKind::Interrupted);
+        let _ = self.stream.set_nonblocking(false);
+        left
     }
 
     /// Write the replies, then the pub/sub messages queued while this

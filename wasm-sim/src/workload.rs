@@ -185,12 +185,17 @@ impl Sim {
         let mut out = BytesMut::new();
         let (flow, _) = pipeline.run_batch(&self.exec, self.now_us, &mut out, &mut PlainShell);
         // The generator only makes whole requests: nothing stays buffered.
-        debug_assert_eq!(pipeline.pending(), 0, "generated an incomplete request");
+        debug_assert!(
+            pipeline.pending() == 0 || pipeline.is_blocked(),
+            "generated an incomplete request"
+        );
         if let CaptureSink::Records(records) = pipeline.take_capture() {
             self.records.extend(records);
         }
         match flow {
-            Flow::Continue => true,
+            // A blocked client's pop runs again on its next turn, with the
+            // virtual clock moved on: served, or timed out.
+            Flow::Continue | Flow::Block => true,
             Flow::Close | Flow::Shutdown => {
                 self.close(client);
                 false
@@ -262,7 +267,7 @@ impl Sim {
         let k = || self.key().into_bytes();
         let s = |x: &str| x.as_bytes().to_vec();
         let field = || s(self.pick(&["f1", "f2", "f3", "10", "-3"]));
-        let args: Vec<Vec<u8>> = match self.g.below(83) {
+        let args: Vec<Vec<u8>> = match self.g.below(85) {
             0..=5 => {
                 let mut a = vec![s("SET"), k(), self.value()];
                 match self.g.below(8) {
@@ -547,6 +552,16 @@ impl Sim {
                 s(self.pick(&["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"])),
                 s(self.pick(&["ch", "c*", "other"])),
             ],
+            // Blocking pops with short timeouts: a client that blocks runs
+            // its pop again on each of its turns (the virtual clock moves
+            // on) until another client's push serves it or it times out.
+            83 => vec![
+                s(self.pick(&["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"])),
+                k(),
+                k(),
+                s(self.pick(&["0.1", "0.5", "1"])),
+            ],
+            84 => vec![s("BLMOVE"), k(), k(), s("LEFT"), s("RIGHT"), s("0.2")],
             // Bits and LCS.
             80 => match self.g.below(4) {
                 0 => vec![s("BITPOS"), k(), s(&self.int(0, 1))],

@@ -225,6 +225,9 @@ fn categories(c: &CommandSpec) -> Vec<&'static str> {
         categories.push("@pubsub");
     }
     categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
+    if c.has(BLOCKING) {
+        categories.push("@blocking");
+    }
     if c.group == "connection" {
         categories.push("@connection");
     }

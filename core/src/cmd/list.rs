@@ -41,7 +41,11 @@ use super::wrongtype;
 
 /// The list at `key`: `Ok(None)` if missing, `Err(WRONGTYPE)` for another
 /// type.
-fn list_at<'a>(ks: &'a Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'a List>, Frame> {
+pub(super) fn list_at<'a>(
+    ks: &'a Keyspace,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a List>, Frame> {
     super::typed_at(ks, key, now_ms, Value::as_list)
 }
 
@@ -54,12 +58,12 @@ fn position(index: i64, len: usize) -> Option<usize> {
 
 /// Which end.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(super) enum End {
     Head,
     Tail,
 }
 
-fn end_arg(arg: &[u8]) -> Option<End> {
+pub(super) fn end_arg(arg: &[u8]) -> Option<End> {
     if is_keyword(arg, "left") {
         Some(End::Head)
     } else if is_keyword(arg, "right") {
@@ -143,7 +147,7 @@ fn pop(
 }
 
 /// Up to `n` elements popped from `end`, in the order popped.
-fn pop_n(list: &mut List, end: End, n: u64) -> Vec<Vec<u8>> {
+pub(super) fn pop_n(list: &mut List, end: End, n: u64) -> Vec<Vec<u8>> {
     let n = n.min(list.len() as u64) as usize;
     (0..n)
         .filter_map(|_| match end {
@@ -491,6 +495,19 @@ fn lmove(
             _ => return Ok(Frame::static_error(error::SYNTAX)),
         }
     };
+    move_element(ctx, view, src, dst, from, to)
+}
+
+/// LMOVE's work once its arguments are parsed (BLMOVE serves with it too):
+/// the element moved, or nil for a missing source.
+pub(super) fn move_element(
+    ctx: &Ctx<'_>,
+    view: &mut WriteView<'_>,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+) -> Result<Frame, KeyOutsidePlan> {
     let now = ctx.now_ms();
     let limit = ctx.exec.config().limits().list_node;
     {

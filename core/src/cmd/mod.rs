@@ -28,6 +28,7 @@ pub mod row;
 pub mod table;
 
 pub mod auth;
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -73,6 +74,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     list::COMMANDS,
     zset::COMMANDS,
     pubsub::COMMANDS,
+    blocking::COMMANDS,
 ];
 
 /// `WRONGTYPE Operation against a key holding the wrong kind of value`.

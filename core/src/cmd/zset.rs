@@ -65,16 +65,20 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// A member and its score.
-type Scored = (f64, Box<[u8]>);
+pub(super) type Scored = (f64, Box<[u8]>);
 
 use super::wrongtype;
 
 /// A score as a reply: a RESP3 double, a bulk string in RESP2.
-fn score_frame(d: f64) -> Frame {
+pub(super) fn score_frame(d: f64) -> Frame {
     Frame::Double(format_score(d).into())
 }
 
-fn zset_at<'a>(ks: &'a Keyspace, key: &[u8], now_ms: u64) -> Result<Option<&'a ZSet>, Frame> {
+pub(super) fn zset_at<'a>(
+    ks: &'a Keyspace,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a ZSet>, Frame> {
     super::typed_at(ks, key, now_ms, Value::as_zset)
 }
 
@@ -584,7 +588,7 @@ fn zremrange(
 }
 
 /// Pop up to `count` members from the low (`max` false) or high end.
-fn pop_members(z: &mut ZSet, max: bool, count: usize) -> Vec<Scored> {
+pub(super) fn pop_members(z: &mut ZSet, max: bool, count: usize) -> Vec<Scored> {
     let len = z.len();
     let count = count.min(len);
     let mut picked = if max {

@@ -141,6 +141,7 @@ impl Executor {
             };
         }
 
+        ctx.in_exec = true;
         let mut replies = Vec::with_capacity(queued.len());
         let mut later = Vec::new();
         let mut signal = WriteSignal::default();
@@ -185,6 +186,7 @@ impl Executor {
         }
         let seq = self.next_seq();
         drop(view);
+        ctx.in_exec = false;
         for i in later {
             let (spec, args) = queued[i];
             if let Handler::Server(run) = spec.handler {
@@ -278,6 +280,9 @@ impl Executor {
     /// goes. Every shell calls this when it drops a session.
     pub fn end_session(&self, session: &mut Session) {
         self.end_transaction(session);
+        if session.blocked.take().is_some() {
+            self.blocking.dequeue(session.id);
+        }
         crate::cmd::pubsub::unsubscribe_all(self, session);
     }
 }
