@@ -68,6 +68,16 @@ async function session(label, options) {
   check(`${label} SMEMBERS (sorted)`, Array.from(await client.sMembers('node:s')).sort(), ['a', 'b', 'c']);
   check(`${label} SINTER (sorted)`, Array.from(await client.sInter(['node:s', 'node:s2'])).sort(), ['b', 'c']);
   check(`${label} DEL`, await client.del(['node:k', 'node:n', 'node:t', 'node:h', 'node:s', 'node:s2']), 6);
+  // A job queue: a consumer on its own connection blocked in BLPOP.
+  const consumer = client.duplicate();
+  consumer.on('error', () => {});
+  await withDeadline(consumer.connect(), 10000, `${label} consumer connect`);
+  const waiting = consumer.blPop('node:jobs', 5);
+  await client.rPush('node:jobs', 'job1');
+  const job = await withDeadline(waiting, 10000, `${label} BLPOP`);
+  check(`${label} BLPOP woken by a push`, job && [job.key, job.element], ['node:jobs', 'job1']);
+  check(`${label} BLPOP timeout`, await consumer.blPop('node:empty', 0.1), null);
+  await consumer.quit();
   await client.quit();
 }
 

@@ -109,6 +109,30 @@ for label, kwargs in [("defaults", {}), ("protocol=2", {"protocol": 2}), ("proto
         sorted([("message", None, "py:ch", "hello"), ("pmessage", "py:*", "py:ch", "hello")], key=str),
     )
     p.close()
+
+    # A job queue: three consumers blocked in BLPOP, one producer.
+    import threading
+
+    got, lock = [], threading.Lock()
+
+    def consume():
+        c = redis.Redis(host="127.0.0.1", port=port, db=2, decode_responses=True, **kwargs)
+        while True:
+            job = c.blpop("py:jobs", timeout=1)
+            if job is None:
+                break
+            with lock:
+                got.append(job[1])
+        c.close()
+
+    consumers = [threading.Thread(target=consume) for _ in range(3)]
+    for t in consumers:
+        t.start()
+    for i in range(30):
+        r.rpush("py:jobs", f"job{i}")
+    for t in consumers:
+        t.join()
+    check(f"{label} BLPOP queue: every job once", sorted(got), sorted(f"job{i}" for i in range(30)))
     r.close()
 
 print(f"{passed} passed, {failed} failed")

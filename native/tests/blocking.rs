@@ -132,3 +132,49 @@ fn a_client_that_leaves_while_blocked_takes_nothing() {
         Some(Frame::Array(vec![bulk("q"), bulk("only")]))
     );
 }
+
+/// K producers push distinct items while M consumers BRPOP them: every
+/// item is delivered exactly once, in every mode.
+#[test]
+fn every_item_is_delivered_exactly_once() {
+    const PRODUCERS: usize = 4;
+    const CONSUMERS: usize = 8;
+    const ITEMS: usize = 250;
+    for mode in MODES {
+        let server = ServerProcess::start(mode, &[]);
+        let received = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..CONSUMERS {
+                let (server, received) = (&server, &received);
+                s.spawn(move || {
+                    let mut c = Raw::connect(server.addr);
+                    // Until the queue stays empty for a second: all done.
+                    while let Frame::Array(reply) = c.call(&[b"BRPOP", b"queue", b"1"]) {
+                        let Frame::Bulk(item) = &reply[1] else {
+                            panic!("BRPOP replied {reply:?}");
+                        };
+                        received.lock().unwrap().push(item.to_vec());
+                    }
+                });
+            }
+            for p in 0..PRODUCERS {
+                let server = &server;
+                s.spawn(move || {
+                    let mut c = Raw::connect(server.addr);
+                    for i in 0..ITEMS {
+                        let item = format!("p{p}:{i}");
+                        c.call(&[b"LPUSH", b"queue", item.as_bytes()]);
+                    }
+                });
+            }
+        });
+        let mut got = received.into_inner().unwrap();
+        got.sort();
+        let mut want: Vec<Vec<u8>> = (0..PRODUCERS)
+            .flat_map(|p| (0..ITEMS).map(move |i| format!("p{p}:{i}").into_bytes()))
+            .collect();
+        want.sort();
+        assert_eq!(got.len(), want.len(), "{mode}: items lost or duplicated");
+        assert_eq!(got, want, "{mode}");
+    }
+}
