@@ -170,12 +170,30 @@ impl List {
         }
     }
 
-    /// Elements `start..=end` (already clamped to the list).
+    /// Elements `start..=end` (already clamped to the list): whole nodes
+    /// before `start` are skipped by their lengths, then the elements are
+    /// read in place.
     pub fn range(&self, start: usize, end: usize) -> Vec<&[u8]> {
         if start > end || start >= self.len {
             return Vec::new();
         }
-        self.iter().skip(start).take(end - start + 1).collect()
+        let want = end.min(self.len - 1) - start + 1;
+        let mut out = Vec::with_capacity(want);
+        let mut skip = start;
+        for node in &self.nodes {
+            if skip >= node.len() {
+                skip -= node.len();
+                continue;
+            }
+            for e in node.iter().skip(skip) {
+                if out.len() == want {
+                    return out;
+                }
+                out.push(e);
+            }
+            skip = 0;
+        }
+        out
     }
 }
 
