@@ -22,6 +22,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+/// What a client blocked in a pop is told when the server shuts down
+/// under it, before its connection closes.
+///
+/// Redis 7.0 itself just closes such a connection at exit; this is the
+/// error Redis sends when it *must* end every blocking operation at once
+/// (`disconnectAllBlockedClients`, when a primary becomes a replica).
+/// Client libraries know it: Sidekiq and redis-rb treat it as "retry
+/// elsewhere", which is what a queue consumer should do when its server
+/// goes away.
+pub const UNBLOCKED_BY_SHUTDOWN: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+
 #[derive(Default)]
 struct Queues {
     /// (database, key) → waiting client ids, oldest first.

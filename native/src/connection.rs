@@ -235,11 +235,17 @@ impl<'a> Connection<'a> {
                 wait = wait.min(Duration::from_millis(deadline_ms.saturating_sub(now_ms)));
             }
             blocking.wait(seen, wait);
-            if self.shared.shutdown.is_requested()
-                || self.registered.entry.is_killed()
-                || self.outbox.overflowed()
-                || self.client_left()
-            {
+            if self.shared.shutdown.is_requested() {
+                // The blocked command ends with an error rather than a
+                // silent close, so the consumer knows to retry elsewhere.
+                // A simple error reads the same in RESP2 and RESP3.
+                let text = myongoredis_core::blocking::UNBLOCKED_BY_SHUTDOWN;
+                self.output
+                    .extend_from_slice(format!("-{text}\r\n").as_bytes());
+                let _ = self.flush_with_messages();
+                return None;
+            }
+            if self.registered.entry.is_killed() || self.outbox.overflowed() || self.client_left() {
                 return None;
             }
             seen = blocking.generation();

@@ -178,3 +178,27 @@ fn every_item_is_delivered_exactly_once() {
         assert_eq!(got, want, "{mode}");
     }
 }
+
+#[test]
+fn shutdown_answers_blocked_clients_before_closing() {
+    for mode in MODES {
+        let mut server = ServerProcess::start(mode, &[]);
+        let mut probe = Raw::connect(server.addr);
+        let mut waiter = Raw::connect(server.addr);
+        send(&mut waiter, &["BLPOP", "jobs", "0"]);
+        wait_blocked(&mut probe, 1);
+        probe.send_raw(b"SHUTDOWN NOSAVE\r\n");
+        assert_eq!(
+            waiter.read_frame(),
+            Some(Frame::error(
+                myongoredis_core::blocking::UNBLOCKED_BY_SHUTDOWN
+            )),
+            "{mode}"
+        );
+        assert!(waiter.is_closed(), "{mode}: then the connection closes");
+        assert!(
+            server.wait_exit(Duration::from_secs(30)).is_some(),
+            "{mode}: the server exits"
+        );
+    }
+}
