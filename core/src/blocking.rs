@@ -16,8 +16,8 @@
 //! exactly. Writers pay one atomic load while nobody waits.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,20 +38,66 @@ pub const UNBLOCKED_BY_SHUTDOWN: &str =
 struct Queues {
     /// (database, key) → waiting client ids, oldest first.
     keys: BTreeMap<(u32, Bytes), VecDeque<u64>>,
+    /// Each queued client's wake-up call, while it is queued anywhere.
+    waiters: BTreeMap<u64, Arc<Waiter>>,
+}
+
+impl Queues {
+    /// Wake the client first in line for `key` (in any database: a
+    /// spurious wake-up only costs the woken client one more look).
+    fn wake_first(&self, key: &[u8]) {
+        for ((_, k), queue) in &self.keys {
+            if k[..] == *key {
+                if let Some(w) = queue.front().and_then(|c| self.waiters.get(c)) {
+                    w.wake();
+                }
+            }
+        }
+    }
+}
+
+/// One blocked client's wake-up call: its shell sleeps on it, and a push
+/// to a key the client is first in line for rings it.
+///
+/// Only the first client in line is woken, not every waiter: the others
+/// could not take the element anyway (first come, first served), and
+/// waking 50 consumer threads for every job, as one shared condition
+/// variable would, costs 50 lock acquisitions and context switches per
+/// push. When the first client is served it leaves the queue, and that
+/// wakes the next one ([`Blocking::dequeue`]).
+#[derive(Default)]
+pub struct Waiter {
+    /// Rung since the shell last waited: a wake-up that arrives between
+    /// the attempt that blocked and the sleep is not lost, it makes the
+    /// sleep return at once.
+    rung: Mutex<bool>,
+    bell: Condvar,
+}
+
+impl Waiter {
+    fn wake(&self) {
+        *self.rung.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.bell.notify_one();
+    }
+
+    /// Sleep until rung, or `timeout` passes (the shell's clock; `core`
+    /// itself never sleeps).
+    pub fn wait(&self, timeout: Duration) {
+        let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut rung, _) = self
+            .bell
+            .wait_timeout_while(rung, timeout, |rung| !*rung)
+            .unwrap_or_else(PoisonError::into_inner);
+        *rung = false;
+    }
 }
 
 /// The blocked clients of one server.
 #[derive(Default)]
 pub struct Blocking {
     queues: Mutex<Queues>,
-    woken: Condvar,
     /// Clients registered anywhere: writers skip the mutex while it is 0.
     waiting: AtomicUsize,
-    /// Bumped (under the mutex) whenever a key with waiters changes: a
-    /// shell reads it before an attempt, and if the attempt blocks, sleeps
-    /// until it moves past that value, so a push between the attempt and
-    /// the sleep is not missed. Read without the mutex.
-    generation: AtomicU64,
 }
 
 impl Blocking {
@@ -68,28 +114,34 @@ impl Blocking {
                 queue.push_back(client);
             }
         }
+        q.waiters.entry(client).or_default();
         self.waiting.fetch_add(1, Relaxed);
     }
 
     /// `client` stops waiting (served, timed out, gone); whoever is next
-    /// in its queues may now be served, so waiters are woken.
+    /// in the queues it headed may now be served, so they are woken.
     pub fn dequeue(&self, client: u64) {
         let mut q = self.lock();
-        let before = q.keys.len();
         let mut found = false;
+        let mut next = Vec::new();
         q.keys.retain(|_, queue| {
             if let Some(i) = queue.iter().position(|&c| c == client) {
                 queue.remove(i);
                 found = true;
+                if i == 0 {
+                    next.extend(queue.front().copied());
+                }
             }
             !queue.is_empty()
         });
+        q.waiters.remove(&client);
         if found {
             self.waiting.fetch_sub(1, Relaxed);
         }
-        if found || q.keys.len() != before {
-            self.generation.fetch_add(1, Relaxed);
-            self.woken.notify_all();
+        for c in next {
+            if let Some(w) = q.waiters.get(&c) {
+                w.wake();
+            }
         }
     }
 
@@ -106,17 +158,14 @@ impl Blocking {
             .is_none_or(|&first| first == client)
     }
 
-    /// Keys were written: wake the waiters if any of them waits on one.
-    /// (Databases are not told apart here: a spurious wake-up only costs
-    /// the woken client one more look.)
+    /// Keys were written: wake the client first in line for each.
     pub fn changed(&self, keys: &[Bytes]) {
         if self.waiting.load(Relaxed) == 0 || keys.is_empty() {
             return;
         }
         let q = self.lock();
-        if q.keys.keys().any(|(_, k)| keys.contains(k)) {
-            self.generation.fetch_add(1, Relaxed);
-            self.woken.notify_all();
+        for key in keys {
+            q.wake_first(key);
         }
     }
 
@@ -125,23 +174,14 @@ impl Blocking {
         if self.waiting.load(Relaxed) == 0 {
             return;
         }
-        let _q = self.lock();
-        self.generation.fetch_add(1, Relaxed);
-        self.woken.notify_all();
+        for w in self.lock().waiters.values() {
+            w.wake();
+        }
     }
 
-    /// The current generation, to pass to [`Blocking::wait`]: read it
-    /// before the attempt that may block.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Relaxed)
-    }
-
-    /// Sleep until a key with waiters changed after `seen` was read, or
-    /// `timeout` passes (the shell's clock; `core` itself never sleeps).
-    pub fn wait(&self, seen: u64, timeout: Duration) {
-        let q = self.lock();
-        let _ = self
-            .woken
-            .wait_timeout_while(q, timeout, |_| self.generation.load(Relaxed) == seen);
+    /// The wake-up call of `client`, while it is queued: its shell sleeps
+    /// on it between attempts.
+    pub fn waiter(&self, client: u64) -> Option<Arc<Waiter>> {
+        self.lock().waiters.get(&client).cloned()
     }
 }

@@ -187,10 +187,9 @@ impl<'a> Connection<'a> {
             // A batch that was read is executed and answered even when a
             // shutdown arrives meanwhile: no acknowledged command is lost.
             self.outbox.begin();
-            let seen = self.shared.exec.blocking().generation();
             let mut flow = self.execute_buffered();
             if flow == Flow::Block {
-                match self.wait_blocked(seen) {
+                match self.wait_blocked() {
                     Some(next) => flow = next,
                     None => return,
                 }
@@ -219,22 +218,28 @@ impl<'a> Connection<'a> {
 
     /// A blocking pop found nothing: park here, holding no lock, until a
     /// key it waits on changes (or its deadline, or a tick to notice a
-    /// shutdown, a kill or a client that left), then run it again. `seen`
-    /// is the wake-up generation read before the attempt, so a push that
-    /// came in between is not slept through. `None`: end the connection.
-    fn wait_blocked(&mut self, mut seen: u64) -> Option<Flow> {
+    /// shutdown, a kill or a client that left), then run it again. The
+    /// client's wake-up call was set up by the attempt that blocked, so a
+    /// push that came in since is not slept through. `None`: end the
+    /// connection.
+    fn wait_blocked(&mut self) -> Option<Flow> {
         loop {
             // The replies before the blocked command reach the client now.
             if self.flush_with_messages().is_err() {
                 return None;
             }
-            let blocking = self.shared.exec.blocking();
             let mut wait = TICK;
             if let Some(Some(deadline_ms)) = self.pipeline.session().blocked {
                 let now_ms = unix_now_us() / 1000;
                 wait = wait.min(Duration::from_millis(deadline_ms.saturating_sub(now_ms)));
             }
-            blocking.wait(seen, wait);
+            let client = self.pipeline.session().id;
+            match self.shared.exec.blocking().waiter(client) {
+                Some(waiter) => waiter.wait(wait),
+                // A blocked command always leaves its client queued; if
+                // not, look again after the wait rather than spin.
+                None => std::thread::sleep(wait),
+            }
             if self.shared.shutdown.is_requested() {
                 // The blocked command ends with an error rather than a
                 // silent close, so the consumer knows to retry elsewhere.
@@ -248,7 +253,6 @@ impl<'a> Connection<'a> {
             if self.registered.entry.is_killed() || self.outbox.overflowed() || self.client_left() {
                 return None;
             }
-            seen = blocking.generation();
             self.outbox.begin();
             let flow = self.execute_buffered();
             if flow != Flow::Block {
