@@ -37,6 +37,7 @@
 use std::cell::{Cell, OnceCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
@@ -58,7 +59,7 @@ use crate::info::ServerHooks;
 use crate::keyspace::without_lookup_stats;
 use crate::rng::Rng;
 pub use crate::session::{Flow, Session};
-use crate::signal::WriteSignal;
+use crate::signal::{Propagate, WriteSignal};
 use crate::store::{lock_of, Store};
 
 /// What a RESP2 client may send while subscribed (Redis's processCommand).
@@ -118,6 +119,11 @@ impl Ctx<'_> {
     }
 }
 
+/// The client id of the commands an AOF load runs (Redis's
+/// `CLIENT_ID_AOF`): a client with no connection whose writes are never
+/// refused.
+pub const AOF_CLIENT_ID: u64 = u64::MAX;
+
 /// The engine: a store, a seeded PRNG, the config table and client ids.
 pub struct Executor {
     store: Box<dyn Store>,
@@ -140,6 +146,10 @@ pub struct Executor {
     blocking: crate::blocking::Blocking,
     /// The shell's live connections (see `clients.rs`).
     clients: Option<Arc<dyn ClientRegistry>>,
+    /// Where every write's effect goes, under the write's locks (the
+    /// AOF). Set once, after the data was loaded: loading must not feed
+    /// the file it reads.
+    propagate: OnceLock<Arc<dyn Propagate>>,
 }
 
 impl Executor {
@@ -155,6 +165,30 @@ impl Executor {
             pubsub: Default::default(),
             blocking: Default::default(),
             clients: None,
+            propagate: OnceLock::new(),
+        }
+    }
+
+    /// From now on, hand every write's effect to `sink` while the write
+    /// still holds its locks. Once per executor; a second call is refused.
+    pub fn set_propagate(&self, sink: Arc<dyn Propagate>) -> Result<(), String> {
+        self.propagate
+            .set(sink)
+            .map_err(|_| "the propagation sink is already set".to_string())
+    }
+
+    /// Hand `signal`'s commands to the sink, if there is one. Called with
+    /// the locks of the change still held, so two conflicting writes reach
+    /// the sink in the order they took effect, as Redis's single thread
+    /// feeds its AOF buffer.
+    pub(crate) fn feed(&self, signal: &WriteSignal) {
+        let Some(sink) = self.propagate.get() else {
+            return;
+        };
+        match signal.propagate.len() {
+            0 => {}
+            1 => sink.feed(&signal.propagate),
+            _ => sink.feed(&signal.transaction()),
         }
     }
 
@@ -323,6 +357,14 @@ impl Executor {
             }
             Some(_) => None,
         };
+        // Persistence failing: writes (and PING) get MISCONF.
+        let refused = refused.or_else(|| {
+            spec.filter(|s| s.has(flags::WRITE) || s.name == "ping")?;
+            if session.id == AOF_CLIENT_ID {
+                return None;
+            }
+            self.hooks.as_deref()?.write_denied().map(Frame::error)
+        });
         // Between MULTI and EXEC most commands are queued, not run.
         if let Some(reply) = self.queue(session, spec, args, refused.clone()) {
             return early(reply);
@@ -406,6 +448,7 @@ impl Executor {
                     dbs.take_expired_seen();
                 }
                 signal = view.take_signal(args);
+                self.feed(&signal);
                 (reply, self.next_seq())
             }
         };
@@ -454,6 +497,7 @@ impl Executor {
             }
         }
         let signal = view.take_signal(args);
+        self.feed(&signal);
         let lazy = (deleted > 0).then(|| LazyExpire {
             seq: self.next_seq(),
             deleted,

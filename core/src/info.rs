@@ -55,6 +55,16 @@ pub trait ServerHooks: Send + Sync {
         let _ = config;
         Err(crate::cmd::config::NO_CONFIG_FILE.to_string())
     }
+
+    /// Why writes are refused right now, as the whole error line
+    /// (`MISCONF Errors writing to the AOF file: ...`), or `None`.
+    /// Redis's `writeCommandsDeniedByDiskError`: a server that cannot
+    /// persist stops acknowledging writes rather than lose them; reads go
+    /// on. Asked for every write command (and PING, as Redis does), so it
+    /// must be one atomic load in the common case.
+    fn write_denied(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Render sections in Redis's format: `# Name\r\n` then `field:value\r\n`

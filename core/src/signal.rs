@@ -97,6 +97,21 @@ impl WriteSignal {
     }
 }
 
+/// Where the effects of writes go: the AOF (one day, replicas).
+///
+/// The executor calls [`Propagate::feed`] once per write command (once
+/// per EXEC, once per expiry step that deleted keys), *while the write
+/// still holds its locks*: two writes to one key reach the sink in the
+/// order they took effect, as in Redis, where one thread runs every
+/// command and appends its effect to the AOF buffer before the next.
+/// Writes to different shards may reach it in either order; they commute.
+/// So a sink must be quick and must never wait for a key lock: it is the
+/// innermost lock of every write.
+pub trait Propagate: Send + Sync {
+    /// `commands` as [`WriteSignal::transaction`] wraps them.
+    fn feed(&self, commands: &[Propagated]);
+}
+
 /// One command to propagate and the database it applies to: a stream of
 /// them (the AOF, a replica link) puts `SELECT db` before a command whose
 /// database differs from the previous one's, as Redis's

@@ -81,6 +81,9 @@ struct LocalStats {
     per_command: Vec<(u64, u64)>,
     latency: [u64; LOG2_BUCKETS],
     folded_at: Instant,
+    /// `appendfsync always`: this connection wrote since its last flush,
+    /// so its replies wait for the AOF's fsync (see `flush`).
+    awaiting_fsync: bool,
 }
 
 impl<'a> Connection<'a> {
@@ -119,6 +122,7 @@ impl<'a> Connection<'a> {
                 per_command: vec![(0, 0); cmd::all().len()],
                 latency: [0; LOG2_BUCKETS],
                 folded_at: Instant::now(),
+                awaiting_fsync: false,
             },
         }
     }
@@ -450,7 +454,12 @@ impl Shell for Around<'_, '_> {
             }
         }
         match result {
-            Ok(executed) => Outcome::Ran(executed),
+            Ok(executed) => {
+                if !executed.signal.propagate.is_empty() && shared.aof_always() {
+                    self.stats.awaiting_fsync = true;
+                }
+                Outcome::Ran(executed)
+            }
             Err(_) => Outcome::Panicked,
         }
     }
@@ -473,6 +482,15 @@ fn flush(
 ) -> io::Result<()> {
     if output.is_empty() {
         return Ok(());
+    }
+    // `appendfsync always`: no reply to a write leaves before the write
+    // is on disk. Every write fed so far is waited for, this
+    // connection's among them; the fsync that covers it covers every
+    // other client's writes fed meanwhile (group commit).
+    if std::mem::take(&mut stats.awaiting_fsync) {
+        if let Some(aof) = &shared.aof {
+            aof.wait_durable(aof.fed());
+        }
     }
     let start = shared.tracer.as_ref().map(|t| t.now_ns());
     stream.write_all(output)?;

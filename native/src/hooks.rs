@@ -11,6 +11,7 @@ use myongoredis_core::config::{Param, Value};
 use myongoredis_core::info::{InfoSection, ServerHooks};
 use myongoredis_core::{Config, Mode, Store};
 
+use crate::aof::AofStatus;
 use crate::info::{self, ConfigFields};
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
@@ -29,6 +30,8 @@ pub struct ShellHooks {
     /// The config file the server started from (absolute), for CONFIG
     /// REWRITE and INFO's `config_file`.
     pub config_file: Option<PathBuf>,
+    /// Whether the AOF can be written (MISCONF while it cannot).
+    pub aof_status: Arc<AofStatus>,
 }
 
 impl ServerHooks for ShellHooks {
@@ -48,6 +51,10 @@ impl ServerHooks for ShellHooks {
             _ => return Err(format!("the shell cannot apply {} at run time", param.name)),
         }
         Ok(())
+    }
+
+    fn write_denied(&self) -> Option<String> {
+        self.aof_status.write_denied()
     }
 
     fn rewrite_config(&self, config: &Config) -> Result<(), String> {

@@ -90,6 +90,13 @@ pub fn info_sections(m: &MetricsSnapshot, c: &ConfigFields) -> Vec<InfoSection> 
             ]),
         },
         InfoSection {
+            name: "persistence",
+            default: true,
+            fields: f(std::iter::once(("loading", "0".to_string()))
+                .chain(m.aof.iter().cloned())
+                .collect()),
+        },
+        InfoSection {
             name: "stats",
             default: true,
             fields: f(vec![

@@ -16,6 +16,7 @@
 //! reading of them), `info.rs`, `metrics/` and `summary.rs` (three ways to
 //! show it), `memory.rs`; and what it records: `trace.rs`, `capture.rs`.
 
+mod aof;
 mod capture;
 pub mod cli;
 mod clients;

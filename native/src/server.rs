@@ -20,6 +20,7 @@
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
@@ -27,12 +28,13 @@ use std::time::Duration;
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
-use myongoredis_core::config::named;
+use myongoredis_core::config::{named, Value};
 use myongoredis_core::{cmd, new_store, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
 
+use crate::aof::{Aof, AofConfig, AofStatus, Fsync};
 use crate::capture::Capture;
 use crate::cli::Invocation;
 use crate::clients::{protected_mode_denies, Registry, DENIED};
@@ -73,6 +75,18 @@ pub struct Shared {
     /// Hidden `--debug-peers-are-remote`: protected mode treats every
     /// client as remote, so tests can prove the refusal on loopback.
     pub peers_are_remote: bool,
+    /// `--appendonly yes`: the open AOF (loaded at start-up).
+    pub aof: Option<Aof>,
+}
+
+impl Shared {
+    /// Must a batch that wrote wait for the AOF's fsync before its
+    /// replies leave (`appendfsync always`)?
+    pub fn aof_always(&self) -> bool {
+        self.aof
+            .as_ref()
+            .is_some_and(|aof| aof.config().fsync == Fsync::Always)
+    }
 }
 
 impl Shared {
@@ -143,6 +157,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         lock_count,
         port: addr.port(),
         config_file: config_file.as_deref().map(config_file::absolute),
+        aof_status: Arc::new(AofStatus::default()),
     });
     // `--port 0`: CONFIG GET port and INFO report the port really bound.
     config
@@ -176,6 +191,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
+    let aof = open_aof(&exec, &hooks)?;
     let mut shared = Shared {
         exec,
         hooks,
@@ -187,6 +203,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         capture,
         clients,
         peers_are_remote: args.debug_peers_are_remote,
+        aof,
     };
 
     on_ready(&Ready {
@@ -233,6 +250,12 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         }
     }
     summary::print(&shared.hooks.snapshot(shared.exec.store()));
+    // Every connection is gone: what was fed is written and synced.
+    if let Some(aof) = shared.aof.take() {
+        if let Err(e) = aof.finish() {
+            eprintln!("myongoredis: {e}");
+        }
+    }
     // Every connection and the expiry thread are gone: nothing records
     // any more, so the writer can drain its queue and sync.
     if let Some(capture) = shared.capture.take() {
@@ -245,6 +268,35 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         }
     }
     Ok(())
+}
+
+/// `--appendonly yes`: load the AOF in `<dir>/<appenddirname>` (creating
+/// it on a first start) and feed the executor's writes to it from now on.
+fn open_aof(exec: &Executor, hooks: &ShellHooks) -> Result<Option<Aof>, String> {
+    let config = exec.config();
+    if config.value(named("appendonly")) != Value::Bool(true) {
+        return Ok(None);
+    }
+    let dir = PathBuf::from(config.text(named("dir")));
+    let dir =
+        std::path::absolute(&dir).map_err(|e| format!("can't use dir {}: {e}", dir.display()))?;
+    // CONFIG GET dir reports the absolute path, as Redis does after its chdir.
+    config.set("dir", &dir.to_string_lossy())?;
+    let aof_config = AofConfig {
+        dir: dir.join(config.text(named("appenddirname"))),
+        filename: config.text(named("appendfilename")),
+        fsync: Fsync::parse(&config.value(named("appendfsync")).to_string()),
+        rdb_base: config.value(named("aof-use-rdb-preamble")) == Value::Bool(true),
+        load_truncated: config.value(named("aof-load-truncated")) == Value::Bool(true),
+    };
+    let (aof, loaded) = Aof::open(aof_config, hooks.aof_status.clone(), exec)?;
+    if loaded.files > 0 {
+        eprintln!(
+            "myongoredis: AOF loaded: {} commands from {} files ({} bytes)",
+            loaded.commands, loaded.files, loaded.bytes
+        );
+    }
+    Ok(Some(aof))
 }
 
 /// The mode as the start-up line and the trace name it: `mode=shard

@@ -51,6 +51,8 @@ pub struct MetricsSnapshot {
     pub command_latency_ns: Vec<u64>,
     /// Per lock, in lock order.
     pub lock_totals: Vec<LockTotals>,
+    /// INFO persistence's AOF fields.
+    pub aof: Vec<(&'static str, String)>,
 }
 
 impl MetricsSnapshot {
@@ -129,6 +131,7 @@ impl ShellHooks {
             commands,
             command_latency_ns: s.command_latency_ns.snapshot(),
             lock_totals: self.locks.snapshot(),
+            aof: self.aof_status.info_fields(),
         }
     }
 }

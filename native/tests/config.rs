@@ -3,37 +3,12 @@
 //! restart comes up with the new values, and a bad line stops the server
 //! with redis-server's message and exit status.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use myongoredis_core::Frame;
-use myongoredis_testsupport::{Raw, ServerProcess};
-
-/// A directory of its own under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("myongoredis-config-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> PathBuf {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).expect("write config");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use myongoredis_testsupport::{Raw, ServerProcess, TempDir};
 
 fn get(con: &mut Raw, name: &str) -> Frame {
     con.call(&[b"CONFIG", b"GET", name.as_bytes()])
@@ -203,7 +178,7 @@ fn a_bad_line_stops_the_server_as_redis_server_does() {
         "{stderr}"
     );
 
-    let missing = dir.0.join("missing.conf");
+    let missing = dir.path().join("missing.conf");
     let (code, stderr) = run_to_exit(&[&missing.to_string_lossy()]);
     assert_eq!(code, 1);
     assert!(

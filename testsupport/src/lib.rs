@@ -14,13 +14,17 @@
 //! assert that something was fast: every wait here is for a condition,
 //! with a generous deadline.
 
+mod dump;
 mod raw;
 mod real_redis;
 mod server_process;
+mod temp_dir;
 
+pub use dump::dump;
 pub use raw::{Raw, CLOSE_DEADLINE};
 pub use real_redis::RealRedis;
 pub use server_process::{server_binary, ServerProcess};
+pub use temp_dir::TempDir;
 
 /// The three lock strategies, for tests that run once per mode.
 pub const MODES: [&str; 3] = ["mutex", "rw", "shard"];

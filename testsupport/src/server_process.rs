@@ -32,7 +32,24 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start the server in `mode` with extra flags.
     pub fn start(mode: &str, extra: &[&str]) -> ServerProcess {
-        let mut child = Command::new(server_binary())
+        Self::start_under(&[], mode, extra)
+    }
+
+    /// [`ServerProcess::start`] under a wrapper command, which gets the
+    /// binary and its arguments as its own trailing arguments (`sh -c
+    /// 'ulimit -f 4; exec "$0" "$@"'`, to give the process a resource
+    /// limit).
+    pub fn start_under(wrapper: &[&str], mode: &str, extra: &[&str]) -> ServerProcess {
+        let binary = server_binary();
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        let mut child = command
             .args(["--port", "0", "--bind", "127.0.0.1", "--mode", mode])
             .args(extra)
             .stdout(Stdio::piped())

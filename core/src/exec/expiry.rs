@@ -67,6 +67,7 @@ impl Executor {
         let (rng_position, rng) = self.rng.fork();
         let stats = view.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
         let signal = view.take_signal(&[]);
+        self.feed(&signal);
         // Under the lock, like a command's number (see dispatch).
         let seq = if stats.expired > 0 {
             self.next_seq()

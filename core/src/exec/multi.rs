@@ -184,6 +184,7 @@ impl Executor {
             signal.extend(view.take_signal(args));
             replies.push(reply);
         }
+        self.feed(&signal);
         let seq = self.next_seq();
         drop(view);
         ctx.in_exec = false;

@@ -1,0 +1,867 @@
+//! `--appendonly yes`: every write, appended to a file as the command
+//! that redoes it, so that a restart (or a crash) loses nothing that was
+//! acknowledged, within the `appendfsync` policy.
+//!
+//! ## On disk, as Redis 7.0 lays it out
+//! `<dir>/<appenddirname>/` (default `appendonlydir`) holds
+//! * a **base** file, `appendonly.aof.<n>.base.rdb` (an RDB snapshot;
+//!   `.base.aof`, commands, with `aof-use-rdb-preamble no`);
+//! * one or more **incr** files, `appendonly.aof.<n>.incr.aof`: the
+//!   commands written since the base, in RESP (`*3\r\n$3\r\nSET\r\n...`);
+//! * the **manifest**, `appendonly.aof.manifest`, one line per file:
+//!   `file appendonly.aof.1.base.rdb seq 1 type b`, then the incr files
+//!   (`type i`) in order. It is replaced atomically (a temp file, fsync,
+//!   rename), so at every moment it names a complete set of files.
+//!
+//! Loading reads the base, then every incr file in manifest order, and
+//! runs each command as a client with no connection (Redis's "fake
+//! client"). Nothing expires while loading (Redis's `keyIsExpired` says
+//! no while `server.loading`): here the commands run at clock 0, and the
+//! AOF holds only absolute deadlines (`PXAT`, `PEXPIREAT`), so a load is
+//! a pure function of the files — the same state natively and in wasm.
+//!
+//! ## The write path
+//! The executor hands every write's effect to [`Aof::feed`] while the
+//! write still holds its key locks (see core's `signal.rs`): the commands
+//! are encoded into one shared buffer under a short mutex, so writes to
+//! one key are in the file in the order they took effect. This mutex is
+//! the one lock every write in every shard takes: the price of one
+//! ordered file, and visible in a profile as such.
+//!
+//! A writer thread takes the whole buffer at once, writes it, and
+//! applies the policy:
+//! * `always`: fdatasync, then tells the connections waiting for that
+//!   offset. A connection answers a batch that wrote only once its writes
+//!   are on disk; everything buffered while one fsync runs goes out in
+//!   the next one (group commit), so one fsync serves many clients.
+//! * `everysec` (default): fdatasync at most once a second. Replies do not
+//!   wait; the writer writes as soon as there is data, so a killed process
+//!   loses almost nothing and a machine crash about a second.
+//! * `no`: the kernel decides.
+//!
+//! A failed write or fsync (disk full, I/O error) stops acknowledging
+//! writes: write commands get Redis's `-MISCONF Errors writing to the AOF
+//! file: ...` until a retry succeeds; reads go on. Under `always`, as in
+//! Redis, the server exits instead: replies it already promised cannot be
+//! taken back.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use myongoredis_core::signal::{Propagate, Propagated};
+use myongoredis_core::{Executor, Session};
+
+/// `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl Fsync {
+    pub fn parse(name: &str) -> Fsync {
+        match name {
+            "always" => Fsync::Always,
+            "no" => Fsync::No,
+            _ => Fsync::EverySec,
+        }
+    }
+}
+
+/// Where the files are and how they are written (from the config).
+#[derive(Clone, Debug)]
+pub struct AofConfig {
+    /// `<dir>/<appenddirname>`.
+    pub dir: PathBuf,
+    /// `appendfilename`: the files' common prefix.
+    pub filename: String,
+    pub fsync: Fsync,
+    /// `aof-use-rdb-preamble`: the base file is an RDB snapshot.
+    pub rdb_base: bool,
+    /// `aof-load-truncated`: a last file cut short is loaded up to its
+    /// last complete command (and truncated there), not refused.
+    pub load_truncated: bool,
+}
+
+/// The kind of a file in the manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    Base,
+    History,
+    Incr,
+}
+
+/// One manifest line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub name: String,
+    pub seq: u64,
+    pub kind: FileType,
+}
+
+/// The manifest: which files make up the AOF, in load order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub base: Option<ManifestFile>,
+    pub history: Vec<ManifestFile>,
+    pub incr: Vec<ManifestFile>,
+}
+
+impl Manifest {
+    /// Parse a manifest as Redis 7.0's `aofLoadManifestFromFile` does,
+    /// with its error messages.
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let mut manifest = Manifest::default();
+        let mut lines = 0;
+        for raw in text.split_inclusive('\n') {
+            lines += 1;
+            if raw.starts_with('#') {
+                continue;
+            }
+            let fail = |why: &str| format!("{why} (manifest line {lines}: {:?})", raw.trim_end());
+            if !raw.ends_with('\n') {
+                return Err(fail("The AOF manifest file contains too long line"));
+            }
+            let line = raw.trim_matches([' ', '\t', '\r', '\n']);
+            let words: Vec<&str> = line.split_ascii_whitespace().collect();
+            if line.is_empty() || words.len() < 6 || words.len() % 2 != 0 {
+                return Err(fail("Invalid AOF manifest file format"));
+            }
+            let (mut name, mut seq, mut kind) = (None, 0u64, None);
+            for pair in words.chunks(2) {
+                match pair[0].to_ascii_lowercase().as_str() {
+                    "file" => {
+                        if pair[1].contains('/') {
+                            return Err(fail("File can't be a path, just a filename"));
+                        }
+                        name = Some(pair[1].to_string());
+                    }
+                    "seq" => seq = pair[1].parse().unwrap_or(0),
+                    "type" => kind = pair[1].chars().next(),
+                    _ => {}
+                }
+            }
+            let (Some(name), Some(kind)) = (name, kind) else {
+                return Err(fail("Invalid AOF manifest file format"));
+            };
+            if seq == 0 {
+                return Err(fail("Invalid AOF manifest file format"));
+            }
+            match kind {
+                'b' => {
+                    if manifest.base.is_some() {
+                        return Err(fail("Found duplicate base file information"));
+                    }
+                    let kind = FileType::Base;
+                    manifest.base = Some(ManifestFile { name, seq, kind });
+                }
+                'h' => {
+                    let kind = FileType::History;
+                    manifest.history.push(ManifestFile { name, seq, kind });
+                }
+                'i' => {
+                    if manifest.incr.last().is_some_and(|last| seq <= last.seq) {
+                        return Err(fail("Found a non-monotonic sequence number"));
+                    }
+                    let kind = FileType::Incr;
+                    manifest.incr.push(ManifestFile { name, seq, kind });
+                }
+                _ => return Err(fail("Unknown AOF file type")),
+            }
+        }
+        if lines == 0 {
+            return Err("Found an empty AOF manifest".into());
+        }
+        Ok(manifest)
+    }
+
+    /// The manifest's text: base, history, incr, one line each.
+    pub fn render(&self) -> String {
+        let tag = |kind| match kind {
+            FileType::Base => 'b',
+            FileType::History => 'h',
+            FileType::Incr => 'i',
+        };
+        self.base
+            .iter()
+            .chain(&self.history)
+            .chain(&self.incr)
+            .map(|f| format!("file {} seq {} type {}\n", f.name, f.seq, tag(f.kind)))
+            .collect()
+    }
+
+    fn next_seq(files: &[ManifestFile], base: Option<&ManifestFile>) -> u64 {
+        files.iter().chain(base).map(|f| f.seq).max().unwrap_or(0) + 1
+    }
+}
+
+/// The manifest's file name for `appendfilename`.
+fn manifest_name(filename: &str) -> String {
+    format!("{filename}.manifest")
+}
+
+/// Replace `dir/name` with `contents` atomically: a temp file, fsync,
+/// rename, fsync of the directory (so the rename itself survives a crash).
+fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
+    let temp = dir.join(format!("temp-{name}"));
+    let mut file = File::create(&temp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    fs::rename(&temp, dir.join(name))?;
+    File::open(dir)?.sync_all()
+}
+
+/// Encode one command as RESP, as the AOF holds it.
+fn encode_command(args: &[Bytes], out: &mut Vec<u8>) {
+    fn line(out: &mut Vec<u8>, tag: u8, n: usize) {
+        out.push(tag);
+        out.extend_from_slice(n.to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    line(out, b'*', args.len());
+    for arg in args {
+        line(out, b'$', arg.len());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Whether the AOF can be written: shared with the hooks, which refuse
+/// writes (MISCONF) while it cannot.
+#[derive(Debug, Default)]
+pub struct AofStatus {
+    /// Set while the last write or fsync failed: one atomic load per
+    /// write command in the common case.
+    failing: AtomicBool,
+    /// That error, for the reply and INFO.
+    error: Mutex<Option<String>>,
+    /// The AOF is on (`aof_enabled`).
+    enabled: AtomicBool,
+    /// The AOF's size in bytes, base and incr files (`aof_current_size`).
+    current_size: AtomicU64,
+    /// The base file's size (`aof_base_size`).
+    base_size: AtomicU64,
+    /// Bytes fed and not yet written (`aof_buffer_length`).
+    buffered: AtomicU64,
+}
+
+impl AofStatus {
+    /// The error writes get while the AOF cannot be written.
+    pub fn write_denied(&self) -> Option<String> {
+        if !self.failing.load(Relaxed) {
+            return None;
+        }
+        lock(&self.error)
+            .as_ref()
+            .map(|e| format!("MISCONF Errors writing to the AOF file: {e}"))
+    }
+
+    /// INFO persistence's AOF fields, with Redis's names.
+    pub fn info_fields(&self) -> Vec<(&'static str, String)> {
+        let enabled = self.enabled.load(Relaxed);
+        let status = if self.failing.load(Relaxed) {
+            "err"
+        } else {
+            "ok"
+        };
+        let mut fields = vec![
+            ("aof_enabled", u8::from(enabled).to_string()),
+            ("aof_rewrite_in_progress", "0".into()),
+            ("aof_rewrite_scheduled", "0".into()),
+            ("aof_last_write_status", status.into()),
+        ];
+        if enabled {
+            fields.extend([
+                (
+                    "aof_current_size",
+                    self.current_size.load(Relaxed).to_string(),
+                ),
+                ("aof_base_size", self.base_size.load(Relaxed).to_string()),
+                ("aof_pending_rewrite", "0".into()),
+                ("aof_buffer_length", self.buffered.load(Relaxed).to_string()),
+                ("aof_pending_bio_fsync", "0".into()),
+                ("aof_delayed_fsync", "0".into()),
+            ]);
+        }
+        fields
+    }
+
+    fn failed(&self, e: &io::Error) {
+        // strerror's text, as Redis shows it: without Rust's " (os error N)".
+        let text = e.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
+        *lock(&self.error) = Some(text);
+        self.failing.store(true, Relaxed);
+    }
+
+    fn recovered(&self) {
+        if self.failing.swap(false, Relaxed) {
+            eprintln!("myongoredis: AOF write error looks solved, can write again");
+            *lock(&self.error) = None;
+        }
+    }
+}
+
+/// What the writers fed and the writer thread has not taken yet.
+struct Pending {
+    bytes: Vec<u8>,
+    /// The database the file is in after `bytes` (a `SELECT` goes before a
+    /// command for another one; `None` at the start of a file).
+    selected: Option<u32>,
+    /// Bytes ever fed: the offset a waiting `always` client needs synced.
+    fed: u64,
+}
+
+/// The state shared by the writers (connection threads, under their
+/// locks), the writer thread and INFO.
+struct Shared {
+    pending: Mutex<Pending>,
+    /// Rung when `pending` gains bytes, or to stop.
+    data: Condvar,
+    /// Offset (in bytes fed) that is on disk by the policy's standard:
+    /// fsynced under `always`, written otherwise.
+    done: Mutex<u64>,
+    done_cv: Condvar,
+    status: Arc<AofStatus>,
+    stop: AtomicBool,
+    fsync: Fsync,
+    /// fsyncs performed.
+    fsyncs: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Propagate for Shared {
+    fn feed(&self, commands: &[Propagated]) {
+        let mut p = lock(&self.pending);
+        let was_empty = p.bytes.is_empty();
+        let before = p.bytes.len();
+        for command in commands {
+            if p.selected != Some(command.db) {
+                p.selected = Some(command.db);
+                let db = Bytes::from(command.db.to_string());
+                encode_command(&[Bytes::from_static(b"SELECT"), db], &mut p.bytes);
+            }
+            encode_command(&command.argv, &mut p.bytes);
+        }
+        p.fed += (p.bytes.len() - before) as u64;
+        if was_empty {
+            self.data.notify_one();
+        }
+    }
+}
+
+/// An open AOF: the feed for the executor and the writer thread.
+pub struct Aof {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+    config: AofConfig,
+}
+
+/// What loading found, for the log and INFO.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub files: usize,
+    pub commands: u64,
+    pub bytes: u64,
+}
+
+impl Aof {
+    /// Load the AOF in `config.dir` (if any) into `exec`, then open it for
+    /// appending, creating the directory, an empty base and the first incr
+    /// file as Redis does on a first start. The executor is fed from then
+    /// on.
+    pub fn open(
+        config: AofConfig,
+        status: Arc<AofStatus>,
+        exec: &Executor,
+    ) -> Result<(Aof, Loaded), String> {
+        let dir = &config.dir;
+        let manifest_path = dir.join(manifest_name(&config.filename));
+        let mut manifest = match fs::read(&manifest_path) {
+            Ok(bytes) => Manifest::parse(&String::from_utf8_lossy(&bytes))
+                .map_err(|e| format!("Fatal AOF manifest file error: {e}"))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest::default(),
+            Err(e) => {
+                return Err(format!(
+                    "Fatal error: can't open the AOF manifest file {} for reading: {e}",
+                    manifest_path.display()
+                ))
+            }
+        };
+        let loaded = load(&config, &manifest, exec)?;
+        fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                dir.display()
+            )
+        })?;
+        let fail = |e: io::Error| format!("Can't open the append-only file: {e}");
+        let mut base_size = 0;
+        if manifest.base.is_none() && manifest.incr.is_empty() {
+            // A first start: the (empty) dataset becomes the base, so the
+            // incr files always have one to apply to.
+            let seq = Manifest::next_seq(&manifest.history, None);
+            let ext = if config.rdb_base { "rdb" } else { "aof" };
+            let name = format!("{}.{seq}.base.{ext}", config.filename);
+            let bytes = base_snapshot(&config, exec).map_err(fail)?;
+            write_atomically(dir, &name, &bytes).map_err(fail)?;
+            base_size = bytes.len() as u64;
+            manifest.base = Some(ManifestFile {
+                name,
+                seq,
+                kind: FileType::Base,
+            });
+        } else if let Some(base) = &manifest.base {
+            base_size = fs::metadata(dir.join(&base.name))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        }
+        if manifest.incr.is_empty() {
+            let seq = Manifest::next_seq(&manifest.incr, None);
+            manifest.incr.push(ManifestFile {
+                name: format!("{}.{seq}.incr.aof", config.filename),
+                seq,
+                kind: FileType::Incr,
+            });
+        }
+        let incr = manifest.incr.last().expect("an incr file").name.clone();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(&incr))
+            .map_err(fail)?;
+        // The incr file exists before the manifest names it.
+        file.sync_all().map_err(fail)?;
+        write_atomically(
+            dir,
+            &manifest_name(&config.filename),
+            manifest.render().as_bytes(),
+        )
+        .map_err(fail)?;
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                bytes: Vec::with_capacity(64 * 1024),
+                selected: None,
+                fed: 0,
+            }),
+            data: Condvar::new(),
+            done: Mutex::new(0),
+            done_cv: Condvar::new(),
+            status,
+            stop: AtomicBool::new(false),
+            fsync: config.fsync,
+            fsyncs: AtomicU64::new(0),
+        });
+        let writer = thread::Builder::new()
+            .name("aof".into())
+            .spawn({
+                let shared = shared.clone();
+                move || write_loop(&shared, file)
+            })
+            .map_err(|e| format!("cannot start the AOF thread: {e}"))?;
+        shared.status.enabled.store(true, Relaxed);
+        let size = loaded.bytes.max(base_size);
+        shared.status.current_size.store(size, Relaxed);
+        shared.status.base_size.store(base_size, Relaxed);
+        exec.set_propagate(shared.clone())?;
+        let aof = Aof {
+            shared,
+            writer: Some(writer),
+            config,
+        };
+        Ok((aof, loaded))
+    }
+
+    /// Bytes fed so far: after a batch that wrote, the offset to wait for.
+    pub fn fed(&self) -> u64 {
+        lock(&self.shared.pending).fed
+    }
+
+    /// Under `always`, wait until everything fed up to `offset` is on disk
+    /// (a connection calls this before it answers a batch that wrote).
+    /// Other policies return at once.
+    pub fn wait_durable(&self, offset: u64) {
+        if self.shared.fsync != Fsync::Always {
+            return;
+        }
+        let done = lock(&self.shared.done);
+        drop(
+            self.shared
+                .done_cv
+                .wait_while(done, |done| {
+                    *done < offset && !self.shared.stop.load(Relaxed)
+                })
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    pub fn config(&self) -> &AofConfig {
+        &self.config
+    }
+
+    /// Write and sync everything fed, stop the writer. Called when no
+    /// connection is left (a graceful shutdown).
+    pub fn finish(mut self) -> Result<(), String> {
+        self.shared.stop.store(true, Relaxed);
+        self.shared.data.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        match self.shared.status.write_denied() {
+            Some(e) => Err(format!("the AOF could not be written: {e}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The writer thread: take what was fed, write it, sync per the policy.
+fn write_loop(shared: &Shared, mut file: File) {
+    let mut last_sync = Instant::now();
+    let mut unsynced = false;
+    // What is being written. Swapped with the feed's buffer, so that both
+    // keep their capacity; after a failed write it keeps the unwritten
+    // bytes, and what was fed meanwhile is appended to them.
+    let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    loop {
+        let end = {
+            let mut p = lock(&shared.pending);
+            // Under everysec, wake at least once a second to sync.
+            while p.bytes.is_empty() && chunk.is_empty() && !shared.stop.load(Relaxed) {
+                let (next, timeout) = shared
+                    .data
+                    .wait_timeout(p, Duration::from_millis(1000))
+                    .unwrap_or_else(PoisonError::into_inner);
+                p = next;
+                if timeout.timed_out() && unsynced {
+                    break;
+                }
+            }
+            if chunk.is_empty() {
+                std::mem::swap(&mut chunk, &mut p.bytes);
+            } else {
+                chunk.extend_from_slice(&p.bytes);
+                p.bytes.clear();
+            }
+            p.fed
+        };
+        let stopping = shared.stop.load(Relaxed);
+        let mut result = Ok(());
+        if !chunk.is_empty() {
+            result = file.write_all(&chunk);
+            match &result {
+                Ok(()) => {
+                    let status = &shared.status;
+                    status.current_size.fetch_add(chunk.len() as u64, Relaxed);
+                    file_len += chunk.len() as u64;
+                    let buffered = lock(&shared.pending).bytes.len() as u64;
+                    status.buffered.store(buffered, Relaxed);
+                    chunk.clear();
+                    unsynced = true;
+                }
+                // Part of the chunk may be in the file: cut it off, so the
+                // retry does not write it twice (Redis truncates too).
+                Err(_) => {
+                    let _ = file.set_len(file_len);
+                }
+            }
+        }
+        let sync_now = match shared.fsync {
+            Fsync::Always => unsynced,
+            Fsync::EverySec => {
+                unsynced && (stopping || last_sync.elapsed() >= Duration::from_secs(1))
+            }
+            Fsync::No => unsynced && stopping,
+        };
+        if result.is_ok() && sync_now {
+            result = file.sync_data();
+            if result.is_ok() {
+                shared.fsyncs.fetch_add(1, Relaxed);
+                last_sync = Instant::now();
+                unsynced = false;
+            }
+        }
+        match result {
+            Ok(()) => {
+                shared.status.recovered();
+                *lock(&shared.done) = end;
+                shared.done_cv.notify_all();
+            }
+            Err(e) => {
+                eprintln!("myongoredis: error writing to the AOF file: {e}");
+                if shared.fsync == Fsync::Always {
+                    // Clients wait for this fsync to be answered; the
+                    // writes they made cannot be un-made. Redis exits here.
+                    eprintln!(
+                        "myongoredis: can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+                    );
+                    std::process::exit(1);
+                }
+                shared.status.failed(&e);
+                if stopping {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        }
+        if stopping && lock(&shared.pending).bytes.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The base file's contents for the current dataset. Without an RDB
+/// preamble (the only form this server writes so far) a base is commands;
+/// at a first start the dataset is empty, and so is the base.
+fn base_snapshot(config: &AofConfig, _exec: &Executor) -> io::Result<Vec<u8>> {
+    debug_assert!(!config.rdb_base, "aof-use-rdb-preamble is fixed to no");
+    Ok(Vec::new())
+}
+
+/// Load the files the manifest names into `exec`, as Redis 7.0's
+/// `loadAppendOnlyFiles`: base, then incr files in order.
+fn load(config: &AofConfig, manifest: &Manifest, exec: &Executor) -> Result<Loaded, String> {
+    let files: Vec<&ManifestFile> = manifest.base.iter().chain(&manifest.incr).collect();
+    let mut loaded = Loaded::default();
+    for (i, file) in files.iter().enumerate() {
+        let last = i + 1 == files.len();
+        let path = config.dir.join(&file.name);
+        let bytes = fs::read(&path).map_err(|e| {
+            format!(
+                "Fatal error: can't open the append log file {} for reading: {e}",
+                file.name
+            )
+        })?;
+        let started = Instant::now();
+        let outcome = load_file(exec, &file.name, &bytes)?;
+        loaded.files += 1;
+        loaded.commands += outcome.commands;
+        match outcome.end {
+            End::Complete => {}
+            End::Cut { valid_up_to, why } => {
+                if !config.load_truncated {
+                    return Err(format!(
+                        "{why}Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+                        file.name
+                    ));
+                }
+                if !last {
+                    return Err(format!(
+                        "{why}!!! Warning: short read while loading the AOF file {}!!!\nFatal error: the truncated file is not the last file",
+                        file.name
+                    ));
+                }
+                eprintln!(
+                    "myongoredis: {why}!!! Warning: short read while loading the AOF file {}!!!",
+                    file.name
+                );
+                eprintln!(
+                    "myongoredis: !!! Truncating the AOF {} at offset {valid_up_to} !!!",
+                    file.name
+                );
+                OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(valid_up_to))
+                    .map_err(|e| format!("Error truncating the AOF file {}: {e}", file.name))?;
+                eprintln!(
+                    "myongoredis: AOF {} loaded anyway because aof-load-truncated is enabled",
+                    file.name
+                );
+            }
+        }
+        loaded.bytes += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let kind = if file.kind == FileType::Base {
+            "base"
+        } else {
+            "incr"
+        };
+        eprintln!(
+            "myongoredis: DB loaded from {kind} file {}: {:.3} seconds",
+            file.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(loaded)
+}
+
+/// How one file ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum End {
+    Complete,
+    /// Cut short (or an unfinished MULTI): everything up to `valid_up_to`
+    /// was applied. `why` is a log line to print first, if any.
+    Cut {
+        valid_up_to: u64,
+        why: String,
+    },
+}
+
+/// What one file held.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub commands: u64,
+    pub end: End,
+}
+
+/// Apply one AOF file (an RDB base, or RESP commands) to `exec`.
+///
+/// Redis's `loadSingleAppendOnlyFile`: `#` lines are annotations; a line
+/// that is not `*<n>` or `$<len>` where one is due is a format error
+/// (fatal); a command cut short is an unexpected end of file, and so is
+/// a `MULTI` without its `EXEC` at the end (the transaction is dropped:
+/// everything before the `MULTI` was applied, nothing after).
+pub fn load_file(exec: &Executor, name: &str, bytes: &[u8]) -> Result<FileOutcome, String> {
+    if bytes.starts_with(b"REDIS") {
+        return Err(format!(
+            "Error reading the RDB base file {name}, AOF loading aborted: this server does not read RDB files yet"
+        ));
+    }
+    // The fake client: no connection, no password to give, no replies.
+    let mut session = Session::new(u64::MAX);
+    let mut out = BytesMut::new();
+    let mut at = 0usize;
+    let mut commands = 0;
+    let mut valid_before_multi = 0u64;
+    let format_error = || {
+        format!(
+            "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+        )
+    };
+    let cut = |commands: u64, valid_up_to: usize| FileOutcome {
+        commands,
+        end: End::Cut {
+            valid_up_to: valid_up_to as u64,
+            why: String::new(),
+        },
+    };
+    while at < bytes.len() {
+        let start = at;
+        let Some(line) = read_line(bytes, &mut at) else {
+            return Ok(cut(commands, start));
+        };
+        if line.first() == Some(&b'#') {
+            continue;
+        }
+        if line.first() != Some(&b'*') {
+            return Err(format_error());
+        }
+        let argc = parse_count(&line[1..])
+            .filter(|&n| n >= 1)
+            .ok_or_else(format_error)?;
+        let mut args = Vec::with_capacity(argc.min(1024));
+        for _ in 0..argc {
+            let Some(line) = read_line(bytes, &mut at) else {
+                return Ok(cut(commands, start));
+            };
+            if line.first() != Some(&b'$') {
+                return Err(format_error());
+            }
+            let len = parse_count(&line[1..]).ok_or_else(format_error)?;
+            if bytes.len() - at < len + 2 {
+                return Ok(cut(commands, start));
+            }
+            args.push(Bytes::copy_from_slice(&bytes[at..at + len]));
+            at += len + 2;
+        }
+        if myongoredis_core::cmd::lookup(&args[0]).is_none() {
+            return Err(format!(
+                "Unknown command '{}' reading the append only file {name}",
+                String::from_utf8_lossy(&args[0])
+            ));
+        }
+        if args[0].eq_ignore_ascii_case(b"MULTI") {
+            valid_before_multi = start as u64;
+        }
+        out.clear();
+        // Clock 0: nothing expires while loading (see the module comment).
+        exec.execute(&mut session, &args, 0, &mut out);
+        commands += 1;
+    }
+    if session.multi.is_some() {
+        exec.end_session(&mut session);
+        return Ok(FileOutcome {
+            commands,
+            end: End::Cut {
+                valid_up_to: valid_before_multi,
+                why: format!("Revert incomplete MULTI/EXEC transaction in AOF file {name}\n"),
+            },
+        });
+    }
+    exec.end_session(&mut session);
+    Ok(FileOutcome {
+        commands,
+        end: End::Complete,
+    })
+}
+
+/// The next `\n`-terminated line (without `\r\n`), or `None` at a cut.
+fn read_line<'b>(bytes: &'b [u8], at: &mut usize) -> Option<&'b [u8]> {
+    let rest = &bytes[*at..];
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    *at += end + 1;
+    let line = &rest[..end];
+    Some(line.strip_suffix(b"\r").unwrap_or(line))
+}
+
+/// A decimal count, as `atoi`/`strtol` would accept a sane one.
+fn parse_count(digits: &[u8]) -> Option<usize> {
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trips_and_rejects_what_redis_rejects() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.render(), text);
+        assert_eq!(m.incr.len(), 2);
+        for (bad, why) in [
+            ("", "Found an empty AOF manifest"),
+            (
+                "file a seq 1 type b\nfile b seq 2 type b\n",
+                "duplicate base",
+            ),
+            (
+                "file a seq 2 type i\nfile b seq 1 type i\n",
+                "non-monotonic",
+            ),
+            ("file a seq 1 type x\n", "Unknown AOF file type"),
+            ("file a seq 1\n", "Invalid AOF manifest file format"),
+            ("file ../a seq 1 type i\n", "File can't be a path"),
+            ("file a seq 1 type i", "too long line"),
+        ] {
+            let e = Manifest::parse(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        // Comments are skipped.
+        assert!(Manifest::parse("# hi\nfile a seq 1 type i\n").is_ok());
+    }
+
+    #[test]
+    fn commands_encode_as_resp_arrays() {
+        let mut out = Vec::new();
+        encode_command(
+            &[Bytes::from_static(b"SET"), Bytes::from_static(b"k")],
+            &mut out,
+        );
+        assert_eq!(out, b"*2\r\n$3\r\nSET\r\n$1\r\nk\r\n");
+    }
+}

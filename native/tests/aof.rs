@@ -1,0 +1,450 @@
+//! `--appendonly yes` through the real binary: what was acknowledged is
+//! there after a restart (a clean one, and SIGKILL), in every lock mode
+//! and across modes; redis-server 7.0 loads our AOF directory and we load
+//! its; a last command cut short, an unfinished MULTI and a corrupt
+//! middle are handled as Redis handles them; a disk that refuses writes
+//! gets MISCONF for writes while reads go on.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use myongoredis_testsupport::{dump, server_binary, RealRedis, ServerProcess, TempDir, MODES};
+
+/// A session that leaves one of everything: every type in both of its
+/// encodings, integers, TTLs, several databases, a transaction, the
+/// rewritten commands (INCRBYFLOAT, SET EX, EXPIRE), deletions, and a
+/// key that expires before the restart.
+fn populate(con: &mut redis::Connection) {
+    let run = |con: &mut redis::Connection, words: &[&str]| {
+        myongoredis_testsupport::cmd(con, words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+    };
+    run(con, &["SET", "s", "hello"]);
+    run(con, &["SET", "n", "12345"]);
+    run(con, &["INCR", "n"]);
+    run(con, &["INCRBYFLOAT", "f", "1.25"]);
+    run(con, &["SET", "ttl", "v", "EX", "1000"]);
+    run(con, &["SET", "gone", "v", "PX", "1"]);
+    run(con, &["SET", "persisted", "v", "EX", "100"]);
+    run(con, &["PERSIST", "persisted"]);
+    run(con, &["EXPIRE", "s", "5000"]);
+    run(con, &["APPEND", "s", " world"]);
+    run(con, &["HSET", "h", "a", "1", "b", "2"]);
+    let big: Vec<String> = (0..300).map(|i| format!("field{i}")).collect();
+    for chunk in big.chunks(100) {
+        let mut words = vec!["HSET", "hbig"];
+        for f in chunk {
+            words.extend([f.as_str(), f.as_str()]);
+        }
+        run(con, &words);
+    }
+    run(con, &["HSET", "hlong", "k", &"x".repeat(100)]);
+    run(con, &["SADD", "ints", "1", "2", "3"]);
+    run(con, &["SADD", "strs", "a", "b", "c"]);
+    run(con, &["SREM", "strs", "b"]);
+    run(con, &["RPUSH", "l", "a", "b", "c"]);
+    run(con, &["LPUSH", "l", "z"]);
+    run(con, &["LPOP", "l"]);
+    run(con, &["ZADD", "z", "1", "one", "2.5", "two", "-inf", "low"]);
+    run(con, &["ZINCRBY", "z", "0.1", "one"]);
+    run(con, &["MULTI"]);
+    run(con, &["SET", "tx1", "a"]);
+    run(con, &["INCR", "tx2"]);
+    run(con, &["EXEC"]);
+    run(con, &["SELECT", "3"]);
+    run(con, &["SET", "in3", "x"]);
+    run(con, &["RPUSH", "l3", "1", "2"]);
+    run(con, &["SELECT", "15"]);
+    run(con, &["HSET", "in15", "f", "v"]);
+    run(con, &["SWAPDB", "15", "14"]);
+    run(con, &["SELECT", "0"]);
+    run(con, &["SET", "tmp", "x"]);
+    run(con, &["DEL", "tmp"]);
+    run(con, &["RENAME", "ints", "ints2"]);
+    // `gone` has expired by now (1 ms); reading it deletes it.
+    std::thread::sleep(Duration::from_millis(5));
+    run(con, &["GET", "gone"]);
+}
+
+fn client(addr: std::net::SocketAddr) -> redis::Connection {
+    let con = redis::Client::open(format!("redis://{addr}"))
+        .expect("url")
+        .get_connection()
+        .expect("connects");
+    con.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    con
+}
+
+fn aof_args(dir: &Path) -> Vec<String> {
+    vec![
+        "--appendonly".into(),
+        "yes".into(),
+        "--dir".into(),
+        dir.display().to_string(),
+    ]
+}
+
+fn start(mode: &str, dir: &Path, extra: &[&str]) -> ServerProcess {
+    let mut args = aof_args(dir);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ServerProcess::start(mode, &args)
+}
+
+/// SHUTDOWN, and wait for the process to go.
+fn shutdown(server: &mut ServerProcess) {
+    let mut con = client(server.addr);
+    let _ = myongoredis_testsupport::cmd(&mut con, &["SHUTDOWN"]);
+    assert!(
+        server.wait_exit(Duration::from_secs(60)).is_some(),
+        "the server exits after SHUTDOWN"
+    );
+}
+
+fn incr_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("appendonlydir/appendonly.aof.1.incr.aof")
+}
+
+#[test]
+fn a_restart_brings_back_everything_in_every_mode_and_across_modes() {
+    for (i, mode) in MODES.iter().enumerate() {
+        let dir = TempDir::new(&format!("aof-restart-{mode}"));
+        let mut server = start(mode, dir.path(), &[]);
+        populate(&mut client(server.addr));
+        let before = dump(&mut client(server.addr), 16);
+        assert!(before.len() > 15, "{before:?}");
+        assert!(!before.iter().any(|l| l.contains(" gone ")));
+        shutdown(&mut server);
+        let manifest =
+            std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest"))
+                .expect("a manifest");
+        assert_eq!(
+            manifest,
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        // The same files, read by the same mode and by the next one.
+        for reader in [mode, &MODES[(i + 1) % MODES.len()]] {
+            let mut again = start(reader, dir.path(), &[]);
+            assert_eq!(
+                dump(&mut client(again.addr), 16),
+                before,
+                "{mode} written, {reader} read"
+            );
+            shutdown(&mut again);
+        }
+    }
+}
+
+#[test]
+fn redis_server_loads_our_aof_and_we_load_its() {
+    // Ours, read by redis-server.
+    let ours = TempDir::new("aof-ours");
+    let mut server = start("shard", ours.path(), &[]);
+    populate(&mut client(server.addr));
+    let expected = dump(&mut client(server.addr), 16);
+    shutdown(&mut server);
+    let dir = ours.path().display().to_string();
+    let Some(redis) = RealRedis::start(&[
+        "--appendonly",
+        "yes",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--dir",
+        &dir,
+    ]) else {
+        return;
+    };
+    assert_eq!(
+        dump(&mut client(redis.addr()), 16),
+        expected,
+        "redis-server reads our AOF"
+    );
+    drop(redis);
+
+    // Redis's, read by us.
+    let theirs = TempDir::new("aof-theirs");
+    let dir = theirs.path().display().to_string();
+    let Some(mut redis) = RealRedis::start(&[
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--dir",
+        &dir,
+    ]) else {
+        return;
+    };
+    populate(&mut client(redis.addr()));
+    let expected = dump(&mut client(redis.addr()), 16);
+    redis.stop();
+    let mut server = start("rw", theirs.path(), &[]);
+    assert_eq!(
+        dump(&mut client(server.addr), 16),
+        expected,
+        "we read redis-server's AOF"
+    );
+    shutdown(&mut server);
+}
+
+/// Start the server expecting it to refuse: its exit status and stderr.
+fn refused_start(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let mut child = Command::new(server_binary())
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .args(aof_args(dir))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .expect("stderr")
+                .read_to_string(&mut err)
+                .expect("stderr");
+            return (status.code().unwrap_or(-1), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not refuse to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A server with `a=1` in its AOF, shut down.
+fn one_key(name: &str) -> TempDir {
+    let dir = TempDir::new(name);
+    let mut server = start("shard", dir.path(), &[]);
+    myongoredis_testsupport::cmd(&mut client(server.addr), &["SET", "a", "1"]).expect("SET");
+    shutdown(&mut server);
+    dir
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open")
+        .write_all(bytes)
+        .expect("append");
+}
+
+fn get(addr: std::net::SocketAddr, key: &str) -> Option<String> {
+    redis::cmd("GET")
+        .arg(key)
+        .query(&mut client(addr))
+        .expect("GET")
+}
+
+#[test]
+fn a_last_command_cut_short_is_dropped_or_refused_as_configured() {
+    let dir = one_key("aof-cut");
+    let incr = incr_file(dir.path());
+    let whole = std::fs::metadata(&incr).expect("incr").len();
+    append(&incr, b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$1\r");
+
+    let (code, err) = refused_start(dir.path(), &["--aof-load-truncated", "no"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"
+        ),
+        "{err}"
+    );
+
+    let mut server = start("mutex", dir.path(), &[]);
+    assert_eq!(get(server.addr, "a").as_deref(), Some("1"));
+    assert_eq!(get(server.addr, "z"), None);
+    shutdown(&mut server);
+    // Cut back to the last whole command (the SET a, the SELECT before it,
+    // nothing written since).
+    assert_eq!(std::fs::metadata(&incr).expect("incr").len(), whole);
+}
+
+#[test]
+fn an_unfinished_multi_is_reverted() {
+    let dir = one_key("aof-multi");
+    let incr = incr_file(dir.path());
+    let whole = std::fs::metadata(&incr).expect("incr").len();
+    append(
+        &incr,
+        b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$1\r\n1\r\n",
+    );
+    let mut server = start("rw", dir.path(), &[]);
+    assert_eq!(get(server.addr, "a").as_deref(), Some("1"));
+    assert_eq!(get(server.addr, "q"), None, "the transaction is dropped");
+    shutdown(&mut server);
+    assert_eq!(std::fs::metadata(&incr).expect("incr").len(), whole);
+}
+
+#[test]
+fn a_corrupt_middle_or_an_unknown_command_refuses_to_start() {
+    let dir = one_key("aof-corrupt");
+    let incr = incr_file(dir.path());
+    append(&incr, b"garbage\r\n*1\r\n$4\r\nPING\r\n");
+    let (code, err) = refused_start(dir.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Bad file format reading the append only file appendonly.aof.1.incr.aof"),
+        "{err}"
+    );
+
+    let dir = one_key("aof-unknown");
+    append(&incr_file(dir.path()), b"*1\r\n$7\r\nNOSUCHX\r\n");
+    let (code, err) = refused_start(dir.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Unknown command 'NOSUCHX' reading the append only file"),
+        "{err}"
+    );
+
+    let dir = TempDir::new("aof-bad-manifest");
+    std::fs::create_dir_all(dir.path().join("appendonlydir")).expect("dir");
+    dir.write(
+        "appendonlydir/appendonly.aof.manifest",
+        "file a seq 2 type i\nfile b seq 1 type i\n",
+    );
+    let (code, err) = refused_start(dir.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Found a non-monotonic sequence number"),
+        "{err}"
+    );
+}
+
+/// The server may write files of at most 2 kB (`ulimit -f 4`, SIGXFSZ
+/// ignored): once its incr file reaches that, every write fails with
+/// EFBIG, as on a full disk.
+#[test]
+fn writes_get_misconf_while_the_aof_cannot_be_written_and_reads_go_on() {
+    let dir = TempDir::new("aof-full");
+    let mut args = aof_args(dir.path());
+    args.extend(["--appendfsync".into(), "everysec".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let wrapper = ["sh", "-c", "trap '' XFSZ; ulimit -f 4; exec \"$0\" \"$@\""];
+    let server = ServerProcess::start_under(&wrapper, "shard", &args);
+    let mut con = client(server.addr);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let error = loop {
+        match myongoredis_testsupport::cmd(&mut con, &["SET", "k", &"v".repeat(100)]) {
+            Err(e) => break e.to_string(),
+            Ok(_) => {
+                assert!(Instant::now() < deadline, "writes never refused");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    assert!(
+        error.contains("MISCONF")
+            && error.contains("Errors writing to the AOF file: File too large"),
+        "{error}"
+    );
+    // Reads go on.
+    assert_eq!(get(server.addr, "k"), Some("v".repeat(100)));
+    let pong = myongoredis_testsupport::cmd(&mut con, &["PING"]).unwrap_err();
+    assert!(
+        pong.to_string().contains("MISCONF"),
+        "PING too, as in Redis: {pong}"
+    );
+    let info: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query(&mut con)
+        .expect("INFO");
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+}
+
+/// 20 clients INCR their own counters, recording every acknowledged
+/// value; the server is killed with SIGKILL while they run. After a
+/// restart no counter is below its last acknowledged value under
+/// `always`; under `everysec` none is below what was acknowledged a
+/// second before the kill.
+#[test]
+fn sigkill_loses_no_acknowledged_write() {
+    for (policy, slack) in [
+        ("always", Duration::ZERO),
+        ("everysec", Duration::from_secs(1)),
+    ] {
+        let dir = TempDir::new(&format!("aof-kill-{policy}"));
+        let mut server = start("shard", dir.path(), &["--appendfsync", policy]);
+        let addr = server.addr;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (acked, killed_at): (Vec<Vec<(Instant, i64)>>, Instant) = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..20)
+                .map(|i| {
+                    let stop = &stop;
+                    s.spawn(move || {
+                        let mut con = client(addr);
+                        let key = format!("counter:{i}");
+                        let mut acks = Vec::new();
+                        // Bounded: at most 100k increments each.
+                        for _ in 0..100_000 {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                break;
+                            }
+                            match redis::cmd("INCR").arg(&key).query::<i64>(&mut con) {
+                                Ok(n) => acks.push((Instant::now(), n)),
+                                Err(_) => break,
+                            }
+                        }
+                        acks
+                    })
+                })
+                .collect();
+            // Kill at a moment that varies from run to run, once writes
+            // are flowing.
+            let wait = 300 + (std::process::id() % 700) as u64;
+            std::thread::sleep(Duration::from_millis(wait));
+            let killed_at = Instant::now();
+            server.kill();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let acked = workers
+                .into_iter()
+                .map(|w| w.join().expect("worker"))
+                .collect();
+            (acked, killed_at)
+        });
+        let restarted = start("shard", dir.path(), &[]);
+        let mut con = client(restarted.addr);
+        let mut total = 0;
+        for (i, acks) in acked.iter().enumerate() {
+            let Some(&(_, last)) = acks.last() else {
+                continue;
+            };
+            total += acks.len();
+            // Under `always` every reply that arrived at all was sent
+            // after its fsync.
+            let must: i64 = match slack {
+                Duration::ZERO => last,
+                _ => acks
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at + slack <= killed_at)
+                    .map_or(0, |(_, n)| *n),
+            };
+            let now: Option<i64> = redis::cmd("GET")
+                .arg(format!("counter:{i}"))
+                .query(&mut con)
+                .expect("GET");
+            let now = now.unwrap_or(0);
+            assert!(
+                now >= must && now <= last + 1,
+                "{policy}: counter {i} is {now} after the restart; {last} was acknowledged last, {must} at least must survive"
+            );
+        }
+        assert!(
+            total > 0,
+            "{policy}: no write was acknowledged before the kill"
+        );
+    }
+}
