@@ -1,14 +1,15 @@
 //! The command language of the model-based tests and the structured fuzz
-//! target: a typed subset of Redis's string, hash, set, keyspace and expiry
-//! commands, plus the two things that happen *between* commands (the clock
-//! moves, the active-expiry cycle runs).
+//! target: a typed subset of Redis's string, hash, set, list, sorted set,
+//! keyspace and expiry commands, plus the two things that happen *between*
+//! commands (the clock moves, the active-expiry cycle runs).
 //!
-//! Keys, values, hash fields and set members are indices into small fixed
-//! alphabets ([`KEYS`], [`VALUES`], [`FIELDS`], [`MEMBERS`]) so that random
-//! sequences keep hitting the same keys (a command on a key nobody else
-//! touches tests very little), keep meeting the integers where counters
-//! overflow, and keep putting a string, a hash and a set at the same key
-//! (WRONGTYPE). Every command renders to the exact
+//! Keys, values, hash fields, set members, list elements and scores are
+//! indices into small fixed alphabets ([`KEYS`], [`VALUES`], [`FIELDS`],
+//! [`MEMBERS`], [`ELEMENTS`], [`SCORES`]) so that random sequences keep
+//! hitting the same keys (a command on a key nobody else touches tests very
+//! little), keep meeting the integers where counters overflow and the
+//! scores Redis prints oddly, and keep putting values of every type at the
+//! same key (WRONGTYPE). Every command renders to the exact
 //! arguments a client would send ([`Command::args`]) and prints the way you
 //! would type it into `redis-cli` ([`Command`]'s `Debug`), so a shrunk
 //! failure reads as a session you can paste into a real Redis.
@@ -74,6 +75,22 @@ pub const MEMBERS: &[&[u8]] = &[
     b"-0",
 ];
 
+/// The list element alphabet: few elements, so LREM and LINSERT's pivot
+/// find them, including the empty string and one with a space.
+pub const ELEMENTS: &[&[u8]] = &[b"a", b"b", b"c", b"1", b"", b"sp ace"];
+
+/// The score alphabet of sorted sets. Redis 7.0 prints a score with
+/// `%.17g`, so `0.1` and `1.1` come back as `0.10000000000000001` and
+/// `1.1000000000000001`; `1e20` as `1e+20`; infinities as `inf`/`-inf`;
+/// `-0` is a valid score that Redis stores as `0`. The last four are not
+/// valid scores (`string2d`: no NaN, no empty string, no leading space, no
+/// overflow), though some are valid *range bounds* (`strtod` reads `""` as
+/// 0, `1e400` as infinity): see [`Bound`].
+pub const SCORES: &[&[u8]] = &[
+    b"1", b"0.1", b"1.1", b"2.5", b"-3", b"inf", b"-inf", b"+inf", b"1e20", b"0", b"-0", b"abc",
+    b"nan", b"", b"1e400",
+];
+
 /// Argument strings that are not integers to Redis's `string2ll`.
 pub const NOT_INTEGERS: &[&[u8]] = &[
     b"abc",
@@ -133,6 +150,100 @@ pub struct Member(pub u8);
 impl Member {
     pub fn bytes(self) -> &'static [u8] {
         MEMBERS[usize::from(self.0) % MEMBERS.len()]
+    }
+}
+
+/// A list element: an index into [`ELEMENTS`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Elem(pub u8);
+
+impl Elem {
+    pub fn bytes(self) -> &'static [u8] {
+        ELEMENTS[usize::from(self.0) % ELEMENTS.len()]
+    }
+}
+
+/// A score argument: an index into [`SCORES`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Score(pub u8);
+
+impl Score {
+    pub fn bytes(self) -> &'static [u8] {
+        SCORES[usize::from(self.0) % SCORES.len()]
+    }
+}
+
+/// A score range bound (ZRANGEBYSCORE, ZCOUNT, ZREMRANGEBYSCORE): a
+/// score, exclusive when prefixed with `(`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Bound {
+    pub exclusive: bool,
+    pub score: Score,
+}
+
+impl Bound {
+    pub fn bytes(self) -> Vec<u8> {
+        let mut out = if self.exclusive {
+            b"(".to_vec()
+        } else {
+            Vec::new()
+        };
+        out.extend_from_slice(self.score.bytes());
+        out
+    }
+}
+
+/// The end of a list that LMOVE pops from or pushes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum End {
+    Left,
+    Right,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Left => "LEFT",
+            End::Right => "RIGHT",
+        }
+    }
+}
+
+/// Where LINSERT puts the element, relative to the pivot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Side {
+    Before,
+    After,
+}
+
+/// One option of ZADD, in the order given (Redis accepts any order and
+/// refuses some combinations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ZAddOpt {
+    Nx,
+    Xx,
+    Gt,
+    Lt,
+    Ch,
+    Incr,
+}
+
+impl ZAddOpt {
+    fn name(self) -> &'static str {
+        match self {
+            ZAddOpt::Nx => "NX",
+            ZAddOpt::Xx => "XX",
+            ZAddOpt::Gt => "GT",
+            ZAddOpt::Lt => "LT",
+            ZAddOpt::Ch => "CH",
+            ZAddOpt::Incr => "INCR",
+        }
     }
 }
 
@@ -314,6 +425,47 @@ pub enum Command {
     SDiffStore(Key, Vec<Key>),
     /// SMOVE source destination member
     SMove(Key, Key, Member),
+    /// `LPUSH key element [element ...]` (RPUSH, LPUSHX, RPUSHX alike): an
+    /// empty list is the arity error.
+    LPush(Key, Vec<Elem>),
+    RPush(Key, Vec<Elem>),
+    LPushX(Key, Vec<Elem>),
+    RPushX(Key, Vec<Elem>),
+    /// `LPOP key [count]`
+    LPop(Key, Option<Num>),
+    RPop(Key, Option<Num>),
+    LLen(Key),
+    /// LRANGE key start stop
+    LRange(Key, Num, Num),
+    LIndex(Key, Num),
+    LSet(Key, Num, Elem),
+    /// LREM key count element
+    LRem(Key, Num, Elem),
+    LTrim(Key, Num, Num),
+    /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT`
+    LMove(Key, Key, End, End),
+    RPopLPush(Key, Key),
+    /// `LINSERT key BEFORE|AFTER pivot element`
+    LInsert(Key, Side, Elem, Elem),
+    /// `ZADD key [options] score member [score member ...]`: no pair at
+    /// all is the arity error or a syntax error, as in Redis.
+    ZAdd(Key, Vec<ZAddOpt>, Vec<(Score, Member)>),
+    ZIncrBy(Key, Score, Member),
+    /// An empty member list is the arity error.
+    ZRem(Key, Vec<Member>),
+    ZCard(Key),
+    ZScore(Key, Member),
+    ZRank(Key, Member),
+    ZRevRank(Key, Member),
+    /// `ZRANGE key start stop [WITHSCORES]` (by rank).
+    ZRange(Key, Num, Num, bool),
+    /// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
+    ZRangeByScore(Key, Bound, Bound, bool, Option<(Num, Num)>),
+    ZCount(Key, Bound, Bound),
+    /// `ZPOPMIN key [count]`
+    ZPopMin(Key, Option<Num>),
+    ZPopMax(Key, Option<Num>),
+    ZRemRangeByScore(Key, Bound, Bound),
     /// The clock moves forward by this many microseconds before the next
     /// command (what a real server sees between two requests).
     Advance(u32),
@@ -449,22 +601,102 @@ impl Command {
             Command::SMove(src, dst, m) => {
                 vec![name("SMOVE"), key(src), key(dst), m.bytes().to_vec()]
             }
+            Command::LPush(k, es) => key_then("LPUSH", k, es.iter().map(|e| e.bytes())),
+            Command::RPush(k, es) => key_then("RPUSH", k, es.iter().map(|e| e.bytes())),
+            Command::LPushX(k, es) => key_then("LPUSHX", k, es.iter().map(|e| e.bytes())),
+            Command::RPushX(k, es) => key_then("RPUSHX", k, es.iter().map(|e| e.bytes())),
+            Command::LPop(k, n) => optional("LPOP", k, n),
+            Command::RPop(k, n) => optional("RPOP", k, n),
+            Command::LLen(k) => vec![name("LLEN"), key(k)],
+            Command::LRange(k, a, b) => vec![name("LRANGE"), key(k), a.bytes(), b.bytes()],
+            Command::LIndex(k, i) => vec![name("LINDEX"), key(k), i.bytes()],
+            Command::LSet(k, i, e) => vec![name("LSET"), key(k), i.bytes(), e.bytes().to_vec()],
+            Command::LRem(k, n, e) => vec![name("LREM"), key(k), n.bytes(), e.bytes().to_vec()],
+            Command::LTrim(k, a, b) => vec![name("LTRIM"), key(k), a.bytes(), b.bytes()],
+            Command::LMove(src, dst, from, to) => vec![
+                name("LMOVE"),
+                key(src),
+                key(dst),
+                name(from.name()),
+                name(to.name()),
+            ],
+            Command::RPopLPush(src, dst) => vec![name("RPOPLPUSH"), key(src), key(dst)],
+            Command::LInsert(k, side, pivot, e) => vec![
+                name("LINSERT"),
+                key(k),
+                name(if *side == Side::Before {
+                    "BEFORE"
+                } else {
+                    "AFTER"
+                }),
+                pivot.bytes().to_vec(),
+                e.bytes().to_vec(),
+            ],
+            Command::ZAdd(k, opts, pairs) => {
+                let mut out = vec![name("ZADD"), key(k)];
+                out.extend(opts.iter().map(|o| name(o.name())));
+                for (s, m) in pairs {
+                    out.extend([s.bytes().to_vec(), m.bytes().to_vec()]);
+                }
+                out
+            }
+            Command::ZIncrBy(k, s, m) => {
+                vec![
+                    name("ZINCRBY"),
+                    key(k),
+                    s.bytes().to_vec(),
+                    m.bytes().to_vec(),
+                ]
+            }
+            Command::ZRem(k, ms) => key_then("ZREM", k, ms.iter().map(|m| m.bytes())),
+            Command::ZCard(k) => vec![name("ZCARD"), key(k)],
+            Command::ZScore(k, m) => vec![name("ZSCORE"), key(k), m.bytes().to_vec()],
+            Command::ZRank(k, m) => vec![name("ZRANK"), key(k), m.bytes().to_vec()],
+            Command::ZRevRank(k, m) => vec![name("ZREVRANK"), key(k), m.bytes().to_vec()],
+            Command::ZRange(k, a, b, withscores) => {
+                let mut out = vec![name("ZRANGE"), key(k), a.bytes(), b.bytes()];
+                out.extend(withscores.then(|| name("WITHSCORES")));
+                out
+            }
+            Command::ZRangeByScore(k, min, max, withscores, limit) => {
+                let mut out = vec![name("ZRANGEBYSCORE"), key(k), min.bytes(), max.bytes()];
+                out.extend(withscores.then(|| name("WITHSCORES")));
+                if let Some((offset, count)) = limit {
+                    out.extend([name("LIMIT"), offset.bytes(), count.bytes()]);
+                }
+                out
+            }
+            Command::ZCount(k, min, max) => vec![name("ZCOUNT"), key(k), min.bytes(), max.bytes()],
+            Command::ZPopMin(k, n) => optional("ZPOPMIN", k, n),
+            Command::ZPopMax(k, n) => optional("ZPOPMAX", k, n),
+            Command::ZRemRangeByScore(k, min, max) => {
+                vec![name("ZREMRANGEBYSCORE"), key(k), min.bytes(), max.bytes()]
+            }
             Command::Advance(_) | Command::ActiveExpire => Vec::new(),
         }
     }
 
-    /// Reads of every key's hash and set contents and type, for the end of
+    /// Reads of every key's type and hash, set, list and sorted set contents, for the end of
     /// a session: the harness's final state reads strings and TTLs (GET,
     /// PTTL), these the other types, so a write that went wrong silently
     /// shows even if no later command of the session read it.
     pub fn read_back() -> Vec<Command> {
         Key::all()
-            .flat_map(|k| [Command::Type(k), Command::HGetAll(k), Command::SMembers(k)])
+            .flat_map(|k| {
+                let all = (Num::Int(0), Num::Int(-1));
+                [
+                    Command::Type(k),
+                    Command::HGetAll(k),
+                    Command::SMembers(k),
+                    Command::LRange(k, all.0, all.1),
+                    Command::ZRange(k, all.0, all.1, true),
+                ]
+            })
             .collect()
     }
 }
 
-/// Sessions that pin a rule of hashes, sets and types that is easy to get
+/// Sessions that pin a rule of hashes, sets, lists, sorted sets and types that is easy to get
 /// wrong, kept as plain regression tests next to
 /// [`crate::harness::regression_sessions`]: `tests/model.rs` runs them in
 /// every mode, `tests/reference.rs` against a real Redis.
@@ -625,6 +857,224 @@ pub fn type_sessions() -> Vec<(&'static str, Vec<Command>)> {
             ],
         ),
     ]
+    .into_iter()
+    .chain(list_zset_sessions())
+    .collect()
+}
+
+/// Sessions that pin a rule of lists and sorted sets that is easy to get
+/// wrong (part of [`type_sessions`]).
+pub fn list_zset_sessions() -> Vec<(&'static str, Vec<Command>)> {
+    use Command::*;
+    let (a, b, c) = (Key(0), Key(1), Key(2));
+    // ELEMENTS: "a", "b", "c", "1", "", "sp ace".
+    let (ea, eb, ec) = (Elem(0), Elem(1), Elem(2));
+    // SCORES: "1", "0.1", "1.1", "2.5", "-3", "inf", "-inf", ...
+    let (one, tenth, one_tenth, inf, minus_inf) =
+        (Score(0), Score(1), Score(2), Score(5), Score(6));
+    let (m1, m2, text) = (Member(0), Member(1), Member(5));
+    let n = Num::Int;
+    let bound = |exclusive, score| Bound { exclusive, score };
+    vec![
+        (
+            "LPUSH pushes one by one; LRANGE clamps; LREM's sign picks the end; \
+             the list emptied is deleted",
+            vec![
+                LPush(a, vec![ea, eb, ea, ec]),
+                RPush(a, vec![ea]),
+                LRange(a, n(-100), n(100)),
+                LRange(a, n(2), n(1)),
+                LRem(a, n(-1), ea),
+                LRange(a, n(0), n(-1)),
+                LRem(a, n(1), ea),
+                LRange(a, n(0), n(-1)),
+                LRem(a, n(0), eb),
+                LTrim(a, n(1), n(0)),
+                Exists(vec![a]),
+                LPushX(a, vec![ea]),
+                Type(a),
+            ],
+        ),
+        (
+            "LPOP with a count: an array even for one, a nil array for no key, \
+             an empty array for 0 (after the type check); a bad count first",
+            vec![
+                RPush(a, vec![ea, eb, ec]),
+                LPop(a, Some(n(0))),
+                RPop(a, Some(n(2))),
+                LPop(a, Some(n(5))),
+                LPop(a, Some(n(1))),
+                LPop(a, None),
+                Set(b, Val(1), vec![]),
+                LPop(b, Some(n(0))),
+                LPop(b, Some(n(-1))),
+                LPop(c, Some(Num::NotInt(0))),
+            ],
+        ),
+        (
+            "LMOVE to the same list rotates; a missing source is nil even to a \
+             string; LSET's and LINSERT's misses",
+            vec![
+                RPush(a, vec![ea, eb, ec]),
+                LMove(a, a, End::Left, End::Right),
+                RPopLPush(a, a),
+                LRange(a, n(0), n(-1)),
+                Set(b, Val(1), vec![]),
+                LMove(c, b, End::Left, End::Left),
+                LMove(a, b, End::Left, End::Left),
+                LMove(a, c, End::Right, End::Left),
+                LSet(a, n(5), ea),
+                LSet(a, n(-1), ec),
+                LSet(c, n(0), ea),
+                LIndex(a, n(-1)),
+                LInsert(a, Side::After, Elem(3), ea),
+                LInsert(a, Side::Before, ea, ec),
+                LInsert(Key(3), Side::Before, ea, ec),
+                LRange(a, n(0), n(-1)),
+            ],
+        ),
+        (
+            "scores print with %.17g; ties go by member bytes; ZADD's options \
+             and their conflicts; INCR to NaN",
+            vec![
+                ZAdd(
+                    a,
+                    vec![],
+                    vec![(one_tenth, text), (tenth, m2), (one, m1), (one, text)],
+                ),
+                ZRange(a, n(0), n(-1), true),
+                ZIncrBy(a, tenth, m2),
+                ZAdd(
+                    a,
+                    vec![ZAddOpt::Gt, ZAddOpt::Ch],
+                    vec![(tenth, m1), (inf, m2)],
+                ),
+                ZAdd(a, vec![ZAddOpt::Incr], vec![(minus_inf, m2)]),
+                ZAdd(a, vec![ZAddOpt::Nx, ZAddOpt::Gt], vec![(one, m1)]),
+                ZAdd(a, vec![ZAddOpt::Xx, ZAddOpt::Nx], vec![(Score(11), m1)]),
+                ZAdd(a, vec![ZAddOpt::Incr], vec![(one, m1), (one, m2)]),
+                ZAdd(a, vec![ZAddOpt::Xx, ZAddOpt::Incr], vec![(one, Member(3))]),
+                ZAdd(b, vec![ZAddOpt::Xx], vec![(one, m1)]),
+                ZAdd(b, vec![ZAddOpt::Ch], vec![]),
+                ZAdd(b, vec![], vec![]),
+                Exists(vec![b]),
+                ZAdd(a, vec![], vec![(Score(8), Member(3))]),
+                ZRank(a, text),
+                ZRevRank(a, text),
+                ZRange(a, n(0), n(-1), true),
+            ],
+        ),
+        (
+            "ZRANGEBYSCORE's exclusive and infinite bounds and LIMIT; ZPOP's \
+             flat pairs; ZREMRANGEBYSCORE deletes an emptied key",
+            vec![
+                ZAdd(a, vec![], vec![(one, m1), (Score(3), m2), (inf, text)]),
+                ZRangeByScore(a, bound(true, one), bound(false, Score(7)), true, None),
+                ZRangeByScore(
+                    a,
+                    bound(false, minus_inf),
+                    bound(false, inf),
+                    false,
+                    Some((n(1), n(1))),
+                ),
+                ZRangeByScore(
+                    a,
+                    bound(false, minus_inf),
+                    bound(false, inf),
+                    false,
+                    Some((n(-1), n(1))),
+                ),
+                ZCount(a, bound(true, one), bound(true, inf)),
+                ZCount(a, bound(false, Score(12)), bound(false, inf)),
+                ZPopMax(a, None),
+                ZPopMin(a, Some(n(5))),
+                ZPopMin(a, Some(n(0))),
+                ZAdd(a, vec![], vec![(one, m1)]),
+                ZRemRangeByScore(a, bound(false, minus_inf), bound(true, Score(3))),
+                Type(a),
+                Set(c, Val(1), vec![]),
+                ZPopMin(c, Some(n(0))),
+                ZCard(c),
+                LLen(c),
+            ],
+        ),
+    ]
+}
+
+/// Sessions on which this server disagreed with Redis 7.0 when they were
+/// written (each with Redis's reply): `tests/reference.rs` checks that the
+/// model follows Redis on them; `tests/model.rs` keeps them as an ignored
+/// test, to run when `core` is fixed, and meanwhile leaves the commands
+/// they need out of its random sessions.
+pub fn known_core_divergences() -> Vec<(&'static str, Vec<Command>)> {
+    use Command::*;
+    let (s, missing, z) = (Key(0), Key(1), Key(2));
+    let bad = Num::NotInt(0);
+    let bound = |score| Bound {
+        exclusive: false,
+        score: Score(score),
+    };
+    vec![
+        (
+            "LINDEX and LSET look the key up before parsing the index: \
+             LINDEX nil / WRONGTYPE, LSET ERR no such key / WRONGTYPE",
+            vec![
+                Set(s, Val(1), vec![]),
+                LIndex(missing, bad),
+                LIndex(s, bad),
+                LSet(missing, bad, Elem(0)),
+                LSet(s, bad, Elem(0)),
+            ],
+        ),
+        (
+            "ZRANGE and ZRANGEBYSCORE parse the range before the type check: \
+             not an integer / min or max is not a float, not WRONGTYPE",
+            vec![
+                Set(s, Val(1), vec![]),
+                ZRange(s, Num::Int(0), bad, false),
+                ZRangeByScore(s, bound(11), bound(0), false, None),
+            ],
+        ),
+        (
+            "a -0 score is stored (and read back) as 0 in a listpack; only \
+             ZADD INCR's own reply says -0",
+            vec![
+                ZAdd(z, vec![], vec![(Score(10), Member(0))]),
+                ZScore(z, Member(0)),
+                ZIncrBy(z, Score(10), Member(1)),
+                ZRange(z, Num::Int(0), Num::Int(-1), true),
+            ],
+        ),
+        (
+            "range bounds are read by strtod: \"\" is 0 and 1e400 is inf",
+            vec![
+                ZAdd(
+                    z,
+                    vec![],
+                    vec![(Score(9), Member(0)), (Score(0), Member(1))],
+                ),
+                ZCount(z, bound(13), bound(0)),
+                ZCount(z, bound(14), bound(5)),
+                ZRangeByScore(
+                    z,
+                    Bound {
+                        exclusive: true,
+                        score: Score(13),
+                    },
+                    bound(0),
+                    false,
+                    None,
+                ),
+            ],
+        ),
+    ]
+}
+
+/// `name key [n]`: a command with an optional count.
+fn optional(cmd: &str, k: &Key, n: &Option<Num>) -> Vec<Vec<u8>> {
+    let mut out = vec![cmd.as_bytes().to_vec(), k.bytes().to_vec()];
+    out.extend(n.map(Num::bytes));
+    out
 }
 
 /// `name key rest...`: a command on one key with further arguments.
@@ -645,7 +1095,7 @@ macro_rules! debug_as_argument {
     )*};
 }
 
-debug_as_argument!(Key, Val, Num, Field, Member);
+debug_as_argument!(Key, Val, Num, Field, Member, Elem, Score, Bound);
 
 impl fmt::Debug for Command {
     /// `SET a 1 PX 100`, `GET "sp ace"`, `(clock +1.000 ms)`: one line, as

@@ -12,11 +12,13 @@
 //! out here, not imported from `core`, so the comparison also checks
 //! `core`'s wording against Redis's.
 //!
-//! **Types.** A value is a string, a hash or a set ([`Value`]); a command
-//! on the wrong one gets WRONGTYPE, except where Redis reads "not mine" as
-//! "absent" (MGET's nil) or replaces whatever is there (SET, MSET, the
-//! STORE forms). A hash or set never exists empty: the command that removes
-//! its last field or member deletes the key.
+//! **Types.** A value is a string, a hash, a set, a list or a sorted set
+//! ([`Value`]); a command on the wrong one gets WRONGTYPE, except where
+//! Redis reads "not mine" as "absent" (MGET's nil) or replaces whatever is
+//! there (SET, MSET, the STORE forms). A hash, set, list or sorted set
+//! never exists empty: the command that removes its last element deletes
+//! the key. Lists are in `model/lists.rs` (`t_list.c`), sorted sets
+//! in `model/zsets.rs` (`t_zset.c`).
 //!
 //! **Order.** A test hash stays small (see [`crate::command::FIELDS`]), a
 //! listpack in Redis, so HGETALL, HKEYS and HVALS list fields in insertion
@@ -35,6 +37,11 @@
 //! know is which expired keys an active-expiry cycle removed (it samples at
 //! random); keys expired when a cycle ran are marked "maybe gone", and
 //! DBSIZE must then lie between the count without them and with them.
+
+mod lists;
+mod zsets;
+
+pub use zsets::{format_score, SortedSet};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +79,10 @@ pub enum Value {
     Hash(Fields),
     /// Never empty.
     Set(Members),
+    /// Elements from left (head) to right. Never empty.
+    List(Vec<Vec<u8>>),
+    /// Never empty.
+    ZSet(SortedSet),
 }
 
 impl Value {
@@ -81,6 +92,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 }
@@ -436,6 +449,34 @@ impl Model {
             | Command::SUnionStore(..)
             | Command::SDiffStore(..)
             | Command::SMove(..) => self.set_command(cmd),
+            Command::LPush(..)
+            | Command::RPush(..)
+            | Command::LPushX(..)
+            | Command::RPushX(..)
+            | Command::LPop(..)
+            | Command::RPop(..)
+            | Command::LLen(_)
+            | Command::LRange(..)
+            | Command::LIndex(..)
+            | Command::LSet(..)
+            | Command::LRem(..)
+            | Command::LTrim(..)
+            | Command::LMove(..)
+            | Command::RPopLPush(..)
+            | Command::LInsert(..) => self.list_command(cmd),
+            Command::ZAdd(..)
+            | Command::ZIncrBy(..)
+            | Command::ZRem(..)
+            | Command::ZCard(_)
+            | Command::ZScore(..)
+            | Command::ZRank(..)
+            | Command::ZRevRank(..)
+            | Command::ZRange(..)
+            | Command::ZRangeByScore(..)
+            | Command::ZCount(..)
+            | Command::ZPopMin(..)
+            | Command::ZPopMax(..)
+            | Command::ZRemRangeByScore(..) => self.zset_command(cmd),
         };
         Expected::Reply(reply)
     }
@@ -1002,13 +1043,17 @@ impl Model {
 /// * HGETALL: a map (RESP2 sends the fields and values as one flat array).
 ///   The order stays: see the module docs.
 ///
+/// * Scores (RESP3 doubles) as the bulk strings RESP2 sends, and
+///   member-score pairs (ZRANGE WITHSCORES, ZPOPMIN) as RESP2's flat array:
+///   the tests speak RESP2, as the real Redis of `reference.rs` does.
+///
 /// Errors and every other reply pass unchanged.
 pub fn comparable(args: &[Vec<u8>], reply: Frame) -> Frame {
     let name = args
         .first()
         .map(|n| n.to_ascii_uppercase())
         .unwrap_or_default();
-    match (name.as_slice(), reply) {
+    match (name.as_slice(), resp2(reply)) {
         (
             b"SMEMBERS" | b"SINTER" | b"SUNION" | b"SDIFF",
             Frame::Array(mut items) | Frame::Set(mut items),
@@ -1028,6 +1073,23 @@ pub fn comparable(args: &[Vec<u8>], reply: Frame) -> Frame {
             Frame::Map(pairs)
         }
         (_, reply) => reply,
+    }
+}
+
+/// A reply as a RESP2 client reads it: a double is a bulk string, pairs
+/// are one flat array (maps, sets and the rest keep their form, which
+/// [`comparable`] relies on).
+fn resp2(reply: Frame) -> Frame {
+    match reply {
+        Frame::Double(text) => Frame::Bulk(text),
+        Frame::Pairs(pairs) => Frame::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(a, b)| [resp2(a), resp2(b)])
+                .collect(),
+        ),
+        Frame::Array(items) => Frame::Array(items.into_iter().map(resp2).collect()),
+        other => other,
     }
 }
 
