@@ -3,8 +3,8 @@
 
 use myongoredis_core::Frame;
 use myongoredis_proptests::command::{
-    known_core_divergences, type_sessions, Bound, Command, Field, Key, Member, Num, Score, SetOpt,
-    Val,
+    known_core_divergences, type_sessions, Bound, Command, Elem, Field, Key, Member, Num, Score,
+    SetOpt, Val,
 };
 use myongoredis_proptests::harness::{
     check_against_model, check_session, regression_sessions, Client, Server, Target,
@@ -162,6 +162,40 @@ fn the_check_catches_wrong_hashes_and_sets() {
             reordered,
             "HGETALL a  ->  {\"g\" => \"-1\", \"f\" => \"1\"}",
         ),
+    ] {
+        let mut server = Faulty {
+            inner: Client::new(target, 1),
+            fault,
+        };
+        let report = check_session(&mut server, "faulty", &session).unwrap_err();
+        assert!(report.contains(what), "{report}");
+    }
+}
+
+/// The same for lists and sorted sets: a push that does nothing, and a
+/// score printed the short way (`1.1`, as Redis 7.2 would) rather than
+/// with Redis 7.0's `%.17g`, are both reported, the RESP3 double that
+/// `core` returns being compared as the RESP2 bulk string it is sent as.
+#[test]
+fn the_check_catches_wrong_lists_and_scores() {
+    let mut session = vec![
+        Command::RPush(Key(0), vec![Elem(0), Elem(1)]),
+        Command::ZAdd(Key(1), vec![], vec![(Score(2), Member(0))]),
+        Command::ZScore(Key(1), Member(0)),
+    ];
+    session.extend(Command::read_back());
+    let target = Target::ALL[0];
+    assert_eq!(check(target, &session), Ok(()));
+    let lost_rpush = |args: &[Vec<u8>]| (args[0] == b"RPUSH").then_some(Frame::Integer(2));
+    let short_score = |args: &[Vec<u8>]| {
+        (args[0] == b"ZSCORE").then(|| Frame::Double(bytes::Bytes::from_static(b"1.1")))
+    };
+    for (fault, what) in [
+        (
+            lost_rpush as fn(&[Vec<u8>]) -> Option<Frame>,
+            "TYPE a  ->  none",
+        ),
+        (short_score, "ZSCORE b 1  ->  \"1.1\""),
     ] {
         let mut server = Faulty {
             inner: Client::new(target, 1),
