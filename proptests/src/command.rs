@@ -1,17 +1,22 @@
 //! The command language of the model-based tests and the structured fuzz
-//! target: a typed subset of Redis's string, hash, set, keyspace and expiry
-//! commands, plus the two things that happen *between* commands (the clock
-//! moves, the active-expiry cycle runs).
+//! target: a typed subset of Redis's string, hash, set, list, sorted set,
+//! keyspace and expiry commands, plus the two things that happen *between*
+//! commands (the clock moves, the active-expiry cycle runs).
 //!
-//! Keys, values, hash fields and set members are indices into small fixed
-//! alphabets ([`KEYS`], [`VALUES`], [`FIELDS`], [`MEMBERS`]) so that random
-//! sequences keep hitting the same keys (a command on a key nobody else
-//! touches tests very little), keep meeting the integers where counters
-//! overflow, and keep putting a string, a hash and a set at the same key
-//! (WRONGTYPE). Every command renders to the exact
+//! Keys, values, hash fields, set members, list elements and scores are
+//! indices into small fixed alphabets ([`KEYS`], [`VALUES`], [`FIELDS`],
+//! [`MEMBERS`], [`ELEMENTS`], [`SCORES`]) so that random sequences keep
+//! hitting the same keys (a command on a key nobody else touches tests very
+//! little), keep meeting the integers where counters overflow and the
+//! scores Redis prints oddly, and keep putting values of every type at the
+//! same key (WRONGTYPE). Every command renders to the exact
 //! arguments a client would send ([`Command::args`]) and prints the way you
 //! would type it into `redis-cli` ([`Command`]'s `Debug`), so a shrunk
 //! failure reads as a session you can paste into a real Redis.
+
+mod sessions;
+
+pub use sessions::{known_core_divergences, list_zset_sessions, type_sessions};
 
 use std::fmt;
 
@@ -74,6 +79,22 @@ pub const MEMBERS: &[&[u8]] = &[
     b"-0",
 ];
 
+/// The list element alphabet: few elements, so LREM and LINSERT's pivot
+/// find them, including the empty string and one with a space.
+pub const ELEMENTS: &[&[u8]] = &[b"a", b"b", b"c", b"1", b"", b"sp ace"];
+
+/// The score alphabet of sorted sets. Redis 7.0 prints a score with
+/// `%.17g`, so `0.1` and `1.1` come back as `0.10000000000000001` and
+/// `1.1000000000000001`; `1e20` as `1e+20`; infinities as `inf`/`-inf`;
+/// `-0` is a valid score that Redis stores as `0`. The last four are not
+/// valid scores (`string2d`: no NaN, no empty string, no leading space, no
+/// overflow), though some are valid *range bounds* (`strtod` reads `""` as
+/// 0, `1e400` as infinity): see [`Bound`].
+pub const SCORES: &[&[u8]] = &[
+    b"1", b"0.1", b"1.1", b"2.5", b"-3", b"inf", b"-inf", b"+inf", b"1e20", b"0", b"-0", b"abc",
+    b"nan", b"", b"1e400",
+];
+
 /// Argument strings that are not integers to Redis's `string2ll`.
 pub const NOT_INTEGERS: &[&[u8]] = &[
     b"abc",
@@ -133,6 +154,100 @@ pub struct Member(pub u8);
 impl Member {
     pub fn bytes(self) -> &'static [u8] {
         MEMBERS[usize::from(self.0) % MEMBERS.len()]
+    }
+}
+
+/// A list element: an index into [`ELEMENTS`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Elem(pub u8);
+
+impl Elem {
+    pub fn bytes(self) -> &'static [u8] {
+        ELEMENTS[usize::from(self.0) % ELEMENTS.len()]
+    }
+}
+
+/// A score argument: an index into [`SCORES`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Score(pub u8);
+
+impl Score {
+    pub fn bytes(self) -> &'static [u8] {
+        SCORES[usize::from(self.0) % SCORES.len()]
+    }
+}
+
+/// A score range bound (ZRANGEBYSCORE, ZCOUNT, ZREMRANGEBYSCORE): a
+/// score, exclusive when prefixed with `(`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Bound {
+    pub exclusive: bool,
+    pub score: Score,
+}
+
+impl Bound {
+    pub fn bytes(self) -> Vec<u8> {
+        let mut out = if self.exclusive {
+            b"(".to_vec()
+        } else {
+            Vec::new()
+        };
+        out.extend_from_slice(self.score.bytes());
+        out
+    }
+}
+
+/// The end of a list that LMOVE pops from or pushes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum End {
+    Left,
+    Right,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Left => "LEFT",
+            End::Right => "RIGHT",
+        }
+    }
+}
+
+/// Where LINSERT puts the element, relative to the pivot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Side {
+    Before,
+    After,
+}
+
+/// One option of ZADD, in the order given (Redis accepts any order and
+/// refuses some combinations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ZAddOpt {
+    Nx,
+    Xx,
+    Gt,
+    Lt,
+    Ch,
+    Incr,
+}
+
+impl ZAddOpt {
+    fn name(self) -> &'static str {
+        match self {
+            ZAddOpt::Nx => "NX",
+            ZAddOpt::Xx => "XX",
+            ZAddOpt::Gt => "GT",
+            ZAddOpt::Lt => "LT",
+            ZAddOpt::Ch => "CH",
+            ZAddOpt::Incr => "INCR",
+        }
     }
 }
 
@@ -314,6 +429,47 @@ pub enum Command {
     SDiffStore(Key, Vec<Key>),
     /// SMOVE source destination member
     SMove(Key, Key, Member),
+    /// `LPUSH key element [element ...]` (RPUSH, LPUSHX, RPUSHX alike): an
+    /// empty list is the arity error.
+    LPush(Key, Vec<Elem>),
+    RPush(Key, Vec<Elem>),
+    LPushX(Key, Vec<Elem>),
+    RPushX(Key, Vec<Elem>),
+    /// `LPOP key [count]`
+    LPop(Key, Option<Num>),
+    RPop(Key, Option<Num>),
+    LLen(Key),
+    /// LRANGE key start stop
+    LRange(Key, Num, Num),
+    LIndex(Key, Num),
+    LSet(Key, Num, Elem),
+    /// LREM key count element
+    LRem(Key, Num, Elem),
+    LTrim(Key, Num, Num),
+    /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT`
+    LMove(Key, Key, End, End),
+    RPopLPush(Key, Key),
+    /// `LINSERT key BEFORE|AFTER pivot element`
+    LInsert(Key, Side, Elem, Elem),
+    /// `ZADD key [options] score member [score member ...]`: no pair at
+    /// all is the arity error or a syntax error, as in Redis.
+    ZAdd(Key, Vec<ZAddOpt>, Vec<(Score, Member)>),
+    ZIncrBy(Key, Score, Member),
+    /// An empty member list is the arity error.
+    ZRem(Key, Vec<Member>),
+    ZCard(Key),
+    ZScore(Key, Member),
+    ZRank(Key, Member),
+    ZRevRank(Key, Member),
+    /// `ZRANGE key start stop [WITHSCORES]` (by rank).
+    ZRange(Key, Num, Num, bool),
+    /// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
+    ZRangeByScore(Key, Bound, Bound, bool, Option<(Num, Num)>),
+    ZCount(Key, Bound, Bound),
+    /// `ZPOPMIN key [count]`
+    ZPopMin(Key, Option<Num>),
+    ZPopMax(Key, Option<Num>),
+    ZRemRangeByScore(Key, Bound, Bound),
     /// The clock moves forward by this many microseconds before the next
     /// command (what a real server sees between two requests).
     Advance(u32),
@@ -449,182 +605,106 @@ impl Command {
             Command::SMove(src, dst, m) => {
                 vec![name("SMOVE"), key(src), key(dst), m.bytes().to_vec()]
             }
+            Command::LPush(k, es) => key_then("LPUSH", k, es.iter().map(|e| e.bytes())),
+            Command::RPush(k, es) => key_then("RPUSH", k, es.iter().map(|e| e.bytes())),
+            Command::LPushX(k, es) => key_then("LPUSHX", k, es.iter().map(|e| e.bytes())),
+            Command::RPushX(k, es) => key_then("RPUSHX", k, es.iter().map(|e| e.bytes())),
+            Command::LPop(k, n) => optional("LPOP", k, n),
+            Command::RPop(k, n) => optional("RPOP", k, n),
+            Command::LLen(k) => vec![name("LLEN"), key(k)],
+            Command::LRange(k, a, b) => vec![name("LRANGE"), key(k), a.bytes(), b.bytes()],
+            Command::LIndex(k, i) => vec![name("LINDEX"), key(k), i.bytes()],
+            Command::LSet(k, i, e) => vec![name("LSET"), key(k), i.bytes(), e.bytes().to_vec()],
+            Command::LRem(k, n, e) => vec![name("LREM"), key(k), n.bytes(), e.bytes().to_vec()],
+            Command::LTrim(k, a, b) => vec![name("LTRIM"), key(k), a.bytes(), b.bytes()],
+            Command::LMove(src, dst, from, to) => vec![
+                name("LMOVE"),
+                key(src),
+                key(dst),
+                name(from.name()),
+                name(to.name()),
+            ],
+            Command::RPopLPush(src, dst) => vec![name("RPOPLPUSH"), key(src), key(dst)],
+            Command::LInsert(k, side, pivot, e) => vec![
+                name("LINSERT"),
+                key(k),
+                name(if *side == Side::Before {
+                    "BEFORE"
+                } else {
+                    "AFTER"
+                }),
+                pivot.bytes().to_vec(),
+                e.bytes().to_vec(),
+            ],
+            Command::ZAdd(k, opts, pairs) => {
+                let mut out = vec![name("ZADD"), key(k)];
+                out.extend(opts.iter().map(|o| name(o.name())));
+                for (s, m) in pairs {
+                    out.extend([s.bytes().to_vec(), m.bytes().to_vec()]);
+                }
+                out
+            }
+            Command::ZIncrBy(k, s, m) => {
+                vec![
+                    name("ZINCRBY"),
+                    key(k),
+                    s.bytes().to_vec(),
+                    m.bytes().to_vec(),
+                ]
+            }
+            Command::ZRem(k, ms) => key_then("ZREM", k, ms.iter().map(|m| m.bytes())),
+            Command::ZCard(k) => vec![name("ZCARD"), key(k)],
+            Command::ZScore(k, m) => vec![name("ZSCORE"), key(k), m.bytes().to_vec()],
+            Command::ZRank(k, m) => vec![name("ZRANK"), key(k), m.bytes().to_vec()],
+            Command::ZRevRank(k, m) => vec![name("ZREVRANK"), key(k), m.bytes().to_vec()],
+            Command::ZRange(k, a, b, withscores) => {
+                let mut out = vec![name("ZRANGE"), key(k), a.bytes(), b.bytes()];
+                out.extend(withscores.then(|| name("WITHSCORES")));
+                out
+            }
+            Command::ZRangeByScore(k, min, max, withscores, limit) => {
+                let mut out = vec![name("ZRANGEBYSCORE"), key(k), min.bytes(), max.bytes()];
+                out.extend(withscores.then(|| name("WITHSCORES")));
+                if let Some((offset, count)) = limit {
+                    out.extend([name("LIMIT"), offset.bytes(), count.bytes()]);
+                }
+                out
+            }
+            Command::ZCount(k, min, max) => vec![name("ZCOUNT"), key(k), min.bytes(), max.bytes()],
+            Command::ZPopMin(k, n) => optional("ZPOPMIN", k, n),
+            Command::ZPopMax(k, n) => optional("ZPOPMAX", k, n),
+            Command::ZRemRangeByScore(k, min, max) => {
+                vec![name("ZREMRANGEBYSCORE"), key(k), min.bytes(), max.bytes()]
+            }
             Command::Advance(_) | Command::ActiveExpire => Vec::new(),
         }
     }
 
-    /// Reads of every key's hash and set contents and type, for the end of
+    /// Reads of every key's type and hash, set, list and sorted set contents, for the end of
     /// a session: the harness's final state reads strings and TTLs (GET,
     /// PTTL), these the other types, so a write that went wrong silently
     /// shows even if no later command of the session read it.
     pub fn read_back() -> Vec<Command> {
         Key::all()
-            .flat_map(|k| [Command::Type(k), Command::HGetAll(k), Command::SMembers(k)])
+            .flat_map(|k| {
+                let all = (Num::Int(0), Num::Int(-1));
+                [
+                    Command::Type(k),
+                    Command::HGetAll(k),
+                    Command::SMembers(k),
+                    Command::LRange(k, all.0, all.1),
+                    Command::ZRange(k, all.0, all.1, true),
+                ]
+            })
             .collect()
     }
 }
 
-/// Sessions that pin a rule of hashes, sets and types that is easy to get
-/// wrong, kept as plain regression tests next to
-/// [`crate::harness::regression_sessions`]: `tests/model.rs` runs them in
-/// every mode, `tests/reference.rs` against a real Redis.
-pub fn type_sessions() -> Vec<(&'static str, Vec<Command>)> {
-    use Command::*;
-    let (a, b, c) = (Key(0), Key(1), Key(2));
-    let (f, g, one) = (Field(0), Field(1), Field(2));
-    // MEMBERS: "1", "2", ..., "01" at 8, "-0" at 9.
-    let (m1, m2, m0, text) = (Member(0), Member(1), Member(3), Member(5));
-    let (m01, minus0) = (Member(8), Member(9));
-    let read_back = |mut session: Vec<Command>| {
-        session.extend(Command::read_back());
-        session
-    };
-    vec![
-        (
-            "a listpack hash lists fields in insertion order: an update keeps \
-             its place, a field deleted and set again goes last",
-            read_back(vec![
-                HSet(a, vec![(f, Val(1)), (g, Val(2)), (one, Val(3))], None),
-                HSet(a, vec![(f, Val(5)), (f, Val(6))], None),
-                HDel(a, vec![g, g]),
-                HIncrBy(a, g, Num::Int(7)),
-                HGetAll(a),
-                HKeys(a),
-                HVals(a),
-            ]),
-        ),
-        (
-            "removing the last field or member deletes the key",
-            vec![
-                HSet(b, vec![(f, Val(1))], None),
-                HDel(b, vec![f, g]),
-                Exists(vec![b]),
-                SAdd(c, vec![m1]),
-                SRem(c, vec![m1, m2]),
-                Type(c),
-                SAdd(c, vec![m1]),
-                SMove(c, a, m1),
-                Type(c),
-                SMembers(a),
-                DbSize,
-            ],
-        ),
-        (
-            "WRONGTYPE across strings, hashes and sets; MGET reads nil; SET \
-             replaces any type unless it has GET",
-            vec![
-                HSet(a, vec![(f, Val(1))], None),
-                SAdd(b, vec![m1]),
-                Set(c, Val(3), vec![]),
-                Get(a),
-                Incr(b),
-                Append(a, Val(1)),
-                Strlen(b),
-                HGet(b, f),
-                HLen(c),
-                SAdd(a, vec![m1]),
-                SCard(c),
-                MGet(vec![a, b, c]),
-                Set(b, Val(0), vec![SetOpt::Get]),
-                Set(b, Val(0), vec![]),
-                Type(b),
-                BitField(a, vec![]),
-            ],
-        ),
-        (
-            "Redis 7.0 looks every key of SINTER/SDIFF up before answering: \
-             a missing key does not hide a later WRONGTYPE",
-            vec![
-                Set(a, Val(1), vec![]),
-                SInter(vec![b, a]),
-                SDiff(vec![b, a]),
-                SInterStore(c, vec![b, a]),
-                SUnion(vec![b]),
-                SInter(vec![b]),
-            ],
-        ),
-        (
-            "SINTERSTORE stops at the first key that is not a set: an expired \
-             key after it is not looked up, so not yet deleted",
-            vec![
-                Set(b, Val(1), vec![]),
-                Set(c, Val(1), vec![SetOpt::Px(Num::Int(1))]),
-                Advance(2_000),
-                SInterStore(a, vec![b, c]),
-                SUnion(vec![b, c]),
-                DbSize,
-                SDiff(vec![c, b]),
-                DbSize,
-            ],
-        ),
-        (
-            "an intset holds canonical integers only: 01 and -0 are other members",
-            vec![
-                SAdd(a, vec![m1, m0]),
-                SIsMember(a, m01),
-                SMIsMember(a, vec![minus0, m0, m1]),
-                SAdd(a, vec![m01, minus0]),
-                SCard(a),
-                SMembers(a),
-                SRem(a, vec![m01, minus0, text]),
-                SMembers(a),
-            ],
-        ),
-        (
-            "a STORE drops the destination's TTL and type; an empty result \
-             deletes it, even expired",
-            vec![
-                SAdd(a, vec![m1, m2]),
-                SAdd(b, vec![m2, text]),
-                Set(c, Val(1), vec![SetOpt::Ex(Num::Int(10))]),
-                SUnionStore(c, vec![a, b]),
-                Ttl(c),
-                SMembers(c),
-                SDiffStore(c, vec![a, b]),
-                SMembers(c),
-                Set(c, Val(1), vec![SetOpt::Px(Num::Int(1))]),
-                Advance(2_000),
-                SInterStore(c, vec![a, Key(3)]),
-                DbSize,
-            ],
-        ),
-        (
-            "SMOVE: a missing source is 0 even to a string; a wrong-type \
-             destination is refused; to the same key it tells membership",
-            vec![
-                Set(b, Val(1), vec![]),
-                SMove(c, b, m1),
-                SAdd(a, vec![m1]),
-                SMove(a, b, m1),
-                SMove(a, a, m1),
-                SMove(a, a, m2),
-                SMove(a, c, m2),
-                SMove(a, c, m1),
-                Exists(vec![a]),
-                SMembers(c),
-            ],
-        ),
-        (
-            "HINCRBY parses the increment first, refuses a non-integer value, \
-             and stops at i64's edge",
-            vec![
-                Set(b, Val(1), vec![]),
-                HIncrBy(b, f, Num::NotInt(0)),
-                HIncrBy(b, f, Num::Int(1)),
-                HIncrBy(a, f, Num::NotInt(0)),
-                Exists(vec![a]),
-                HSet(a, vec![(f, Val(8))], None),
-                HIncrBy(a, f, Num::Int(1)),
-                HIncrBy(a, g, Num::Int(i64::MAX)),
-                HIncrBy(a, g, Num::Int(1)),
-                HStrlen(a, g),
-                HSet(a, vec![], Some(f)),
-                HSet(a, vec![(f, Val(1))], Some(g)),
-                HMGet(a, vec![]),
-                HMGet(c, vec![f, g]),
-            ],
-        ),
-    ]
+/// `name key [n]`: a command with an optional count.
+fn optional(cmd: &str, k: &Key, n: &Option<Num>) -> Vec<Vec<u8>> {
+    let mut out = vec![cmd.as_bytes().to_vec(), k.bytes().to_vec()];
+    out.extend(n.map(Num::bytes));
+    out
 }
 
 /// `name key rest...`: a command on one key with further arguments.
@@ -645,7 +725,7 @@ macro_rules! debug_as_argument {
     )*};
 }
 
-debug_as_argument!(Key, Val, Num, Field, Member);
+debug_as_argument!(Key, Val, Num, Field, Member, Elem, Score, Bound);
 
 impl fmt::Debug for Command {
     /// `SET a 1 PX 100`, `GET "sp ace"`, `(clock +1.000 ms)`: one line, as

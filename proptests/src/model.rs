@@ -12,11 +12,15 @@
 //! out here, not imported from `core`, so the comparison also checks
 //! `core`'s wording against Redis's.
 //!
-//! **Types.** A value is a string, a hash or a set ([`Value`]); a command
-//! on the wrong one gets WRONGTYPE, except where Redis reads "not mine" as
-//! "absent" (MGET's nil) or replaces whatever is there (SET, MSET, the
-//! STORE forms). A hash or set never exists empty: the command that removes
-//! its last field or member deletes the key.
+//! **Types.** A value is a string, a hash, a set, a list or a sorted set
+//! ([`Value`]); a command on the wrong one gets WRONGTYPE, except where
+//! Redis reads "not mine" as "absent" (MGET's nil) or replaces whatever is
+//! there (SET, MSET, the STORE forms). A hash, set, list or sorted set
+//! never exists empty: the command that removes its last element deletes
+//! the key. This file holds the keyspace, strings and expiry; each other
+//! type has a file of its own beside it: `model/hashes.rs` (`t_hash.c`),
+//! `sets.rs` (`t_set.c`), `lists.rs` (`t_list.c`), `zsets.rs`
+//! (`t_zset.c`), and `bitfield.rs` (`bitops.c`).
 //!
 //! **Order.** A test hash stays small (see [`crate::command::FIELDS`]), a
 //! listpack in Redis, so HGETALL, HKEYS and HVALS list fields in insertion
@@ -36,13 +40,20 @@
 //! random); keys expired when a cycle ran are marked "maybe gone", and
 //! DBSIZE must then lie between the count without them and with them.
 
+mod bitfield;
+mod hashes;
+mod lists;
+mod sets;
+mod zsets;
+
+pub use zsets::{format_score, SortedSet};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use myongoredis_core::Frame;
 
 use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, T0_MS};
-use crate::command::{FieldOp, OVERFLOWS};
 
 /// What the server must reply to one step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +83,10 @@ pub enum Value {
     Hash(Fields),
     /// Never empty.
     Set(Members),
+    /// Elements from left (head) to right. Never empty.
+    List(Vec<Vec<u8>>),
+    /// Never empty.
+    ZSet(SortedSet),
 }
 
 impl Value {
@@ -81,6 +96,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 }
@@ -436,6 +453,34 @@ impl Model {
             | Command::SUnionStore(..)
             | Command::SDiffStore(..)
             | Command::SMove(..) => self.set_command(cmd),
+            Command::LPush(..)
+            | Command::RPush(..)
+            | Command::LPushX(..)
+            | Command::RPushX(..)
+            | Command::LPop(..)
+            | Command::RPop(..)
+            | Command::LLen(_)
+            | Command::LRange(..)
+            | Command::LIndex(..)
+            | Command::LSet(..)
+            | Command::LRem(..)
+            | Command::LTrim(..)
+            | Command::LMove(..)
+            | Command::RPopLPush(..)
+            | Command::LInsert(..) => self.list_command(cmd),
+            Command::ZAdd(..)
+            | Command::ZIncrBy(..)
+            | Command::ZRem(..)
+            | Command::ZCard(_)
+            | Command::ZScore(..)
+            | Command::ZRank(..)
+            | Command::ZRevRank(..)
+            | Command::ZRange(..)
+            | Command::ZRangeByScore(..)
+            | Command::ZCount(..)
+            | Command::ZPopMin(..)
+            | Command::ZPopMax(..)
+            | Command::ZRemRangeByScore(..) => self.zset_command(cmd),
         };
         Expected::Reply(reply)
     }
@@ -655,343 +700,6 @@ impl Model {
     }
 }
 
-// Hashes (`t_hash.c`).
-
-fn field_value<'h>(hash: &'h Fields, field: &[u8]) -> Option<&'h [u8]> {
-    hash.iter()
-        .find(|(f, _)| f.as_slice() == field)
-        .map(|(_, v)| v.as_slice())
-}
-
-/// `hashTypeSet`: update in place, or append. True if the field is new.
-fn hash_set(hash: &mut Fields, field: &[u8], value: Vec<u8>) -> bool {
-    match hash.iter_mut().find(|(f, _)| f.as_slice() == field) {
-        Some((_, v)) => {
-            *v = value;
-            false
-        }
-        None => {
-            hash.push((field.to_vec(), value));
-            true
-        }
-    }
-}
-
-impl Model {
-    /// `hashTypeLookupWriteOrCreate`: the hash at `key`, created empty if
-    /// there is none (the caller adds a field before anyone can see it).
-    fn hash_or_create(&mut self, key: &[u8]) -> Result<&mut Fields, Frame> {
-        if self.lookup_hash(key)?.is_none() {
-            self.insert(key, Entry::persistent(Value::Hash(Vec::new())));
-        }
-        match self.lookup_hash(key) {
-            Ok(Some(hash)) => Ok(hash),
-            _ => unreachable!("a hash was stored at this key above"),
-        }
-    }
-
-    /// A read of the hash at `key` (`lookupKeyRead` + `checkType`):
-    /// `missing` if there is none, WRONGTYPE for another type.
-    fn read_hash(&mut self, key: Key, missing: Frame, f: impl FnOnce(&Fields) -> Frame) -> Frame {
-        match self.lookup_hash(key.bytes()) {
-            Ok(Some(hash)) => f(hash),
-            Ok(None) => missing,
-            Err(e) => e,
-        }
-    }
-
-    fn hash_command(&mut self, cmd: &Command) -> Frame {
-        match cmd {
-            // `(argc % 2) == 1` and the table's arity -4 get the same text.
-            Command::HSet(_, pairs, dangling) if pairs.is_empty() || dangling.is_some() => {
-                arity("hset")
-            }
-            Command::HSet(k, pairs, _) => match self.hash_or_create(k.bytes()) {
-                // A field named twice is created once; the last value wins.
-                Ok(hash) => int(pairs
-                    .iter()
-                    .filter(|(f, v)| hash_set(hash, f.bytes(), v.bytes().to_vec()))
-                    .count() as i64),
-                Err(e) => e,
-            },
-            Command::HGet(k, f) => self.read_hash(*k, Frame::Null, |h| {
-                Frame::bulk_or_null(field_value(h, f.bytes()))
-            }),
-            Command::HMGet(_, fields) if fields.is_empty() => arity("hmget"),
-            // A missing key is a hash without fields: a nil for each.
-            Command::HMGet(k, fields) => {
-                let nils = Frame::Array(vec![Frame::Null; fields.len()]);
-                self.read_hash(*k, nils, |h| {
-                    Frame::Array(
-                        fields
-                            .iter()
-                            .map(|f| Frame::bulk_or_null(field_value(h, f.bytes())))
-                            .collect(),
-                    )
-                })
-            }
-            Command::HDel(_, fields) if fields.is_empty() => arity("hdel"),
-            Command::HDel(k, fields) => {
-                let hash = match self.lookup_hash(k.bytes()) {
-                    Ok(Some(hash)) => hash,
-                    Ok(None) => return int(0),
-                    Err(e) => return e,
-                };
-                // A field named twice is deleted once.
-                let before = hash.len();
-                hash.retain(|(f, _)| !fields.iter().any(|g| g.bytes() == f.as_slice()));
-                let deleted = before - hash.len();
-                if hash.is_empty() {
-                    self.entries.remove(k.bytes());
-                }
-                int(deleted as i64)
-            }
-            Command::HLen(k) => self.read_hash(*k, int(0), |h| int(h.len() as i64)),
-            Command::HExists(k, f) => self.read_hash(*k, int(0), |h| {
-                int(i64::from(field_value(h, f.bytes()).is_some()))
-            }),
-            Command::HStrlen(k, f) => self.read_hash(*k, int(0), |h| {
-                int(field_value(h, f.bytes()).map_or(0, <[u8]>::len) as i64)
-            }),
-            Command::HIncrBy(k, f, n) => self.hincrby(k.bytes(), f.bytes(), *n),
-            // RESP3 calls it a map (RESP2 sends it as a flat array).
-            Command::HGetAll(k) => self.read_hash(*k, Frame::Map(Vec::new()), |h| {
-                Frame::Map(
-                    h.iter()
-                        .map(|(f, v)| (Frame::bulk(f), Frame::bulk(v)))
-                        .collect(),
-                )
-            }),
-            Command::HKeys(k) => self.read_hash(*k, Frame::Array(Vec::new()), |h| {
-                Frame::Array(h.iter().map(|(f, _)| Frame::bulk(f)).collect())
-            }),
-            Command::HVals(k) => self.read_hash(*k, Frame::Array(Vec::new()), |h| {
-                Frame::Array(h.iter().map(|(_, v)| Frame::bulk(v)).collect())
-            }),
-            _ => unreachable!("apply sends only hash commands here"),
-        }
-    }
-
-    /// `hincrbyCommand`: the increment is parsed first, then the key is
-    /// looked up (and created); the field's value must be a `string2ll`
-    /// integer, and the sum must fit.
-    fn hincrby(&mut self, key: &[u8], field: &[u8], by: Num) -> Frame {
-        let Some(by) = parse_num(by) else {
-            return err(NOT_INTEGER);
-        };
-        let hash = match self.hash_or_create(key) {
-            Ok(hash) => hash,
-            Err(e) => return e,
-        };
-        // The key can only be new if the field is: the errors below leave
-        // no empty hash behind.
-        let current = match field_value(hash, field) {
-            None => 0,
-            Some(value) => match string2ll(value) {
-                Some(n) => n,
-                None => return err("ERR hash value is not an integer"),
-            },
-        };
-        let Some(new) = current.checked_add(by) else {
-            return err(OVERFLOW);
-        };
-        hash_set(hash, field, new.to_string().into_bytes());
-        int(new)
-    }
-}
-
-// Sets (`t_set.c`).
-
-/// What SINTER, SUNION and SDIFF (and their STORE forms) compute.
-#[derive(Clone, Copy)]
-enum SetOp {
-    Inter,
-    Union,
-    Diff,
-}
-
-/// A set reply (RESP3 `~`; an array in RESP2): the members in byte order,
-/// the order [`comparable`] puts the server's reply in.
-fn members_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Frame {
-    let sorted: BTreeSet<&Vec<u8>> = members.into_iter().collect();
-    Frame::Set(sorted.into_iter().map(|m| Frame::bulk(m)).collect())
-}
-
-impl Model {
-    /// A read of the set at `key`: `missing` if there is none, WRONGTYPE
-    /// for another type.
-    fn read_set(&mut self, key: Key, missing: Frame, f: impl FnOnce(&Members) -> Frame) -> Frame {
-        match self.lookup_set(key.bytes()) {
-            Ok(Some(set)) => f(set),
-            Ok(None) => missing,
-            Err(e) => e,
-        }
-    }
-
-    fn set_command(&mut self, cmd: &Command) -> Frame {
-        match cmd {
-            Command::SAdd(_, members) if members.is_empty() => arity("sadd"),
-            Command::SAdd(k, members) => {
-                // setTypeLookupWriteOrCreate
-                match self.lookup_set(k.bytes()) {
-                    Err(e) => return e,
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        self.insert(k.bytes(), Entry::persistent(Value::Set(Members::new())))
-                    }
-                }
-                let Ok(Some(set)) = self.lookup_set(k.bytes()) else {
-                    unreachable!("a set was stored at this key above")
-                };
-                int(members
-                    .iter()
-                    .filter(|m| set.insert(m.bytes().to_vec()))
-                    .count() as i64)
-            }
-            Command::SRem(_, members) if members.is_empty() => arity("srem"),
-            Command::SRem(k, members) => {
-                let set = match self.lookup_set(k.bytes()) {
-                    Ok(Some(set)) => set,
-                    Ok(None) => return int(0),
-                    Err(e) => return e,
-                };
-                let removed = members.iter().filter(|m| set.remove(m.bytes())).count();
-                if set.is_empty() {
-                    self.entries.remove(k.bytes());
-                }
-                int(removed as i64)
-            }
-            Command::SCard(k) => self.read_set(*k, int(0), |s| int(s.len() as i64)),
-            Command::SIsMember(k, m) => {
-                self.read_set(*k, int(0), |s| int(i64::from(s.contains(m.bytes()))))
-            }
-            Command::SMIsMember(_, members) if members.is_empty() => arity("smismember"),
-            Command::SMIsMember(k, members) => {
-                let is_member = |s: Option<&Members>| {
-                    Frame::Array(
-                        members
-                            .iter()
-                            .map(|m| int(i64::from(s.is_some_and(|s| s.contains(m.bytes())))))
-                            .collect(),
-                    )
-                };
-                let missing = is_member(None);
-                self.read_set(*k, missing, |s| is_member(Some(s)))
-            }
-            // Redis 7.0 runs SMEMBERS as an SINTER of one key.
-            Command::SMembers(k) => self.set_op(SetOp::Inter, None, &[*k]),
-            // The table's arity (-2, -3 for the STORE forms) is checked
-            // before anything else.
-            Command::SInter(keys) | Command::SUnion(keys) | Command::SDiff(keys)
-                if keys.is_empty() =>
-            {
-                arity(&String::from_utf8_lossy(&cmd.args()[0]).to_ascii_lowercase())
-            }
-            Command::SInterStore(_, keys)
-            | Command::SUnionStore(_, keys)
-            | Command::SDiffStore(_, keys)
-                if keys.is_empty() =>
-            {
-                arity(&String::from_utf8_lossy(&cmd.args()[0]).to_ascii_lowercase())
-            }
-            Command::SInter(keys) => self.set_op(SetOp::Inter, None, keys),
-            Command::SUnion(keys) => self.set_op(SetOp::Union, None, keys),
-            Command::SDiff(keys) => self.set_op(SetOp::Diff, None, keys),
-            Command::SInterStore(d, keys) => self.set_op(SetOp::Inter, Some(*d), keys),
-            Command::SUnionStore(d, keys) => self.set_op(SetOp::Union, Some(*d), keys),
-            Command::SDiffStore(d, keys) => self.set_op(SetOp::Diff, Some(*d), keys),
-            Command::SMove(src, dst, m) => self.smove(src.bytes(), dst.bytes(), m.bytes()),
-            _ => unreachable!("apply sends only set commands here"),
-        }
-    }
-
-    /// `sinterGenericCommand` and `sunionDiffGenericCommand`: every key is
-    /// looked up in order, and the first that is not a set ends the command
-    /// with WRONGTYPE (the keys after it are not looked up); a missing key
-    /// is an empty set. The STORE form replaces `dst` (of any type, TTL
-    /// dropped: `setKey`) with the result, or deletes it if the result is
-    /// empty, and replies with the result's size.
-    fn set_op(&mut self, op: SetOp, dst: Option<Key>, keys: &[Key]) -> Frame {
-        let mut sets: Vec<Option<Members>> = Vec::new();
-        for k in keys {
-            match self.lookup_set(k.bytes()) {
-                Ok(set) => sets.push(set.cloned()),
-                Err(e) => return e,
-            }
-        }
-        let empty = Members::new();
-        let result: Members = match op {
-            // A missing key makes the intersection empty.
-            SetOp::Inter if sets.iter().any(Option::is_none) => Members::new(),
-            SetOp::Inter => {
-                let (first, rest) = sets.split_first().expect("at least one key");
-                let first = first.as_ref().unwrap_or(&empty);
-                first
-                    .iter()
-                    .filter(|m| rest.iter().flatten().all(|s| s.contains(*m)))
-                    .cloned()
-                    .collect()
-            }
-            SetOp::Union => sets.iter().flatten().flatten().cloned().collect(),
-            SetOp::Diff => {
-                let (first, rest) = sets.split_first().expect("at least one key");
-                first
-                    .as_ref()
-                    .unwrap_or(&empty)
-                    .iter()
-                    .filter(|m| !rest.iter().flatten().any(|s| s.contains(*m)))
-                    .cloned()
-                    .collect()
-            }
-        };
-        let Some(dst) = dst else {
-            return members_reply(&result);
-        };
-        let size = result.len();
-        if result.is_empty() {
-            // `dbDelete`: removed even if it has expired and was not yet.
-            self.entries.remove(dst.bytes());
-        } else {
-            self.insert(dst.bytes(), Entry::persistent(Value::Set(result)));
-        }
-        int(size as i64)
-    }
-
-    /// `smoveCommand`: both keys are looked up first; a missing source is 0
-    /// even if the destination has the wrong type.
-    fn smove(&mut self, src: &[u8], dst: &[u8], member: &[u8]) -> Frame {
-        let mut is_set = |key| self.lookup(key).map(|e| matches!(e.value, Value::Set(_)));
-        match (is_set(src), is_set(dst)) {
-            (None, _) => return int(0),
-            (Some(true), None | Some(true)) => {}
-            _ => return err(WRONGTYPE),
-        }
-        let Ok(Some(set)) = self.lookup_set(src) else {
-            unreachable!("checked to be a set above")
-        };
-        // The same key: a no-op that tells whether the member is there.
-        if src == dst {
-            return int(i64::from(set.contains(member)));
-        }
-        if !set.remove(member) {
-            return int(0);
-        }
-        if set.is_empty() {
-            self.entries.remove(src);
-        }
-        match self.lookup_set(dst) {
-            Ok(Some(set)) => {
-                set.insert(member.to_vec());
-            }
-            _ => {
-                let set = Members::from([member.to_vec()]);
-                self.insert(dst, Entry::persistent(Value::Set(set)));
-            }
-        }
-        int(1)
-    }
-}
-
 /// The form in which the reply to `args` is compared with the model's:
 /// the reply itself, except where Redis leaves the order unspecified or
 /// RESP2 loses the type.
@@ -1002,13 +710,17 @@ impl Model {
 /// * HGETALL: a map (RESP2 sends the fields and values as one flat array).
 ///   The order stays: see the module docs.
 ///
+/// * Scores (RESP3 doubles) as the bulk strings RESP2 sends, and
+///   member-score pairs (ZRANGE WITHSCORES, ZPOPMIN) as RESP2's flat array:
+///   the tests speak RESP2, as the real Redis of `reference.rs` does.
+///
 /// Errors and every other reply pass unchanged.
 pub fn comparable(args: &[Vec<u8>], reply: Frame) -> Frame {
     let name = args
         .first()
         .map(|n| n.to_ascii_uppercase())
         .unwrap_or_default();
-    match (name.as_slice(), reply) {
+    match (name.as_slice(), resp2(reply)) {
         (
             b"SMEMBERS" | b"SINTER" | b"SUNION" | b"SDIFF",
             Frame::Array(mut items) | Frame::Set(mut items),
@@ -1031,264 +743,20 @@ pub fn comparable(args: &[Vec<u8>], reply: Frame) -> Frame {
     }
 }
 
-// BITFIELD (`bitops.c`), transcribed operation by operation.
-
-const BFOVERFLOW_WRAP: usize = 0;
-const BFOVERFLOW_SAT: usize = 1;
-const BFOVERFLOW_FAIL: usize = 2;
-
-/// One parsed operation of `bitfieldGeneric`.
-struct BitfieldOp {
-    /// 0 GET, 1 SET, 2 INCRBY.
-    opcode: u8,
-    sign: bool,
-    bits: u64,
-    offset: u64,
-    i64: i64,
-    owtype: usize,
-}
-
-impl Model {
-    /// Redis's `bitfieldGeneric`: parse every operation (the first bad one
-    /// is the reply), then look the key up, for reading if all are GETs
-    /// (a missing key is not created), else for writing, created or grown
-    /// with zeros up to the farthest bit written; then run them in order.
-    fn bitfield(&mut self, key: &[u8], ops: &[FieldOp]) -> Frame {
-        let mut parsed = Vec::new();
-        let mut owtype = BFOVERFLOW_WRAP;
-        let mut readonly = true;
-        let mut highest_write_offset = 0u64;
-        for op in ops {
-            let (opcode, ty, offset, value) = match *op {
-                FieldOp::Overflow(i) => {
-                    match usize::from(i) % OVERFLOWS.len() {
-                        n @ (BFOVERFLOW_WRAP | BFOVERFLOW_SAT | BFOVERFLOW_FAIL) => owtype = n,
-                        _ => return err("ERR Invalid OVERFLOW type specified"),
-                    }
-                    continue;
-                }
-                FieldOp::Get(t, o) => (0, t, o, None),
-                FieldOp::Set(t, o, n) => (1, t, o, Some(n)),
-                FieldOp::IncrBy(t, o, n) => (2, t, o, Some(n)),
-            };
-            // getBitfieldTypeFromArgument
-            if ty.bits < 1 || (ty.signed && ty.bits > 64) || (!ty.signed && ty.bits > 63) {
-                return err("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.");
-            }
-            let (bits, offset) = (u64::from(ty.bits), u64::from(offset));
-            let mut i64 = 0;
-            if opcode != 0 {
-                readonly = false;
-                highest_write_offset = highest_write_offset.max(offset + bits - 1);
-                match value.and_then(parse_num) {
-                    Some(v) => i64 = v,
-                    None => return err(NOT_INTEGER),
-                }
-            }
-            parsed.push(BitfieldOp {
-                opcode,
-                sign: ty.signed,
-                bits,
-                offset,
-                i64,
-                owtype,
-            });
-        }
-        // Looked up after the parse: a bad operation wins over WRONGTYPE.
-        let existing = match self.lookup_string(key) {
-            Err(e) => return e,
-            Ok(value) => value.cloned(),
-        };
-        let mut p = if readonly {
-            existing.unwrap_or_default()
-        } else {
-            let byte = (highest_write_offset >> 3) as usize;
-            if existing.is_none() {
-                self.insert(key, Entry::string(Vec::new()));
-            }
-            let value = self.string_mut(key);
-            if value.len() < byte + 1 {
-                value.resize(byte + 1, 0);
-            }
-            value.clone()
-        };
-        let mut replies = Vec::new();
-        for op in &parsed {
-            if op.opcode == 0 {
-                let v = if op.sign {
-                    get_signed_bitfield(&p, op.offset, op.bits)
-                } else {
-                    get_unsigned_bitfield(&p, op.offset, op.bits) as i64
-                };
-                replies.push(int(v));
-            } else if op.sign {
-                let oldval = get_signed_bitfield(&p, op.offset, op.bits);
-                let (overflow, newval, retval) = if op.opcode == 2 {
-                    let (o, wrapped) =
-                        check_signed_bitfield_overflow(oldval, op.i64, op.bits, op.owtype);
-                    let newval = if o != 0 {
-                        wrapped
-                    } else {
-                        oldval.wrapping_add(op.i64)
-                    };
-                    (o, newval, newval)
-                } else {
-                    let (o, wrapped) =
-                        check_signed_bitfield_overflow(op.i64, 0, op.bits, op.owtype);
-                    (o, if o != 0 { wrapped } else { op.i64 }, oldval)
-                };
-                if overflow != 0 && op.owtype == BFOVERFLOW_FAIL {
-                    replies.push(Frame::Null);
-                } else {
-                    replies.push(int(retval));
-                    set_unsigned_bitfield(&mut p, op.offset, op.bits, newval as u64);
-                }
-            } else {
-                let oldval = get_unsigned_bitfield(&p, op.offset, op.bits);
-                let (overflow, newval, retval) = if op.opcode == 2 {
-                    let (o, wrapped) =
-                        check_unsigned_bitfield_overflow(oldval, op.i64, op.bits, op.owtype);
-                    let newval = if o != 0 {
-                        wrapped
-                    } else {
-                        oldval.wrapping_add(op.i64 as u64)
-                    };
-                    (o, newval, newval)
-                } else {
-                    let (o, wrapped) =
-                        check_unsigned_bitfield_overflow(op.i64 as u64, 0, op.bits, op.owtype);
-                    (o, if o != 0 { wrapped } else { op.i64 as u64 }, oldval)
-                };
-                if overflow != 0 && op.owtype == BFOVERFLOW_FAIL {
-                    replies.push(Frame::Null);
-                } else {
-                    replies.push(int(retval as i64));
-                    set_unsigned_bitfield(&mut p, op.offset, op.bits, newval);
-                }
-            }
-        }
-        if !readonly {
-            *self.string_mut(key) = p;
-        }
-        Frame::Array(replies)
-    }
-}
-
-impl Model {
-    /// The string at `key`, which the caller has just made sure is one.
-    fn string_mut(&mut self, key: &[u8]) -> &mut Vec<u8> {
-        match self.lookup_string(key) {
-            Ok(Some(value)) => value,
-            _ => unreachable!("the caller stored a string at this key"),
-        }
-    }
-}
-
-/// `getUnsignedBitfield`, reading past the end as zeros (GET's 9-byte
-/// zero-padded buffer).
-fn get_unsigned_bitfield(p: &[u8], mut offset: u64, bits: u64) -> u64 {
-    let mut value = 0u64;
-    for _ in 0..bits {
-        let byteval = u64::from(p.get((offset >> 3) as usize).copied().unwrap_or(0));
-        let bit = 7 - (offset & 7);
-        value = (value << 1) | ((byteval >> bit) & 1);
-        offset += 1;
-    }
-    value
-}
-
-fn get_signed_bitfield(p: &[u8], offset: u64, bits: u64) -> i64 {
-    let mut value = get_unsigned_bitfield(p, offset, bits) as i64;
-    if bits < 64 && value & (1i64 << (bits - 1)) != 0 {
-        value |= -1i64 << bits;
-    }
-    value
-}
-
-fn set_unsigned_bitfield(p: &mut [u8], mut offset: u64, bits: u64, value: u64) {
-    for j in 0..bits {
-        let bitval = u8::from(value & (1u64 << (bits - 1 - j)) != 0);
-        let byte = (offset >> 3) as usize;
-        let bit = 7 - (offset & 7);
-        p[byte] = (p[byte] & !(1 << bit)) | (bitval << bit);
-        offset += 1;
-    }
-}
-
-/// `checkUnsignedBitfieldOverflow`: (1 overflow, -1 underflow, 0 fits;
-/// the WRAP or SAT value).
-fn check_unsigned_bitfield_overflow(value: u64, incr: i64, bits: u64, owtype: usize) -> (i32, u64) {
-    let max = if bits == 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
-    let maxincr = max.wrapping_sub(value) as i64;
-    let minincr = value.wrapping_neg() as i64;
-    let wrap =
-        || value.wrapping_add(incr as u64) & !(u64::MAX.checked_shl(bits as u32).unwrap_or(0));
-    if value > max || (incr > 0 && incr > maxincr) {
-        (
-            1,
-            if owtype == BFOVERFLOW_SAT {
-                max
-            } else {
-                wrap()
-            },
-        )
-    } else if incr < 0 && incr < minincr {
-        (-1, if owtype == BFOVERFLOW_SAT { 0 } else { wrap() })
-    } else {
-        (0, 0)
-    }
-}
-
-/// `checkSignedBitfieldOverflow`.
-fn check_signed_bitfield_overflow(value: i64, incr: i64, bits: u64, owtype: usize) -> (i32, i64) {
-    let max = if bits == 64 {
-        i64::MAX
-    } else {
-        (1i64 << (bits - 1)) - 1
-    };
-    let min = -max - 1;
-    let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
-    let minincr = min.wrapping_sub(value);
-    let wrap = || {
-        let msb = 1u64 << (bits - 1);
-        let mut c = (value as u64).wrapping_add(incr as u64);
-        if bits < 64 {
-            let mask = u64::MAX << bits;
-            if c & msb != 0 {
-                c |= mask;
-            } else {
-                c &= !mask;
-            }
-        }
-        c as i64
-    };
-    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
-        (
-            1,
-            if owtype == BFOVERFLOW_SAT {
-                max
-            } else {
-                wrap()
-            },
-        )
-    } else if value < min
-        || (bits != 64 && incr < minincr)
-        || (value < 0 && incr < 0 && incr < minincr)
-    {
-        (
-            -1,
-            if owtype == BFOVERFLOW_SAT {
-                min
-            } else {
-                wrap()
-            },
-        )
-    } else {
-        (0, 0)
+/// A reply as a RESP2 client reads it: a double is a bulk string, pairs
+/// are one flat array (maps, sets and the rest keep their form, which
+/// [`comparable`] relies on).
+fn resp2(reply: Frame) -> Frame {
+    match reply {
+        Frame::Double(text) => Frame::Bulk(text),
+        Frame::Pairs(pairs) => Frame::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(a, b)| [resp2(a), resp2(b)])
+                .collect(),
+        ),
+        Frame::Array(items) => Frame::Array(items.into_iter().map(resp2).collect()),
+        other => other,
     }
 }
 

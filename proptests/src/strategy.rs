@@ -10,6 +10,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use crate::command::{At, Command, ExpireCond, Key, Num, SetOpt, Val, KEYS, NOT_INTEGERS, VALUES};
+use crate::command::{Bound, Elem, End, Score, Side, ZAddOpt, ELEMENTS, SCORES};
 use crate::command::{Field, FieldOp, FieldType, Member, FIELDS, MEMBERS};
 
 /// Number of cases for a property: `default`, unless the `PROPTEST_CASES`
@@ -151,14 +152,16 @@ pub fn command() -> impl Strategy<Value = Command> {
 }
 
 /// A command a client sends: strings and the keyspace (weight 64), hashes
-/// (20) and sets (22), on the same keys so the types meet. Empty key,
-/// field and member lists are rare but present, so arity errors are
-/// checked too.
+/// (20), sets (22), lists (24) and sorted sets (26), on the same keys so
+/// the types meet. Empty key, field, member and element lists are rare but
+/// present, so arity errors are checked too.
 pub fn real_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         64 => string_command(),
         20 => hash_command(),
         22 => set_command(),
+        24 => list_command(),
+        26 => zset_command(),
     ]
 }
 
@@ -256,6 +259,116 @@ pub fn set_command() -> impl Strategy<Value = Command> {
     ]
 }
 
+pub fn elem() -> impl Strategy<Value = Elem> {
+    (0..ELEMENTS.len() as u8).prop_map(Elem)
+}
+
+/// A score: mostly valid (the first eleven of [`SCORES`]), sometimes not.
+pub fn score() -> impl Strategy<Value = Score> {
+    let valid = 11u8;
+    prop_oneof![
+        8 => (0..valid).prop_map(Score),
+        1 => (valid..SCORES.len() as u8).prop_map(Score),
+    ]
+}
+
+/// A range bound: any of [`SCORES`], `(` (exclusive) about a third of the
+/// time.
+pub fn bound() -> impl Strategy<Value = Bound> {
+    let score = (0..SCORES.len() as u8).prop_map(Score);
+    (prop::bool::weighted(0.3), score).prop_map(|(exclusive, score)| Bound { exclusive, score })
+}
+
+/// A list index (LRANGE, LTRIM, LINDEX, LSET, ZRANGE): small, negative
+/// from the end, sometimes far out or not an integer.
+pub fn index() -> impl Strategy<Value = Num> {
+    prop_oneof![
+        10 => (-5i64..=5).prop_map(Num::Int),
+        1 => prop::sample::select(vec![i64::MAX, i64::MIN, 100, -100]).prop_map(Num::Int),
+        1 => not_int(),
+    ]
+}
+
+/// A count (LPOP, ZPOPMIN, LREM, LIMIT): small, sometimes negative or not
+/// an integer.
+pub fn count() -> impl Strategy<Value = Num> {
+    prop_oneof![
+        10 => (-1i64..=4).prop_map(Num::Int),
+        1 => not_int(),
+    ]
+}
+
+fn end() -> impl Strategy<Value = End> {
+    prop_oneof![Just(End::Left), Just(End::Right)]
+}
+
+/// A list command. The pushes are the most frequent so that lists exist.
+pub fn list_command() -> impl Strategy<Value = Command> {
+    let elems = || some(elem(), 4);
+    prop_oneof![
+        4 => (key(), elems()).prop_map(|(k, e)| Command::LPush(k, e)),
+        4 => (key(), elems()).prop_map(|(k, e)| Command::RPush(k, e)),
+        1 => (key(), elems()).prop_map(|(k, e)| Command::LPushX(k, e)),
+        1 => (key(), elems()).prop_map(|(k, e)| Command::RPushX(k, e)),
+        2 => (key(), prop::option::of(count())).prop_map(|(k, n)| Command::LPop(k, n)),
+        2 => (key(), prop::option::of(count())).prop_map(|(k, n)| Command::RPop(k, n)),
+        1 => key().prop_map(Command::LLen),
+        2 => (key(), index(), index()).prop_map(|(k, a, b)| Command::LRange(k, a, b)),
+        1 => (key(), index()).prop_map(|(k, i)| Command::LIndex(k, i)),
+        1 => (key(), index(), elem()).prop_map(|(k, i, e)| Command::LSet(k, i, e)),
+        2 => (key(), count(), elem()).prop_map(|(k, n, e)| Command::LRem(k, n, e)),
+        1 => (key(), index(), index()).prop_map(|(k, a, b)| Command::LTrim(k, a, b)),
+        2 => (key(), key(), end(), end()).prop_map(|(a, b, f, t)| Command::LMove(a, b, f, t)),
+        1 => (key(), key()).prop_map(|(a, b)| Command::RPopLPush(a, b)),
+        2 => (key(), prop_oneof![Just(Side::Before), Just(Side::After)], elem(), elem())
+            .prop_map(|(k, s, p, e)| Command::LInsert(k, s, p, e)),
+    ]
+}
+
+/// ZADD's options: usually none or one, sometimes an incompatible pair.
+fn zadd_opts() -> impl Strategy<Value = Vec<ZAddOpt>> {
+    let opt = prop::sample::select(vec![
+        ZAddOpt::Nx,
+        ZAddOpt::Xx,
+        ZAddOpt::Gt,
+        ZAddOpt::Lt,
+        ZAddOpt::Ch,
+        ZAddOpt::Incr,
+    ]);
+    prop_oneof![
+        6 => Just(Vec::new()),
+        4 => vec(opt.clone(), 1),
+        2 => vec(opt, 2..=3),
+    ]
+}
+
+/// A sorted set command. ZADD is the most frequent so that sorted sets
+/// exist; an INCR with one pair is common enough to reach NaN.
+pub fn zset_command() -> impl Strategy<Value = Command> {
+    let pairs = prop_oneof![
+        12 => vec((score(), member()), 1..=3),
+        1 => Just(Vec::new()),
+    ];
+    let limit = prop::option::weighted(0.4, (count(), count()));
+    prop_oneof![
+        7 => (key(), zadd_opts(), pairs).prop_map(|(k, o, p)| Command::ZAdd(k, o, p)),
+        3 => (key(), score(), member()).prop_map(|(k, s, m)| Command::ZIncrBy(k, s, m)),
+        2 => (key(), members()).prop_map(|(k, m)| Command::ZRem(k, m)),
+        1 => key().prop_map(Command::ZCard),
+        2 => (key(), member()).prop_map(|(k, m)| Command::ZScore(k, m)),
+        1 => (key(), member()).prop_map(|(k, m)| Command::ZRank(k, m)),
+        1 => (key(), member()).prop_map(|(k, m)| Command::ZRevRank(k, m)),
+        2 => (key(), index(), index(), any::<bool>())
+            .prop_map(|(k, a, b, w)| Command::ZRange(k, a, b, w)),
+        2 => (key(), bound(), bound(), any::<bool>(), limit)
+            .prop_map(|(k, a, b, w, l)| Command::ZRangeByScore(k, a, b, w, l)),
+        1 => (key(), bound(), bound()).prop_map(|(k, a, b)| Command::ZCount(k, a, b)),
+        1 => (key(), prop::option::of(count())).prop_map(|(k, n)| Command::ZPopMin(k, n)),
+        1 => (key(), prop::option::of(count())).prop_map(|(k, n)| Command::ZPopMax(k, n)),
+        1 => (key(), bound(), bound()).prop_map(|(k, a, b)| Command::ZRemRangeByScore(k, a, b)),
+    ]
+}
+
 /// A BITFIELD type: mostly valid and narrow (so overflow is common),
 /// sometimes at or past the 63/64-bit limits.
 pub fn field_type() -> impl Strategy<Value = FieldType> {
@@ -278,12 +391,27 @@ pub fn field_op() -> impl Strategy<Value = FieldOp> {
 }
 
 /// A session of up to `max` steps.
+///
+/// Most sessions mix every group; the others dwell on one type (hashes,
+/// sets, lists or sorted sets, with other commands among them), because in
+/// a mixed session of 40 steps over six keys a list or sorted set rarely
+/// grows long enough, or meets the same element twice, for LREM's
+/// direction or a score tie to show.
 pub fn session(max: usize) -> impl Strategy<Value = Vec<Command>> {
-    vec(command(), 1..=max)
+    let focused = |group: BoxedStrategy<Command>| {
+        vec(prop_oneof![4 => group, 1 => command()], 1..=max).boxed()
+    };
+    prop_oneof![
+        4 => vec(command(), 1..=max).boxed(),
+        1 => focused(hash_command().boxed()),
+        1 => focused(set_command().boxed()),
+        2 => focused(list_command().boxed()),
+        2 => focused(zset_command().boxed()),
+    ]
 }
 
 /// A session of up to `max` steps, then [`Command::read_back`]: the type,
-/// hash and set contents of every key (shrinking keeps the read-back).
+/// hash, set, list and sorted set contents of every key (shrinking keeps the read-back).
 pub fn session_read_back(max: usize) -> impl Strategy<Value = Vec<Command>> {
     session(max).prop_map(|mut commands| {
         commands.extend(Command::read_back());

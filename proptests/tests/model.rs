@@ -3,7 +3,8 @@
 
 use myongoredis_core::Frame;
 use myongoredis_proptests::command::{
-    type_sessions, Command, Field, Key, Member, Num, SetOpt, Val,
+    known_core_divergences, type_sessions, Bound, Command, Elem, Field, Key, Member, Num, Score,
+    SetOpt, Val,
 };
 use myongoredis_proptests::harness::{
     check_against_model, check_session, regression_sessions, Client, Server, Target,
@@ -32,6 +33,31 @@ impl Server for Compared {
     }
 }
 
+/// Does `cmd` need one of the [`known_core_divergences`]? Such commands
+/// are left out of the random sessions below until `core` is fixed (the
+/// reference test still sends them to Redis); the ignored test
+/// `known_core_divergences_agree` fails until then.
+fn hits_known_core_divergence(cmd: &Command) -> bool {
+    // `-0` as a score; `""` and `1e400` as a bound; bounds Redis refuses.
+    let minus_zero = |s: &Score| s.bytes() == b"-0";
+    let strtod_only = |b: &Bound| matches!(b.score.bytes(), b"" | b"1e400");
+    let not_a_float = |b: &Bound| matches!(b.score.bytes(), b"abc" | b"nan");
+    let not_int = |n: &Num| matches!(n, Num::NotInt(_));
+    match cmd {
+        Command::LIndex(_, i) | Command::LSet(_, i, _) => not_int(i),
+        Command::ZRange(_, a, b, _) => not_int(a) || not_int(b),
+        Command::ZRangeByScore(_, a, b, ..) => {
+            [a, b].into_iter().any(|b| strtod_only(b) || not_a_float(b))
+        }
+        Command::ZCount(_, a, b) | Command::ZRemRangeByScore(_, a, b) => {
+            strtod_only(a) || strtod_only(b)
+        }
+        Command::ZAdd(_, _, pairs) => pairs.iter().any(|(s, _)| minus_zero(s)),
+        Command::ZIncrBy(_, s, _) => minus_zero(s),
+        _ => false,
+    }
+}
+
 /// [`check_against_model`] with set replies compared sorted.
 fn check(target: Target, commands: &[Command]) -> Result<(), String> {
     check_session(&mut Compared::new(target), &target.to_string(), commands)
@@ -47,7 +73,8 @@ proptest! {
     /// Every reply and the final state (strings and TTLs, then every key's
     /// type, hash and set) agree with the model, in every mode.
     #[test]
-    fn every_mode_agrees_with_the_model(commands in session_read_back(40)) {
+    fn every_mode_agrees_with_the_model(mut commands in session_read_back(40)) {
+        commands.retain(|c| !hits_known_core_divergence(c));
         for target in Target::ALL {
             if let Err(report) = check(target, &commands) {
                 prop_assert!(false, "{}", report);
@@ -145,6 +172,40 @@ fn the_check_catches_wrong_hashes_and_sets() {
     }
 }
 
+/// The same for lists and sorted sets: a push that does nothing, and a
+/// score printed the short way (`1.1`, as Redis 7.2 would) rather than
+/// with Redis 7.0's `%.17g`, are both reported, the RESP3 double that
+/// `core` returns being compared as the RESP2 bulk string it is sent as.
+#[test]
+fn the_check_catches_wrong_lists_and_scores() {
+    let mut session = vec![
+        Command::RPush(Key(0), vec![Elem(0), Elem(1)]),
+        Command::ZAdd(Key(1), vec![], vec![(Score(2), Member(0))]),
+        Command::ZScore(Key(1), Member(0)),
+    ];
+    session.extend(Command::read_back());
+    let target = Target::ALL[0];
+    assert_eq!(check(target, &session), Ok(()));
+    let lost_rpush = |args: &[Vec<u8>]| (args[0] == b"RPUSH").then_some(Frame::Integer(2));
+    let short_score = |args: &[Vec<u8>]| {
+        (args[0] == b"ZSCORE").then(|| Frame::Double(bytes::Bytes::from_static(b"1.1")))
+    };
+    for (fault, what) in [
+        (
+            lost_rpush as fn(&[Vec<u8>]) -> Option<Frame>,
+            "TYPE a  ->  none",
+        ),
+        (short_score, "ZSCORE b 1  ->  \"1.1\""),
+    ] {
+        let mut server = Faulty {
+            inner: Client::new(target, 1),
+            fault,
+        };
+        let report = check_session(&mut server, "faulty", &session).unwrap_err();
+        assert!(report.contains(what), "{report}");
+    }
+}
+
 /// The regression sessions (see `harness::regression_sessions` and
 /// `command::type_sessions`), in every mode. Every failing session is
 /// reported, not just the first.
@@ -161,4 +222,31 @@ fn regression_sessions_agree() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The sessions on which `core` disagreed with Redis 7.0 (see
+/// [`known_core_divergences`]; the reference test shows the model follows
+/// Redis on them). Run with `--ignored` once `core` is fixed, then drop
+/// the `ignore` and `hits_known_core_divergence`.
+#[test]
+#[ignore = "core diverges from Redis 7.0 here: see command::known_core_divergences"]
+fn known_core_divergences_agree() {
+    let mut failures = Vec::new();
+    for (name, commands) in known_core_divergences() {
+        for target in Target::ALL {
+            if let Err(report) = check(target, &commands) {
+                failures.push(format!("{name}\n{report}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The sessions of [`known_core_divergences`] are exactly what the random
+/// sessions leave out: each holds at least one command the filter drops.
+#[test]
+fn the_filter_covers_the_known_divergences() {
+    for (name, commands) in known_core_divergences() {
+        assert!(commands.iter().any(hits_known_core_divergence), "{name}");
+    }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use myongoredis_core::resp::{encode_request, parse_frame};
 use myongoredis_core::Frame;
-use myongoredis_proptests::command::{type_sessions, Command, T0_MS};
+use myongoredis_proptests::command::{known_core_divergences, type_sessions, Command, T0_MS};
 use myongoredis_proptests::harness::{check_session, regression_sessions, Server};
 use myongoredis_proptests::model::comparable;
 use myongoredis_proptests::strategy::{cases, session_read_back};
@@ -177,7 +177,11 @@ fn the_model_agrees_with_real_redis() {
         max_shrink_iters: 5_000,
         ..Config::default()
     });
-    for (name, commands) in regression_sessions().into_iter().chain(type_sessions()) {
+    let sessions = regression_sessions()
+        .into_iter()
+        .chain(type_sessions())
+        .chain(known_core_divergences());
+    for (name, commands) in sessions {
         let mut redis = redis.borrow_mut();
         redis.reset();
         if let Err(report) = check_session(&mut *redis, "redis-server 7.0", &commands) {
