@@ -3,8 +3,8 @@
 
 use myongoredis_core::Frame;
 use myongoredis_proptests::command::{
-    known_core_divergences, type_sessions, Bound, Command, Elem, Field, Key, Member, Num, Score,
-    SetOpt, Val,
+    known_core_divergences, type_sessions, Command, Elem, Field, Key, Member, Num, Score, SetOpt,
+    Val,
 };
 use myongoredis_proptests::harness::{
     check_against_model, check_session, regression_sessions, Client, Server, Target,
@@ -33,31 +33,6 @@ impl Server for Compared {
     }
 }
 
-/// Does `cmd` need one of the [`known_core_divergences`]? Such commands
-/// are left out of the random sessions below until `core` is fixed (the
-/// reference test still sends them to Redis); the ignored test
-/// `known_core_divergences_agree` fails until then.
-fn hits_known_core_divergence(cmd: &Command) -> bool {
-    // `-0` as a score; `""` and `1e400` as a bound; bounds Redis refuses.
-    let minus_zero = |s: &Score| s.bytes() == b"-0";
-    let strtod_only = |b: &Bound| matches!(b.score.bytes(), b"" | b"1e400");
-    let not_a_float = |b: &Bound| matches!(b.score.bytes(), b"abc" | b"nan");
-    let not_int = |n: &Num| matches!(n, Num::NotInt(_));
-    match cmd {
-        Command::LIndex(_, i) | Command::LSet(_, i, _) => not_int(i),
-        Command::ZRange(_, a, b, _) => not_int(a) || not_int(b),
-        Command::ZRangeByScore(_, a, b, ..) => {
-            [a, b].into_iter().any(|b| strtod_only(b) || not_a_float(b))
-        }
-        Command::ZCount(_, a, b) | Command::ZRemRangeByScore(_, a, b) => {
-            strtod_only(a) || strtod_only(b)
-        }
-        Command::ZAdd(_, _, pairs) => pairs.iter().any(|(s, _)| minus_zero(s)),
-        Command::ZIncrBy(_, s, _) => minus_zero(s),
-        _ => false,
-    }
-}
-
 /// [`check_against_model`] with set replies compared sorted.
 fn check(target: Target, commands: &[Command]) -> Result<(), String> {
     check_session(&mut Compared::new(target), &target.to_string(), commands)
@@ -74,7 +49,6 @@ proptest! {
     /// type, hash and set) agree with the model, in every mode.
     #[test]
     fn every_mode_agrees_with_the_model(mut commands in session_read_back(40)) {
-        commands.retain(|c| !hits_known_core_divergence(c));
         for target in Target::ALL {
             if let Err(report) = check(target, &commands) {
                 prop_assert!(false, "{}", report);
@@ -224,12 +198,12 @@ fn regression_sessions_agree() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// The sessions on which `core` disagreed with Redis 7.0 (see
+/// The sessions on which `core` once disagreed with Redis 7.0 (see
 /// [`known_core_divergences`]; the reference test shows the model follows
-/// Redis on them). Run with `--ignored` once `core` is fixed, then drop
-/// the `ignore` and `hits_known_core_divergence`.
+/// Redis on them): the order of key lookup and argument parsing in
+/// LINDEX, LSET, ZRANGE and ZRANGEBYSCORE, -0 scores, lenient range
+/// bounds. Fixed; kept as regressions.
 #[test]
-#[ignore = "core diverges from Redis 7.0 here: see command::known_core_divergences"]
 fn known_core_divergences_agree() {
     let mut failures = Vec::new();
     for (name, commands) in known_core_divergences() {
@@ -240,13 +214,4 @@ fn known_core_divergences_agree() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-/// The sessions of [`known_core_divergences`] are exactly what the random
-/// sessions leave out: each holds at least one command the filter drops.
-#[test]
-fn the_filter_covers_the_known_divergences() {
-    for (name, commands) in known_core_divergences() {
-        assert!(commands.iter().any(hits_known_core_divergence), "{name}");
-    }
 }

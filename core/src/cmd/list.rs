@@ -210,13 +210,14 @@ fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 
 /// LINDEX key index
 fn lindex(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, KeyOutsidePlan> {
-    let index = match int_arg(&args[2]) {
-        Ok(i) => i,
-        Err(e) => return Ok(e),
-    };
-    read_list(ctx, view, &args[1], |l| {
-        let element = l.and_then(|l| position(index, l.len()).and_then(|i| l.get(i)));
-        Frame::bulk_or_null(element)
+    // Redis looks the key up first: a missing key is nil and another
+    // type WRONGTYPE, whatever the index says.
+    read_list(ctx, view, &args[1], |l| match (l, int_arg(&args[2])) {
+        (None, _) => Frame::Null,
+        (Some(_), Err(e)) => e,
+        (Some(l), Ok(index)) => {
+            Frame::bulk_or_null(position(index, l.len()).and_then(|i| l.get(i)))
+        }
     })
 }
 
@@ -227,15 +228,13 @@ fn lset(
     args: &[Bytes],
 ) -> Result<Frame, KeyOutsidePlan> {
     let key = &args[1];
-    let index = match int_arg(&args[2]) {
-        Ok(i) => i,
-        Err(e) => return Ok(e),
-    };
     let mut ks = view.ks_mut(key)?;
+    // The key first, then the index, as Redis checks them.
     Ok(match ks.list_mut(key, ctx.now_ms(), false) {
         Err(_) => wrongtype(),
         Ok(None) => Frame::static_error(error::NO_SUCH_KEY),
-        Ok(Some(mut list)) => match position(index, list.len()) {
+        Ok(Some(_)) if int_arg(&args[2]).is_err() => int_arg(&args[2]).unwrap_err(),
+        Ok(Some(mut list)) => match int_arg(&args[2]).ok().and_then(|i| position(i, list.len())) {
             Some(i) => {
                 list.set(i, &args[3]);
                 Frame::ok()

@@ -213,7 +213,9 @@ fn zincrby(
     let Ok(Some(mut z)) = ks.zset_mut(key, ctx.now_ms(), true) else {
         return Ok(wrongtype());
     };
-    let new = z.score(member).unwrap_or(0.0) + by;
+    // A new member's score is the increment itself (so -0 stays -0 in
+    // the reply), as Redis's zsetAdd sets it.
+    let new = z.score(member).map_or(by, |current| current + by);
     if new.is_nan() {
         return Ok(Frame::static_error(
             "ERR resulting score is not a number (NaN)",
@@ -461,6 +463,14 @@ fn select(z: &ZSet, q: &RangeQuery, start: &[u8], stop: &[u8]) -> Result<Vec<Sco
     Ok(picked)
 }
 
+/// Parse the range without a key: Redis's `zrangeGenericCommand` parses
+/// it before it looks the key up, so a bad range is reported even for a
+/// key of another type. Selecting from an empty set parses exactly what
+/// [`select`] will.
+fn check_range(q: &RangeQuery, start: &[u8], stop: &[u8]) -> Result<(), Frame> {
+    select(&ZSet::default(), q, start, stop).map(drop)
+}
+
 fn members_reply(picked: Vec<Scored>, withscores: bool) -> Frame {
     if withscores {
         Frame::Pairs(
@@ -480,6 +490,9 @@ fn zrange(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Fram
         Ok(q) => q,
         Err(e) => return Ok(e),
     };
+    if let Err(e) = check_range(&q, &args[2], &args[3]) {
+        return Ok(e);
+    }
     read_zset(ctx, view, &args[1], |z| {
         let empty = ZSet::default();
         match select(z.unwrap_or(&empty), &q, &args[2], &args[3]) {
@@ -500,6 +513,9 @@ fn zrangestore(
         Ok(q) => q,
         Err(e) => return Ok(e),
     };
+    if let Err(e) = check_range(&q, &args[3], &args[4]) {
+        return Ok(e);
+    }
     let now = ctx.now_ms();
     view.ks_mut(src)?.lookup(src, now);
     let picked = {

@@ -200,7 +200,8 @@ impl ZSet {
     /// `max_value` bytes.
     pub fn insert(&mut self, score: f64, member: &[u8], max_entries: usize, max_value: usize) {
         if let Some(old) = self.score(member) {
-            if old.total_cmp(&score) == Ordering::Equal {
+            // `==`, as Redis compares: 0 and -0 are the same score.
+            if old == score {
                 return;
             }
             self.remove(member);
@@ -212,6 +213,10 @@ impl ZSet {
         }
         match self {
             ZSet::Listpack(v) => {
+                // A listpack holds the score as its shortest text, and
+                // redis-server 7.0 reads a -0 back from it as 0 (checked
+                // against it: `ZADD z -0 a; ZSCORE z a` is "0").
+                let score = score + 0.0;
                 let at = v.partition_point(|(s, m)| {
                     cmp_entry((*s, m), (score, member)) == Ordering::Less
                 });

@@ -313,10 +313,9 @@ pub fn list_zset_sessions() -> Vec<(&'static str, Vec<Command>)> {
 }
 
 /// Sessions on which this server disagreed with Redis 7.0 when they were
-/// written (each with Redis's reply): `tests/reference.rs` checks that the
-/// model follows Redis on them; `tests/model.rs` keeps them as an ignored
-/// test, to run when `core` is fixed, and meanwhile leaves the commands
-/// they need out of its random sessions.
+/// written (each with Redis's reply), since fixed: `tests/reference.rs`
+/// checks that the model follows Redis on them, `tests/model.rs` that
+/// every mode follows the model.
 pub fn known_core_divergences() -> Vec<(&'static str, Vec<Command>)> {
     use Command::*;
     let (s, missing, z) = (Key(0), Key(1), Key(2));

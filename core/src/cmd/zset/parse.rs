@@ -71,11 +71,37 @@ fn parse_hex(s: &str) -> Option<f64> {
     Some(v * 2f64.powi(exp))
 }
 
+/// A range bound's number, as Redis's `zslParseRange` reads it: plain
+/// `strtod` over the whole argument. That is more lenient than a score
+/// (`parse_score`): leading white space is skipped, an empty argument is
+/// 0, and a literal too large for a double is infinity. Only trailing
+/// text and NaN are refused.
+pub fn bound_number(arg: &[u8]) -> Option<f64> {
+    if arg.is_empty() {
+        return Some(0.0);
+    }
+    let s = std::str::from_utf8(arg).ok()?;
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let negative = t.starts_with('-');
+    let d = if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        parse_hex(hex)?
+    } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        body.parse().ok()?
+    } else {
+        return None;
+    };
+    let d = if negative { -d } else { d };
+    (!d.is_nan()).then_some(d)
+}
+
 /// A score bound: `(x` exclusive, `x` inclusive, `-inf`/`+inf`.
 pub fn score_bound(arg: &[u8]) -> Option<(f64, bool)> {
     match arg.split_first() {
-        Some((b'(', rest)) => parse_score(rest).map(|d| (d, true)),
-        _ => parse_score(arg).map(|d| (d, false)),
+        Some((b'(', rest)) => bound_number(rest).map(|d| (d, true)),
+        _ => bound_number(arg).map(|d| (d, false)),
     }
 }
 
