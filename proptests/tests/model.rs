@@ -48,7 +48,7 @@ proptest! {
     /// Every reply and the final state (strings and TTLs, then every key's
     /// type, hash and set) agree with the model, in every mode.
     #[test]
-    fn every_mode_agrees_with_the_model(mut commands in session_read_back(40)) {
+    fn every_mode_agrees_with_the_model(commands in session_read_back(40)) {
         for target in Target::ALL {
             if let Err(report) = check(target, &commands) {
                 prop_assert!(false, "{}", report);
