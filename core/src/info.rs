@@ -65,6 +65,12 @@ pub trait ServerHooks: Send + Sync {
     fn write_denied(&self) -> Option<String> {
         None
     }
+
+    /// BGREWRITEAOF: start rewriting the AOF in the background. The error
+    /// is the reply's text after `ERR `.
+    fn bgrewriteaof(&self) -> Result<(), String> {
+        Err("Background append only file rewriting is not available".into())
+    }
 }
 
 /// Render sections in Redis's format: `# Name\r\n` then `field:value\r\n`

@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod pubsub;
 pub mod replay;
 pub mod resp;
+pub mod rewrite;
 pub mod rng;
 pub mod session;
 pub mod signal;

@@ -60,9 +60,9 @@ use myongoredis_core::{Executor, Session};
 /// `appendfsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fsync {
-    Always,
-    EverySec,
-    No,
+    Always = 0,
+    EverySec = 1,
+    No = 2,
 }
 
 impl Fsync {
@@ -250,6 +250,16 @@ pub struct AofStatus {
     base_size: AtomicU64,
     /// Bytes fed and not yet written (`aof_buffer_length`).
     buffered: AtomicU64,
+    /// A rewrite is running (`aof_rewrite_in_progress`).
+    rewriting: AtomicBool,
+    /// Rewrites done (`aof_rewrites`), the last one's duration in seconds
+    /// (`aof_last_rewrite_time_sec`, -1 before the first) and outcome.
+    rewrites: AtomicU64,
+    last_rewrite_secs: std::sync::atomic::AtomicI64,
+    last_rewrite_failed: AtomicBool,
+    /// How long the last rewrite held every lock (writers waited): the
+    /// figure a fork-less rewrite must keep small. Not a Redis field.
+    last_rewrite_stall_us: AtomicU64,
 }
 
 impl AofStatus {
@@ -271,10 +281,29 @@ impl AofStatus {
         } else {
             "ok"
         };
+        let rewrite_status = if self.last_rewrite_failed.load(Relaxed) {
+            "err"
+        } else {
+            "ok"
+        };
+        let last_secs = match self.rewrites.load(Relaxed) {
+            0 => -1,
+            _ => self.last_rewrite_secs.load(Relaxed),
+        };
         let mut fields = vec![
             ("aof_enabled", u8::from(enabled).to_string()),
-            ("aof_rewrite_in_progress", "0".into()),
+            (
+                "aof_rewrite_in_progress",
+                u8::from(self.rewriting.load(Relaxed)).to_string(),
+            ),
             ("aof_rewrite_scheduled", "0".into()),
+            ("aof_last_rewrite_time_sec", last_secs.to_string()),
+            ("aof_last_bgrewrite_status", rewrite_status.into()),
+            ("aof_rewrites", self.rewrites.load(Relaxed).to_string()),
+            (
+                "aof_rewrite_last_stall_us",
+                self.last_rewrite_stall_us.load(Relaxed).to_string(),
+            ),
             ("aof_last_write_status", status.into()),
         ];
         if enabled {
@@ -320,6 +349,9 @@ struct Pending {
     selected: Option<u32>,
     /// Bytes ever fed: the offset a waiting `always` client needs synced.
     fed: u64,
+    /// A rewrite switched to a new incr file: the first `cut` bytes of
+    /// `bytes` still belong to the old one, the rest to this file.
+    next_file: Option<(File, usize)>,
 }
 
 /// The state shared by the writers (connection threads, under their
@@ -334,13 +366,24 @@ struct Shared {
     done_cv: Condvar,
     status: Arc<AofStatus>,
     stop: AtomicBool,
-    fsync: Fsync,
+    /// The `appendfsync` policy (CONFIG SET changes it live).
+    fsync: std::sync::atomic::AtomicU8,
     /// fsyncs performed.
     fsyncs: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn fsync(&self) -> Fsync {
+        match self.fsync.load(Relaxed) {
+            0 => Fsync::Always,
+            1 => Fsync::EverySec,
+            _ => Fsync::No,
+        }
+    }
 }
 
 impl Propagate for Shared {
@@ -366,8 +409,12 @@ impl Propagate for Shared {
 /// An open AOF: the feed for the executor and the writer thread.
 pub struct Aof {
     shared: Arc<Shared>,
-    writer: Option<JoinHandle<()>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
     config: AofConfig,
+    /// The files as the manifest on disk names them; changed only by a
+    /// rewrite (one at a time: `rewriting`).
+    manifest: Mutex<Manifest>,
+    rewriting: AtomicBool,
 }
 
 /// What loading found, for the log and INFO.
@@ -456,13 +503,14 @@ impl Aof {
                 bytes: Vec::with_capacity(64 * 1024),
                 selected: None,
                 fed: 0,
+                next_file: None,
             }),
             data: Condvar::new(),
             done: Mutex::new(0),
             done_cv: Condvar::new(),
             status,
             stop: AtomicBool::new(false),
-            fsync: config.fsync,
+            fsync: std::sync::atomic::AtomicU8::new(config.fsync as u8),
             fsyncs: AtomicU64::new(0),
         });
         let writer = thread::Builder::new()
@@ -479,8 +527,10 @@ impl Aof {
         exec.set_propagate(shared.clone())?;
         let aof = Aof {
             shared,
-            writer: Some(writer),
+            writer: Mutex::new(Some(writer)),
             config,
+            manifest: Mutex::new(manifest),
+            rewriting: AtomicBool::new(false),
         };
         Ok((aof, loaded))
     }
@@ -494,7 +544,7 @@ impl Aof {
     /// (a connection calls this before it answers a batch that wrote).
     /// Other policies return at once.
     pub fn wait_durable(&self, offset: u64) {
-        if self.shared.fsync != Fsync::Always {
+        if self.shared.fsync() != Fsync::Always {
             return;
         }
         let done = lock(&self.shared.done);
@@ -508,16 +558,159 @@ impl Aof {
         );
     }
 
-    pub fn config(&self) -> &AofConfig {
-        &self.config
+    /// The `appendfsync` policy now.
+    pub fn fsync(&self) -> Fsync {
+        self.shared.fsync()
+    }
+
+    /// CONFIG SET appendfsync: from the next write on.
+    pub fn set_fsync(&self, policy: Fsync) {
+        self.shared.fsync.store(policy as u8, Relaxed);
+        self.shared.data.notify_one();
+    }
+
+    /// Is a rewrite running? Set it running if not (BGREWRITEAOF's check:
+    /// one rewrite at a time).
+    pub fn begin_rewrite(&self) -> bool {
+        let started = !self.rewriting.swap(true, Relaxed);
+        if started {
+            self.shared.status.rewriting.store(true, Relaxed);
+        }
+        started
+    }
+
+    /// Does the AOF's growth since the last rewrite call for one
+    /// (`auto-aof-rewrite-percentage`, `auto-aof-rewrite-min-size`)?
+    pub fn wants_rewrite(&self, percentage: u64, min_size: u64) -> bool {
+        let status = &self.shared.status;
+        let current = status.current_size.load(Relaxed);
+        if percentage == 0 || current <= min_size || self.rewriting.load(Relaxed) {
+            return false;
+        }
+        let base = status.base_size.load(Relaxed).max(1);
+        current.saturating_mul(100) / base >= 100 + percentage
+    }
+
+    /// Rewrite the AOF (after [`Aof::begin_rewrite`]): the dataset as a
+    /// new base file, a new incr file for the writes from that moment on,
+    /// the manifest switched to them, the old files deleted.
+    ///
+    /// There is no fork: the snapshot is read under every lock at once
+    /// (see core's `rewrite.rs`), and at that moment, with no write in
+    /// flight, the feed switches to the new incr file. A crash at any
+    /// point loses nothing: the new incr file is in the manifest (beside
+    /// the old base and incr files) before any write goes to it, and the
+    /// manifest names the new base only once that is on disk.
+    pub fn rewrite(&self, exec: &Executor, now_ms: u64) -> Result<(), String> {
+        let started = Instant::now();
+        let result = self.rewrite_files(exec, now_ms);
+        let status = &self.shared.status;
+        status
+            .last_rewrite_secs
+            .store(started.elapsed().as_secs() as i64, Relaxed);
+        status.last_rewrite_failed.store(result.is_err(), Relaxed);
+        status
+            .rewrites
+            .fetch_add(u64::from(result.is_ok()), Relaxed);
+        status.rewriting.store(false, Relaxed);
+        self.rewriting.store(false, Relaxed);
+        result
+    }
+
+    fn rewrite_files(&self, exec: &Executor, now_ms: u64) -> Result<(), String> {
+        let dir = &self.config.dir;
+        let filename = &self.config.filename;
+        let manifest_file = manifest_name(filename);
+        let fail = |what: &str, e: io::Error| format!("{what}: {e}");
+        // 1. The new incr file, named in the manifest before it is used.
+        let mut manifest = lock(&self.manifest).clone();
+        let seq = Manifest::next_seq(&manifest.incr, None);
+        let incr = ManifestFile {
+            name: format!("{filename}.{seq}.incr.aof"),
+            seq,
+            kind: FileType::Incr,
+        };
+        let new_incr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(&incr.name))
+            .and_then(|f| f.sync_all().map(|()| f))
+            .map_err(|e| fail("Can't open the new incr AOF file", e))?;
+        manifest.incr.push(incr.clone());
+        write_atomically(dir, &manifest_file, manifest.render().as_bytes())
+            .map_err(|e| fail("Can't persist the AOF manifest", e))?;
+        *lock(&self.manifest) = manifest.clone();
+
+        // 2. The snapshot; the switch happens under its locks.
+        let mut new_incr = Some(new_incr);
+        let mut locked_at = None;
+        let base = if self.config.rdb_base {
+            return Err(
+                "aof-use-rdb-preamble yes needs RDB, which this server does not write yet".into(),
+            );
+        } else {
+            myongoredis_core::rewrite::snapshot(exec, now_ms, || {
+                let mut p = lock(&self.shared.pending);
+                let cut = p.bytes.len();
+                p.next_file = new_incr.take().map(|f| (f, cut));
+                p.selected = None;
+                self.shared.data.notify_one();
+                locked_at = Some(Instant::now());
+            })
+        };
+        let stall = locked_at.map_or(Duration::ZERO, |at| at.elapsed());
+        let status = &self.shared.status;
+        status
+            .last_rewrite_stall_us
+            .store(stall.as_micros() as u64, Relaxed);
+
+        // 3. The new base, then the manifest that makes it current.
+        let base_seq = manifest.base.as_ref().map_or(0, |b| b.seq) + 1;
+        let ext = if self.config.rdb_base { "rdb" } else { "aof" };
+        let base_file = ManifestFile {
+            name: format!("{filename}.{base_seq}.base.{ext}"),
+            seq: base_seq,
+            kind: FileType::Base,
+        };
+        write_atomically(dir, &base_file.name, &base)
+            .map_err(|e| fail("Can't write the rewritten base AOF file", e))?;
+        let current = Manifest {
+            base: Some(base_file),
+            history: Vec::new(),
+            incr: vec![incr.clone()],
+        };
+        write_atomically(dir, &manifest_file, current.render().as_bytes())
+            .map_err(|e| fail("Can't persist the AOF manifest", e))?;
+        *lock(&self.manifest) = current;
+
+        // 4. The old base and incr files are history.
+        let old = manifest
+            .base
+            .iter()
+            .chain(&manifest.incr)
+            .chain(&manifest.history);
+        for file in old.filter(|f| f.name != incr.name) {
+            let _ = fs::remove_file(dir.join(&file.name));
+        }
+        let incr_len = fs::metadata(dir.join(&incr.name)).map_or(0, |m| m.len());
+        status.base_size.store(base.len() as u64, Relaxed);
+        status
+            .current_size
+            .store(base.len() as u64 + incr_len, Relaxed);
+        eprintln!(
+            "myongoredis: background AOF rewrite finished successfully ({} bytes of base, writers stalled {} us)",
+            base.len(),
+            stall.as_micros()
+        );
+        Ok(())
     }
 
     /// Write and sync everything fed, stop the writer. Called when no
     /// connection is left (a graceful shutdown).
-    pub fn finish(mut self) -> Result<(), String> {
+    pub fn finish(&self) -> Result<(), String> {
         self.shared.stop.store(true, Relaxed);
         self.shared.data.notify_one();
-        if let Some(writer) = self.writer.take() {
+        if let Some(writer) = lock(&self.writer).take() {
             let _ = writer.join();
         }
         match self.shared.status.write_denied() {
@@ -537,10 +730,14 @@ fn write_loop(shared: &Shared, mut file: File) {
     let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     loop {
-        let end = {
+        let (end, rotate) = {
             let mut p = lock(&shared.pending);
             // Under everysec, wake at least once a second to sync.
-            while p.bytes.is_empty() && chunk.is_empty() && !shared.stop.load(Relaxed) {
+            while p.bytes.is_empty()
+                && chunk.is_empty()
+                && p.next_file.is_none()
+                && !shared.stop.load(Relaxed)
+            {
                 let (next, timeout) = shared
                     .data
                     .wait_timeout(p, Duration::from_millis(1000))
@@ -550,13 +747,19 @@ fn write_loop(shared: &Shared, mut file: File) {
                     break;
                 }
             }
-            if chunk.is_empty() {
+            let mut rotate = None;
+            if let Some((next, cut)) = p.next_file.take() {
+                // A rewrite began: what was fed before it goes to the old
+                // file, the rest waits for the new one.
+                chunk.extend(p.bytes.drain(..cut));
+                rotate = Some(next);
+            } else if chunk.is_empty() {
                 std::mem::swap(&mut chunk, &mut p.bytes);
             } else {
                 chunk.extend_from_slice(&p.bytes);
                 p.bytes.clear();
             }
-            p.fed
+            (p.fed - p.bytes.len() as u64, rotate)
         };
         let stopping = shared.stop.load(Relaxed);
         let mut result = Ok(());
@@ -579,7 +782,9 @@ fn write_loop(shared: &Shared, mut file: File) {
                 }
             }
         }
-        let sync_now = match shared.fsync {
+        let sync_now = match shared.fsync() {
+            // The old incr file is complete: on disk before the switch.
+            _ if rotate.is_some() => unsynced,
             Fsync::Always => unsynced,
             Fsync::EverySec => {
                 unsynced && (stopping || last_sync.elapsed() >= Duration::from_secs(1))
@@ -599,10 +804,14 @@ fn write_loop(shared: &Shared, mut file: File) {
                 shared.status.recovered();
                 *lock(&shared.done) = end;
                 shared.done_cv.notify_all();
+                if let Some(next) = rotate {
+                    file = next;
+                    file_len = 0;
+                }
             }
             Err(e) => {
                 eprintln!("myongoredis: error writing to the AOF file: {e}");
-                if shared.fsync == Fsync::Always {
+                if shared.fsync() == Fsync::Always {
                     // Clients wait for this fsync to be answered; the
                     // writes they made cannot be un-made. Redis exits here.
                     eprintln!(
@@ -611,6 +820,10 @@ fn write_loop(shared: &Shared, mut file: File) {
                     std::process::exit(1);
                 }
                 shared.status.failed(&e);
+                if let Some(next) = rotate {
+                    // Retry the old file's tail first, then switch.
+                    lock(&shared.pending).next_file = Some((next, 0));
+                }
                 if stopping {
                     return;
                 }

@@ -488,7 +488,7 @@ fn flush(
     // connection's among them; the fsync that covers it covers every
     // other client's writes fed meanwhile (group commit).
     if std::mem::take(&mut stats.awaiting_fsync) {
-        if let Some(aof) = &shared.aof {
+        if let Some(aof) = shared.aof() {
             aof.wait_durable(aof.fed());
         }
     }

@@ -5,13 +5,15 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crossbeam::channel::Sender;
 
 use myongoredis_core::config::{Param, Value};
 use myongoredis_core::info::{InfoSection, ServerHooks};
 use myongoredis_core::{Config, Mode, Store};
 
-use crate::aof::AofStatus;
+use crate::aof::{Aof, AofStatus};
 use crate::info::{self, ConfigFields};
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
@@ -32,6 +34,11 @@ pub struct ShellHooks {
     pub config_file: Option<PathBuf>,
     /// Whether the AOF can be written (MISCONF while it cannot).
     pub aof_status: Arc<AofStatus>,
+    /// The open AOF, once loaded (`--appendonly yes`).
+    pub aof: OnceLock<Arc<Aof>>,
+    /// BGREWRITEAOF asks the rewrite thread (see `server.rs`) through
+    /// this.
+    pub rewrite_requests: Sender<()>,
 }
 
 impl ServerHooks for ShellHooks {
@@ -48,6 +55,12 @@ impl ServerHooks for ShellHooks {
             ("timeout", Value::Int(secs)) => self.deadlines.idle_secs.store(*secs as u64, Relaxed),
             // Clients over a lowered limit stay; new ones are refused.
             ("maxclients", Value::Int(max)) => self.slots.set_max(*max as usize),
+            // Without an open AOF the value is only stored, for later.
+            ("appendfsync", Value::Enum(policy)) => {
+                if let Some(aof) = self.aof.get() {
+                    aof.set_fsync(crate::aof::Fsync::parse(policy));
+                }
+            }
             _ => return Err(format!("the shell cannot apply {} at run time", param.name)),
         }
         Ok(())
@@ -55,6 +68,20 @@ impl ServerHooks for ShellHooks {
 
     fn write_denied(&self) -> Option<String> {
         self.aof_status.write_denied()
+    }
+
+    fn bgrewriteaof(&self) -> Result<(), String> {
+        let Some(aof) = self.aof.get() else {
+            return Err(
+                "Background append only file rewriting needs appendonly yes on this server".into(),
+            );
+        };
+        if !aof.begin_rewrite() {
+            return Err("Background append only file rewriting already in progress".into());
+        }
+        // The channel holds one request; begin_rewrite admits one at a time.
+        let _ = self.rewrite_requests.try_send(());
+        Ok(())
     }
 
     fn rewrite_config(&self, config: &Config) -> Result<(), String> {

@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -75,17 +75,18 @@ pub struct Shared {
     /// Hidden `--debug-peers-are-remote`: protected mode treats every
     /// client as remote, so tests can prove the refusal on loopback.
     pub peers_are_remote: bool,
-    /// `--appendonly yes`: the open AOF (loaded at start-up).
-    pub aof: Option<Aof>,
 }
 
 impl Shared {
     /// Must a batch that wrote wait for the AOF's fsync before its
     /// replies leave (`appendfsync always`)?
     pub fn aof_always(&self) -> bool {
-        self.aof
-            .as_ref()
-            .is_some_and(|aof| aof.config().fsync == Fsync::Always)
+        self.aof().is_some_and(|aof| aof.fsync() == Fsync::Always)
+    }
+
+    /// The open AOF (`--appendonly yes`).
+    pub fn aof(&self) -> Option<&Aof> {
+        self.hooks.aof.get().map(|aof| &**aof)
     }
 }
 
@@ -145,6 +146,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     };
 
     let locks = Arc::new(LockStats::new(clock, lock_count, tracer.clone()));
+    let (rewrite_requests, rewrites) = channel::bounded::<()>(1);
     let hooks = Arc::new(ShellHooks {
         stats: Arc::new(ServerStats::new(cmd::all().len())),
         locks: locks.clone(),
@@ -158,6 +160,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         port: addr.port(),
         config_file: config_file.as_deref().map(config_file::absolute),
         aof_status: Arc::new(AofStatus::default()),
+        aof: OnceLock::new(),
+        rewrite_requests,
     });
     // `--port 0`: CONFIG GET port and INFO report the port really bound.
     config
@@ -191,7 +195,9 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
-    let aof = open_aof(&exec, &hooks)?;
+    if let Some(aof) = open_aof(&exec, &hooks)? {
+        let _ = hooks.aof.set(Arc::new(aof));
+    }
     let mut shared = Shared {
         exec,
         hooks,
@@ -203,7 +209,6 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         capture,
         clients,
         peers_are_remote: args.debug_peers_are_remote,
-        aof,
     };
 
     on_ready(&Ready {
@@ -226,6 +231,12 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             let stop = stop.clone();
             move || stats_loop(shared, &stop)
         })?;
+        if shared.aof().is_some() {
+            spawn_named(s, "aof-rewrite", {
+                let stop = stop.clone();
+                move || rewrite_loop(shared, &rewrites, &stop)
+            })?;
+        }
         if let Some(server) = metrics_server {
             spawn_named(s, "metrics", move || {
                 let snapshot = || shared.hooks.snapshot(shared.exec.store());
@@ -251,7 +262,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     }
     summary::print(&shared.hooks.snapshot(shared.exec.store()));
     // Every connection is gone: what was fed is written and synced.
-    if let Some(aof) = shared.aof.take() {
+    if let Some(aof) = shared.aof() {
         if let Err(e) = aof.finish() {
             eprintln!("myongoredis: {e}");
         }
@@ -268,6 +279,34 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         }
     }
     Ok(())
+}
+
+/// BGREWRITEAOF and the automatic rewrite, one at a time, off the
+/// connection threads (a rewrite takes seconds for millions of keys).
+fn rewrite_loop(shared: &Shared, requests: &Receiver<()>, stop: &Receiver<()>) {
+    let Some(aof) = shared.aof() else { return };
+    let config = shared.exec.config();
+    loop {
+        let asked = crossbeam::select! {
+            recv(requests) -> r => r.is_ok(),
+            recv(stop) -> _ => return,
+            default(Duration::from_millis(100)) => false,
+        };
+        let auto = !asked
+            && aof.wants_rewrite(
+                config.int(named("auto-aof-rewrite-percentage")) as u64,
+                config.int(named("auto-aof-rewrite-min-size")) as u64,
+            )
+            && aof.begin_rewrite();
+        if asked || auto {
+            if auto {
+                eprintln!("myongoredis: starting automatic rewriting of AOF on growth");
+            }
+            if let Err(e) = aof.rewrite(&shared.exec, unix_now_us() / 1000) {
+                eprintln!("myongoredis: background AOF rewrite failed: {e}");
+            }
+        }
+    }
 }
 
 /// `--appendonly yes`: load the AOF in `<dir>/<appenddirname>` (creating

@@ -189,6 +189,67 @@ fn redis_server_loads_our_aof_and_we_load_its() {
     shutdown(&mut server);
 }
 
+#[test]
+fn bgrewriteaof_compacts_the_files_and_a_restart_reads_them_in_every_mode() {
+    for mode in MODES {
+        let dir = TempDir::new(&format!("aof-rewrite-{mode}"));
+        let mut server = start(mode, dir.path(), &[]);
+        let mut con = client(server.addr);
+        populate(&mut con);
+        let reply =
+            myongoredis_testsupport::cmd(&mut con, &["BGREWRITEAOF"]).expect("BGREWRITEAOF");
+        assert_eq!(
+            reply,
+            redis::Value::SimpleString("Background append only file rewriting started".into())
+        );
+        // Wait for it, then write more: into the new incr file.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("persistence")
+                .query(&mut con)
+                .expect("INFO");
+            if info.contains("aof_rewrites:1") && info.contains("aof_rewrite_in_progress:0") {
+                assert!(info.contains("aof_last_bgrewrite_status:ok"), "{info}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the rewrite never finished: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        myongoredis_testsupport::cmd(&mut con, &["RPUSH", "l", "after"]).expect("RPUSH");
+        myongoredis_testsupport::cmd(&mut con, &["HDEL", "hbig", "field1"]).expect("HDEL");
+        let before = dump(&mut con, 16);
+        shutdown(&mut server);
+        let manifest =
+            std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest"))
+                .expect("a manifest");
+        assert_eq!(
+            manifest,
+            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("appendonlydir"))
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "appendonly.aof.2.base.aof",
+                "appendonly.aof.2.incr.aof",
+                "appendonly.aof.manifest"
+            ],
+            "the old files are gone"
+        );
+        let mut again = start(mode, dir.path(), &[]);
+        assert_eq!(dump(&mut client(again.addr), 16), before, "{mode}");
+        shutdown(&mut again);
+    }
+}
+
 /// Start the server expecting it to refuse: its exit status and stderr.
 fn refused_start(dir: &Path, extra: &[&str]) -> (i32, String) {
     let mut child = Command::new(server_binary())
@@ -369,15 +430,32 @@ fn writes_get_misconf_while_the_aof_cannot_be_written_and_reads_go_on() {
 /// restart no counter is below its last acknowledged value under
 /// `always`; under `everysec` none is below what was acknowledged a
 /// second before the kill.
+///
+/// The third run kills during rewrites: 100k keys make each BGREWRITEAOF
+/// take a while, and one client asks for them back to back.
 #[test]
 fn sigkill_loses_no_acknowledged_write() {
-    for (policy, slack) in [
-        ("always", Duration::ZERO),
-        ("everysec", Duration::from_secs(1)),
+    for (policy, slack, rewrites) in [
+        ("always", Duration::ZERO, false),
+        ("everysec", Duration::from_secs(1), false),
+        ("always", Duration::ZERO, true),
     ] {
-        let dir = TempDir::new(&format!("aof-kill-{policy}"));
+        let dir = TempDir::new(&format!("aof-kill-{policy}-{rewrites}"));
         let mut server = start("shard", dir.path(), &["--appendfsync", policy]);
         let addr = server.addr;
+        if rewrites {
+            let mut con = client(addr);
+            for chunk in 0..100 {
+                let mut pipe = redis::pipe();
+                for i in 0..1000 {
+                    pipe.cmd("SET")
+                        .arg(format!("filler:{chunk}:{i}"))
+                        .arg(i)
+                        .ignore();
+                }
+                let () = pipe.query(&mut con).expect("filler");
+            }
+        }
         let stop = std::sync::atomic::AtomicBool::new(false);
         let (acked, killed_at): (Vec<Vec<(Instant, i64)>>, Instant) = std::thread::scope(|s| {
             let workers: Vec<_> = (0..20)
@@ -401,6 +479,22 @@ fn sigkill_loses_no_acknowledged_write() {
                     })
                 })
                 .collect();
+            if rewrites {
+                let stop = &stop;
+                s.spawn(move || {
+                    let mut con = client(addr);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // "already in progress" is expected; a dead server
+                        // ends the loop.
+                        if let Err(e) = myongoredis_testsupport::cmd(&mut con, &["BGREWRITEAOF"]) {
+                            if !e.to_string().contains("already in progress") {
+                                break;
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                });
+            }
             // Kill at a moment that varies from run to run, once writes
             // are flowing.
             let wait = 300 + (std::process::id() % 700) as u64;
@@ -446,5 +540,12 @@ fn sigkill_loses_no_acknowledged_write() {
             total > 0,
             "{policy}: no write was acknowledged before the kill"
         );
+        if rewrites {
+            let size: i64 = redis::cmd("DBSIZE").query(&mut con).expect("DBSIZE");
+            assert!(
+                size >= 100_000,
+                "the filler keys survive the rewrites: {size}"
+            );
+        }
     }
 }

@@ -224,9 +224,16 @@ fn categories(c: &CommandSpec) -> Vec<&'static str> {
     if c.has(PUBSUB) {
         categories.push("@pubsub");
     }
+    // Redis's setImplicitACLCategories: an admin command is dangerous.
+    if c.has(ADMIN) {
+        categories.push("@admin");
+    }
     categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
     if c.has(BLOCKING) {
         categories.push("@blocking");
+    }
+    if c.has(ADMIN) {
+        categories.push("@dangerous");
     }
     if c.group == "connection" {
         categories.push("@connection");

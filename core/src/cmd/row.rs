@@ -43,6 +43,9 @@ pub mod flags {
     /// Refused between MULTI and EXEC ("Command not allowed inside a
     /// transaction"): SHUTDOWN, SAVE, SYNC ...
     pub const NO_MULTI: u32 = 1 << 16;
+    /// Refused while a replica loads its data in the background (Redis's
+    /// `no_async_loading`); shown by COMMAND INFO.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 17;
     /// Not a Redis flag: a [`super::Handler::Server`] command that takes the
     /// store's locks itself, one at a time (INFO's keyspace figures, WATCH,
     /// UNWATCH, CONFIG RESETSTAT). Inside EXEC, which already holds its
@@ -69,6 +72,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

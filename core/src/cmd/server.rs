@@ -19,6 +19,7 @@ use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", "Asynchronously rewrite the append-only file", "1.0.0", Handler::Server(bgrewriteaof)),
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
     spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
     spec("info", -1, LOADING | STALE | OWN_LOCKS, NO_KEYS, "server", "Returns information and statistics about the server.", "1.0.0", Handler::Server(info)).with_tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
@@ -98,6 +99,15 @@ fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
 /// yet (no persistence), so NOSAVE and SAVE behave alike. On success there
 /// is no reply: the shell stops accepting, finishes in-flight commands and
 /// exits, and this client sees its connection close.
+/// BGREWRITEAOF: the shell starts the rewrite in the background.
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
+    match ctx.exec.hooks().map(|h| h.bgrewriteaof()) {
+        Some(Ok(())) => Frame::simple("Background append only file rewriting started"),
+        Some(Err(e)) => Frame::error(format!("ERR {e}")),
+        None => Frame::static_error("ERR Background append only file rewriting is not available"),
+    }
+}
+
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
     for arg in &args[1..] {
