@@ -21,10 +21,26 @@ use crate::keyspace::{Entry, Value};
 /// Redis's `AOF_REWRITE_ITEMS_PER_CMD`.
 pub const ITEMS_PER_COMMAND: usize = 64;
 
+/// Append `n` in decimal, without allocating: the snapshot is taken
+/// with every lock held, so each key's cost is a writer's wait.
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Append `*n\r\n` or `$n\r\n`.
 fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
     out.push(tag);
-    out.extend_from_slice(n.to_string().as_bytes());
+    decimal(out, n as u64);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -82,7 +98,9 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
         }
     }
     if let Some(at) = entry.expire_at() {
-        command(out, &[b"PEXPIREAT", key], &[at.to_string().as_bytes()]);
+        let mut ms = Vec::with_capacity(20);
+        decimal(&mut ms, at);
+        command(out, &[b"PEXPIREAT", key], &[&ms]);
     }
 }
 
@@ -95,7 +113,14 @@ pub fn snapshot(exec: &Executor, now_ms: u64, at_snapshot: impl FnOnce()) -> Vec
     let all: Vec<u32> = (0..store.lock_count()).collect();
     let view = store.read(&all, "aof-rewrite");
     at_snapshot();
-    let mut out = Vec::new();
+    // Reserve for the keys at once rather than double (and copy) the
+    // buffer twenty times under the locks.
+    let keys: usize = view
+        .databases()
+        .flat_map(|dbs| dbs.iter())
+        .map(|(_, ks)| ks.len())
+        .sum();
+    let mut out = Vec::with_capacity(keys * 64);
     for db in 0..exec.config().databases() {
         let mut selected = false;
         for dbs in view.databases() {
