@@ -150,6 +150,10 @@ pub struct Executor {
     /// AOF). Set once, after the data was loaded: loading must not feed
     /// the file it reads.
     propagate: OnceLock<Arc<dyn Propagate>>,
+    /// A snapshot in progress (see `snapshot.rs`): writers copy the
+    /// locks it has not copied yet before they change them.
+    pub(crate) snapshot: std::sync::Mutex<Option<Arc<crate::snapshot::Snapshot>>>,
+    pub(crate) snapshot_active: std::sync::atomic::AtomicBool,
 }
 
 impl Executor {
@@ -166,6 +170,8 @@ impl Executor {
             blocking: Default::default(),
             clients: None,
             propagate: OnceLock::new(),
+            snapshot: std::sync::Mutex::new(None),
+            snapshot_active: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -439,6 +445,7 @@ impl Executor {
                     .write(&locks, spec.name)
                     .in_db(ctx.session.db)
                     .at(ctx.now_ms());
+                self.barrier(&view);
                 let reply = without_lookup_stats(|| run(&mut ctx, &mut view, args))
                     .unwrap_or_else(Frame::from);
                 // A writer that met an expired key deleted it (or did not
@@ -485,6 +492,7 @@ impl Executor {
         now_ms: u64,
     ) -> (Option<LazyExpire>, WriteSignal) {
         let mut view = self.store.write(locks, "lazy-expire").in_db(db);
+        self.barrier(&view);
         let mut deleted = 0;
         for key in spec.keys(args) {
             let key = &args[key.pos];

@@ -39,6 +39,7 @@ pub mod rewrite;
 pub mod rng;
 pub mod session;
 pub mod signal;
+pub mod snapshot;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -9,14 +9,12 @@
 //! out. Loading the result gives the same keyspace (the encodings follow
 //! from the config on load, as in Redis).
 //!
-//! [`snapshot`] takes every lock at once, so the commands describe one
-//! moment; a writer waits while they are generated. That wait is the
-//! price of a fork-less rewrite and shows in the contention trace.
-
-use bytes::Bytes;
+//! [`snapshot`] copies the dataset at one instant lock by lock (see
+//! `snapshot.rs`): a writer waits at most while one lock's share is
+//! written out, and that wait shows in the contention trace.
 
 use crate::exec::Executor;
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{Databases, Entry, Value};
 
 /// Redis's `AOF_REWRITE_ITEMS_PER_CMD`.
 pub const ITEMS_PER_COMMAND: usize = 64;
@@ -104,41 +102,38 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
     }
 }
 
-/// The whole dataset as commands, read under every lock at once. While
-/// the locks are held, before the first key is read, `at_snapshot` runs:
-/// the AOF switches to a new incr file there, so that the base and the
-/// new incr file meet exactly.
-pub fn snapshot(exec: &Executor, now_ms: u64, at_snapshot: impl FnOnce()) -> Vec<u8> {
-    let store = exec.store();
-    let all: Vec<u32> = (0..store.lock_count()).collect();
-    let view = store.read(&all, "aof-rewrite");
-    at_snapshot();
+/// One lock's databases as commands: per non-empty database a `SELECT`,
+/// then its keys (an [`crate::snapshot::Encode`] for an AOF base).
+pub fn encode_databases(dbs: &Databases, now_ms: u64, out: &mut Vec<u8>) {
+    let keys: usize = dbs.iter().map(|(_, ks)| ks.len()).sum();
     // Reserve for the keys at once rather than double (and copy) the
-    // buffer twenty times under the locks.
-    let keys: usize = view
-        .databases()
-        .flat_map(|dbs| dbs.iter())
-        .map(|(_, ks)| ks.len())
-        .sum();
-    let mut out = Vec::with_capacity(keys * 64);
-    for db in 0..exec.config().databases() {
+    // buffer while a writer may be waiting for this lock.
+    out.reserve(keys * 64);
+    for (db, ks) in dbs.iter() {
         let mut selected = false;
-        for dbs in view.databases() {
-            for (key, entry) in dbs.db(db).iter(now_ms) {
-                if !selected {
-                    selected = true;
-                    let n = Bytes::from(db.to_string());
-                    command(&mut out, &[b"SELECT"], &[&n]);
-                }
-                key_commands(&mut out, key, entry);
+        for (key, entry) in ks.iter(now_ms) {
+            if !selected {
+                selected = true;
+                let mut n = Vec::with_capacity(4);
+                decimal(&mut n, u64::from(db));
+                command(out, &[b"SELECT"], &[&n]);
             }
+            key_commands(out, key, entry);
         }
     }
-    out
+}
+
+/// The whole dataset as commands, at one instant (see `snapshot.rs`):
+/// `at_snapshot` runs at that instant, with every lock held.
+pub fn snapshot(exec: &Executor, now_ms: u64, at_snapshot: impl FnOnce()) -> Vec<u8> {
+    exec.snapshot(now_ms, Box::new(encode_databases), at_snapshot)
+        .concat()
 }
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::testkit::TestDb;
 
@@ -148,6 +143,61 @@ mod tests {
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
             .collect();
         db.exec.dispatch(&mut db.session, &args, db.now_ms * 1000);
+    }
+
+    /// The commands of a rewrite.
+    fn commands(bytes: &[u8]) -> Vec<Vec<Bytes>> {
+        let mut at = 0;
+        let mut all = Vec::new();
+        while at < bytes.len() {
+            let (frame, used) = crate::resp::parse_frame(&bytes[at..])
+                .expect("valid")
+                .expect("complete");
+            at += used;
+            let crate::frame::Frame::Array(words) = frame else {
+                panic!("a command")
+            };
+            all.push(
+                words
+                    .into_iter()
+                    .map(|w| match w {
+                        crate::frame::Frame::Bulk(b) => b,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect(),
+            );
+        }
+        all
+    }
+
+    /// A rewrite's commands per (database, key), SELECTs resolved: the
+    /// order of keys (and of SELECTs) depends on the lock mode, what each
+    /// key gets does not.
+    fn by_key(bytes: &[u8]) -> std::collections::BTreeMap<(Bytes, Bytes), Vec<Vec<Bytes>>> {
+        let mut db = Bytes::new();
+        let mut map = std::collections::BTreeMap::<_, Vec<_>>::new();
+        for mut args in commands(bytes) {
+            // A set's or a hash's order is its table's, which depends on
+            // its history: compare members sorted.
+            if args[0] == "SADD" {
+                args[2..].sort();
+            }
+            if args[0] == "HMSET" {
+                let mut pairs: Vec<Vec<Bytes>> =
+                    args[2..].chunks(2).map(<[Bytes]>::to_vec).collect();
+                pairs.sort();
+                args.truncate(2);
+                args.extend(pairs.into_iter().flatten());
+            }
+            if args[0] == "SELECT" {
+                db = args[1].clone();
+            } else {
+                map.entry((db.clone(), args[1].clone()))
+                    .or_default()
+                    .push(args);
+            }
+        }
+        map
     }
 
     /// The rewrite of a dataset, loaded into a fresh server, is the same
@@ -177,26 +227,11 @@ mod tests {
             assert_eq!(text.matches("RPUSH").count(), 5, "{text}");
 
             let mut fresh = TestDb::all_modes().remove(0);
-            let mut at = 0;
-            while at < first.len() {
-                let (frame, used) = crate::resp::parse_frame(&first[at..])
-                    .expect("valid")
-                    .expect("complete");
-                at += used;
-                let crate::frame::Frame::Array(words) = frame else {
-                    panic!("a command")
-                };
-                let args: Vec<Bytes> = words
-                    .into_iter()
-                    .map(|w| match w {
-                        crate::frame::Frame::Bulk(b) => b,
-                        other => panic!("{other:?}"),
-                    })
-                    .collect();
+            for args in commands(&first) {
                 fresh.exec.dispatch(&mut fresh.session, &args, now * 1000);
             }
             let second = snapshot(&fresh.exec, now, || {});
-            assert_eq!(first.len(), second.len());
+            assert_eq!(by_key(&first), by_key(&second));
         }
     }
 }

@@ -641,24 +641,36 @@ impl Aof {
             .map_err(|e| fail("Can't persist the AOF manifest", e))?;
         *lock(&self.manifest) = manifest.clone();
 
-        // 2. The snapshot; the switch happens under its locks.
+        // 2. The snapshot; the switch happens at its instant, with every
+        // lock held. A writer may then wait for one lock's share to be
+        // copied: the longest copy is the longest such wait.
         let mut new_incr = Some(new_incr);
-        let mut locked_at = None;
+        let mut instant_hold = Duration::ZERO;
+        let longest_part = Arc::new(AtomicU64::new(0));
         let base = if self.config.rdb_base {
             return Err(
                 "aof-use-rdb-preamble yes needs RDB, which this server does not write yet".into(),
             );
         } else {
-            myongoredis_core::rewrite::snapshot(exec, now_ms, || {
+            let longest = longest_part.clone();
+            let encode =
+                move |dbs: &myongoredis_core::keyspace::Databases, now: u64, out: &mut Vec<u8>| {
+                    let started = Instant::now();
+                    myongoredis_core::rewrite::encode_databases(dbs, now, out);
+                    longest.fetch_max(started.elapsed().as_micros() as u64, Relaxed);
+                };
+            let parts = exec.snapshot(now_ms, Box::new(encode), || {
+                let started = Instant::now();
                 let mut p = lock(&self.shared.pending);
                 let cut = p.bytes.len();
                 p.next_file = new_incr.take().map(|f| (f, cut));
                 p.selected = None;
                 self.shared.data.notify_one();
-                locked_at = Some(Instant::now());
-            })
+                instant_hold = started.elapsed();
+            });
+            parts.concat()
         };
-        let stall = locked_at.map_or(Duration::ZERO, |at| at.elapsed());
+        let stall = instant_hold + Duration::from_micros(longest_part.load(Relaxed));
         let status = &self.shared.status;
         status
             .last_rewrite_stall_us

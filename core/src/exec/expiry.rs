@@ -64,6 +64,7 @@ impl Executor {
     /// step by setting the PRNG to the step's position first.
     pub fn active_expire_step(&self, lock: u32, now_ms: u64) -> ExpireStep {
         let mut view = self.store.write(&[lock], "active-expire");
+        self.barrier(&view);
         let (rng_position, rng) = self.rng.fork();
         let stats = view.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
         let signal = view.take_signal(&[]);

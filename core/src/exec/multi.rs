@@ -117,6 +117,7 @@ impl Executor {
             .write(&locks, "exec")
             .in_db(ctx.session.db)
             .at(now_ms);
+        self.barrier(&view);
 
         // WATCH: a watched key changed (the flag), or its deadline passed
         // since it was watched (Redis's isWatchedKeyExpired).

@@ -201,6 +201,12 @@ impl<G: Deref<Target = Databases>> View<'_, G> {
         self.held.iter().map(|(_, h)| &*h.guard)
     }
 
+    /// [`View::databases`] with each lock's index (a snapshot in progress
+    /// is tracked per lock: see `snapshot.rs`).
+    pub fn databases_by_lock(&self) -> impl Iterator<Item = (u32, &Databases)> {
+        self.held.iter().map(|(lock, h)| (*lock, &*h.guard))
+    }
+
     /// The selected database's keyspace behind the held lock with index
     /// `i` in lock order (SCAN's cursor names a shard this way).
     pub fn keyspace_at(&self, i: usize) -> Option<&Keyspace> {
