@@ -18,6 +18,7 @@
 //! order that depends only on its history. That is what lets the same
 //! session replay byte for byte natively and in `wasm32-wasip1`.
 
+pub mod aof;
 pub mod blocking;
 pub mod capture;
 pub mod clients;

@@ -18,6 +18,7 @@
 //! Never: talk to the network, or let the wall clock into a replay (the
 //! host measures its own speed, nothing more).
 
+pub mod aof;
 pub mod guest;
 pub mod replay;
 pub mod simulate;

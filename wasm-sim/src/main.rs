@@ -64,6 +64,14 @@ enum Command {
         #[arg(long)]
         save: Option<PathBuf>,
     },
+    /// Load an AOF (an appendonlydir, or one file) natively and in the
+    /// wasm guest; demand the same keyspace.
+    LoadAof {
+        path: PathBuf,
+        /// Load natively only and print the keyspace's size.
+        #[arg(long)]
+        native_only: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +82,9 @@ fn main() -> ExitCode {
             native,
             native_only,
         } => cmd_replay(&path, cli.guest.as_deref(), native, native_only),
+        Command::LoadAof { path, native_only } => {
+            cmd_load_aof(&path, cli.guest.as_deref(), native_only)
+        }
         Command::Simulate {
             seed,
             seeds,
@@ -95,6 +106,43 @@ fn main() -> ExitCode {
             eprintln!("myongoredis-sim: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn cmd_load_aof(
+    path: &Path,
+    guest_flag: Option<&Path>,
+    native_only: bool,
+) -> Result<ExitCode, SimError> {
+    let files = myongoredis_sim::aof::files(path)?;
+    let guest = if native_only {
+        None
+    } else {
+        Some(load_guest(guest_flag)?)
+    };
+    let loaded = myongoredis_sim::aof::load(&files, guest.as_ref())?;
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    println!(
+        "myongoredis-sim load-aof {}: {} files, {bytes} bytes; keyspace {} bytes as commands",
+        path.display(),
+        files.len(),
+        loaded.native.len()
+    );
+    match loaded.wasm {
+        Some(wasm) if wasm == loaded.native => {
+            println!("  native and wasm: identical");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(wasm) => {
+            let at = wasm
+                .iter()
+                .zip(&loaded.native)
+                .position(|(a, b)| a != b)
+                .unwrap_or(wasm.len().min(loaded.native.len()));
+            println!("  native and wasm DIFFER from byte {at}");
+            Ok(ExitCode::from(1))
+        }
+        None => Ok(ExitCode::SUCCESS),
     }
 }
 

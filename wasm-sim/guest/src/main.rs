@@ -3,6 +3,8 @@
 //! stdin: a capture (header and records, already in sequence order and
 //! without gaps; the host sorts and checks them). stdout: one outcome line
 //! per record that produces one (see `myongoredis_core::replay::Outcome`).
+//! Or AOF files to load (`myongoredis_core::aof::REPLAY_MAGIC` first):
+//! stdout is then the keyspace they give, as `aof::replay` writes it.
 //! The whole replay logic is `myongoredis_core::replay::Replayer`, the same
 //! code the host runs natively; this file only moves bytes.
 //!
@@ -16,7 +18,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use myongoredis_core::capture;
+use myongoredis_core::{aof, capture};
 use myongoredis_core::replay::Replayer;
 
 fn main() -> ExitCode {
@@ -24,6 +26,23 @@ fn main() -> ExitCode {
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         eprintln!("myongoredis-sim-guest: cannot read stdin: {e}");
         return ExitCode::from(2);
+    }
+    // An AOF to load (`myongoredis-sim load-aof`): the keyspace it gives.
+    if input.starts_with(aof::REPLAY_MAGIC) {
+        let state = aof::decode_replay_input(&input).and_then(|files| aof::replay(&files));
+        return match state {
+            Ok(state) => match std::io::stdout().lock().write_all(&state) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("myongoredis-sim-guest: cannot write stdout: {e}");
+                    ExitCode::from(3)
+                }
+            },
+            Err(e) => {
+                eprintln!("myongoredis-sim-guest: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let capture = match capture::decode(&input) {
         Ok(c) => c,
