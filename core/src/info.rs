@@ -66,6 +66,33 @@ pub trait ServerHooks: Send + Sync {
         None
     }
 
+    /// SAVE: write the RDB file now. The error is the reply's text after
+    /// `ERR `.
+    fn save(&self, exec: &crate::exec::Executor) -> Result<(), String> {
+        let _ = exec;
+        Err("saving is not available".into())
+    }
+
+    /// BGSAVE [SCHEDULE]: start saving in the background; the status line
+    /// ("Background saving started" / "scheduled").
+    fn bgsave(&self, schedule: bool) -> Result<&'static str, String> {
+        let _ = schedule;
+        Err("saving is not available".into())
+    }
+
+    /// LASTSAVE: Unix seconds of the last successful save.
+    fn lastsave(&self) -> u64 {
+        0
+    }
+
+    /// SHUTDOWN is about to stop the server: save the RDB file if `save`
+    /// says so (`None`: if save points are configured) and sync the AOF.
+    /// An error keeps the server running.
+    fn prepare_shutdown(&self, save: Option<bool>) -> Result<(), String> {
+        let _ = save;
+        Ok(())
+    }
+
     /// BGREWRITEAOF: start rewriting the AOF in the background. The error
     /// is the reply's text after `ERR `.
     fn bgrewriteaof(&self) -> Result<(), String> {

@@ -81,6 +81,8 @@ struct LocalStats {
     per_command: Vec<(u64, u64)>,
     latency: [u64; LOG2_BUCKETS],
     folded_at: Instant,
+    /// Changes made (Redis's dirty count) since the last fold.
+    dirty: u64,
     /// `appendfsync always`: this connection wrote since its last flush,
     /// so its replies wait for the AOF's fsync (see `flush`).
     awaiting_fsync: bool,
@@ -123,6 +125,7 @@ impl<'a> Connection<'a> {
                 latency: [0; LOG2_BUCKETS],
                 folded_at: Instant::now(),
                 awaiting_fsync: false,
+                dirty: 0,
             },
         }
     }
@@ -354,6 +357,7 @@ impl<'a> Connection<'a> {
             (&s.total_commands, &mut l.commands),
             (&s.net_input_bytes, &mut l.bytes_in),
             (&s.net_output_bytes, &mut l.bytes_out),
+            (&s.dirty, &mut l.dirty),
         ] {
             if *local > 0 {
                 total.fetch_add(*local, Relaxed);
@@ -455,6 +459,7 @@ impl Shell for Around<'_, '_> {
         }
         match result {
             Ok(executed) => {
+                self.stats.dirty += executed.signal.dirty;
                 if !executed.signal.propagate.is_empty() && shared.aof_always() {
                     self.stats.awaiting_fsync = true;
                 }

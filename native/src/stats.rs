@@ -96,6 +96,12 @@ pub struct ServerStats {
     pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Changes to the dataset ever made, as Redis counts `server.dirty`
+    /// (one per changed key; see core's `WriteSignal::dirty`): the save
+    /// points and `rdb_changes_since_last_save` compare it with its value
+    /// at the last save. Folded from the connections like the counters
+    /// above, so it may lag a connection's last writes by a fold.
+    pub dirty: AtomicU64,
     /// The keyspaces count expired keys themselves; this is their total at
     /// the last CONFIG RESETSTAT, subtracted when reporting.
     pub expired_keys_baseline: AtomicU64,
@@ -133,6 +139,7 @@ impl ServerStats {
             net_output_bytes: AtomicU64::new(0),
             keyspace_hits: AtomicU64::new(0),
             keyspace_misses: AtomicU64::new(0),
+            dirty: AtomicU64::new(0),
             expired_keys_baseline: AtomicU64::new(0),
             per_command: (0..commands).map(|_| CommandCounters::default()).collect(),
             command_latency_ns: Log2Histogram::default(),

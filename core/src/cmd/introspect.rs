@@ -225,14 +225,16 @@ fn categories(c: &CommandSpec) -> Vec<&'static str> {
         categories.push("@pubsub");
     }
     // Redis's setImplicitACLCategories: an admin command is dangerous.
-    if c.has(ADMIN) {
+    // LASTSAVE declares both itself, without the admin flag.
+    let admin = c.has(ADMIN) || c.name == "lastsave";
+    if admin {
         categories.push("@admin");
     }
     categories.push(if c.has(FAST) { "@fast" } else { "@slow" });
     if c.has(BLOCKING) {
         categories.push("@blocking");
     }
-    if c.has(ADMIN) {
+    if admin {
         categories.push("@dangerous");
     }
     if c.group == "connection" {

@@ -19,6 +19,9 @@ use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 #[rustfmt::skip]
 pub(crate) const COMMANDS: &[CommandSpec] = &[
+    spec("save", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, NO_KEYS, "server", "Synchronously save the dataset to disk", "1.0.0", Handler::Server(save)),
+    spec("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", "Asynchronously save the dataset to disk", "1.0.0", Handler::Server(bgsave)),
+    spec("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Get the UNIX time stamp of the last successful save to disk", "1.0.0", Handler::Server(lastsave)).with_tips(&["nondeterministic_output"]),
     spec("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", "Asynchronously rewrite the append-only file", "1.0.0", Handler::Server(bgrewriteaof)),
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", "Returns the server time.", "2.6.0", Handler::Server(time)).with_tips(&["nondeterministic_output"]),
     spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NO_KEYS, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Handler::Server(shutdown)),
@@ -99,6 +102,36 @@ fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
 /// yet (no persistence), so NOSAVE and SAVE behave alike. On success there
 /// is no reply: the shell stops accepting, finishes in-flight commands and
 /// exits, and this client sees its connection close.
+/// SAVE: write the RDB file now; the caller waits (Redis blocks every
+/// client meanwhile; here only writers wait, lock by lock).
+fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
+    match ctx.exec.hooks().map(|h| h.save(ctx.exec)) {
+        Some(Ok(())) => Frame::ok(),
+        Some(Err(e)) => Frame::error(format!("ERR {e}")),
+        None => Frame::static_error("ERR saving is not available"),
+    }
+}
+
+/// BGSAVE [SCHEDULE]: save in the background.
+fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let schedule = match &args[1..] {
+        [] => false,
+        [word] if is_keyword(word, "schedule") => true,
+        _ => return Frame::static_error(error::SYNTAX),
+    };
+    match ctx.exec.hooks().map(|h| h.bgsave(schedule)) {
+        Some(Ok(started)) => Frame::simple(started),
+        Some(Err(e)) => Frame::error(format!("ERR {e}")),
+        None => Frame::static_error("ERR saving is not available"),
+    }
+}
+
+/// LASTSAVE: the Unix time of the last successful save (the start time
+/// before the first).
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
+    Frame::Integer(ctx.exec.hooks().map_or(0, |h| h.lastsave()) as i64)
+}
+
 /// BGREWRITEAOF: the shell starts the rewrite in the background.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
     match ctx.exec.hooks().map(|h| h.bgrewriteaof()) {
@@ -129,6 +162,17 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     if abort {
         // A shutdown here is never left pending, so there is none to abort.
         return Frame::static_error("ERR No shutdown in progress.");
+    }
+    // SAVE forces an RDB save, NOSAVE prevents it; by default the shell
+    // saves if save points are configured, as Redis. A failed save keeps
+    // the server running.
+    let save_choice = match (save, nosave) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if let Some(Err(_)) = ctx.exec.hooks().map(|h| h.prepare_shutdown(save_choice)) {
+        return Frame::static_error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     ctx.flow = Flow::Shutdown;
     Frame::ok()

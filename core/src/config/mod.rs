@@ -237,7 +237,14 @@ impl Config {
                 .filter(|p| p.apply != Apply::Shell || apply.is_some())
                 .ok_or_else(|| SetError::Unknown(spelled(name)))?;
             if !param.mutable {
-                return Err(failed(name, "can't set immutable config"));
+                // Redis 7.0 calls the paths it guards (`dir`, `dbfilename`)
+                // protected: settable only with enable-protected-configs.
+                let why = if params::PROTECTED.contains(&param.name) {
+                    "can't set protected config"
+                } else {
+                    "can't set immutable config"
+                };
+                return Err(failed(name, why));
             }
             if params.iter().any(|p| std::ptr::eq(*p, param)) {
                 return Err(failed(name, "duplicate parameter"));

@@ -67,6 +67,9 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Any string.
     Text,
+    /// `save`: pairs of `seconds changes`, seconds ≥ 1 and changes ≥ 0,
+    /// or nothing; stored with single spaces, as CONFIG GET shows it.
+    SavePoints,
 }
 
 /// What happens when a new value is stored (Redis's `apply` function).
@@ -123,6 +126,10 @@ const ONE_ARG: bool = false;
 const INT_MAX: i64 = i32::MAX as i64;
 const UINT_MAX: i64 = u32::MAX as i64;
 
+/// Parameters Redis 7.0 marks `PROTECTED_CONFIG` (paths on disk): CONFIG
+/// SET refuses them with "can't set protected config".
+pub const PROTECTED: &[&str] = &["dbfilename", "dir"];
+
 /// Redis's eviction policies, in Redis's order (its error lists them so).
 pub const MAXMEMORY_POLICIES: &[&str] = &[
     "volatile-lru",
@@ -163,6 +170,8 @@ pub static PARAMS: &[Param] = &[
         "Detach from the terminal (not implemented: only no)"),
     row("databases", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(DEFAULT_DATABASES as i64), IMMUTABLE, Apply::Read, ONE_ARG, None,
         "Number of databases: SELECT, MOVE, SWAPDB and COPY ... DB take 0 to databases-1"),
+    row("dbfilename", &[], Kind::Text, text("dump.rdb"), IMMUTABLE, Apply::Read, ONE_ARG, None,
+        "The RDB file's name, in dir"),
     row("dir", &[], Kind::Text, text("."), IMMUTABLE, Apply::Read, ONE_ARG, None,
         "Working directory: the AOF directory is created in it"),
     row("hash-max-listpack-entries", &["hash-max-ziplist-entries"], Kind::Int { min: 0, max: i64::MAX }, Value::Int(512), MUTABLE, Apply::Read, ONE_ARG, None,
@@ -194,9 +203,8 @@ pub static PARAMS: &[Param] = &[
         "Largest bulk string a client may send (only 512mb)"),
     row("requirepass", &[], Kind::Text, text(""), MUTABLE, Apply::Read, ONE_ARG, None,
         "The default user's password (\"\" = none): clients must AUTH first"),
-    row("save", &[], Kind::Text, text(""), IMMUTABLE, Apply::Read, MULTI_ARG,
-        Some("RDB snapshots are not implemented yet"),
-        "RDB snapshot points (not implemented: only \"\")"),
+    row("save", &[], Kind::SavePoints, text(""), MUTABLE, Apply::Read, MULTI_ARG, None,
+        "RDB save points, \"seconds changes\" pairs (\"3600 1 300 100\"); \"\" (the default here) saves only on SAVE/BGSAVE"),
     row("set-max-intset-entries", &[], Kind::Int { min: 0, max: i64::MAX }, Value::Int(512), MUTABLE, Apply::Read, ONE_ARG, None,
         "An integer set of more members becomes a hash table (OBJECT ENCODING hashtable)"),
     row("tcp-keepalive", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(300), MUTABLE, Apply::Read, ONE_ARG, None,

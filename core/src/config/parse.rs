@@ -37,6 +37,35 @@ impl fmt::Display for Value {
     }
 }
 
+/// `save`'s value checked as Redis's `setConfigSaveOption` checks it
+/// (an even number of integers, seconds ≥ 1, changes ≥ 0), with single
+/// spaces between the numbers.
+fn save_points(text: &str) -> Result<String, &'static str> {
+    const INVALID: &str = "Invalid save parameters";
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return Err(INVALID);
+    }
+    let mut numbers = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let n = string2ll(word.as_bytes()).ok_or(INVALID)?;
+        if (i % 2 == 0 && n < 1) || n < 0 {
+            return Err(INVALID);
+        }
+        numbers.push(n.to_string());
+    }
+    Ok(numbers.join(" "))
+}
+
+/// The save points of a `save` value: (seconds, changes) pairs.
+pub fn save_points_of(value: &str) -> Vec<(u64, u64)> {
+    let numbers: Vec<u64> = value
+        .split_ascii_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
 impl Param {
     /// Parse `text` as this parameter's value, or say why not in Redis's
     /// words (the text after `- ` in CONFIG SET's error, the last line of
@@ -73,6 +102,7 @@ impl Param {
                 }
             },
             Kind::Text => Value::Text(Cow::Owned(text.to_string())),
+            Kind::SavePoints => Value::Text(Cow::Owned(save_points(text)?)),
         };
         match self.fixed {
             Some(why) if value != self.default => {
