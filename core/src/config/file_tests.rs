@@ -112,7 +112,7 @@ fn multi_word_parameters_join_their_words() {
     let config = Config::with_defaults();
     assert_eq!(load(&config, "bind 127.0.0.1 ::1\n"), Ok(vec![]));
     assert_eq!(config.get("bind").as_deref(), Some("127.0.0.1 ::1"));
-    assert_eq!(load(&config, "save 900  1 300 10\n"), Ok(vec![]));
+    assert_eq!(load(&config, "save 900 1 300 10\n"), Ok(vec![]));
     assert_eq!(config.get("save").as_deref(), Some("900 1 300 10"));
     assert!(load(&config, "save 900\n").is_err(), "pairs only");
     assert!(load(&config, "save 0 1\n").is_err(), "seconds >= 1");
