@@ -6,37 +6,23 @@
 //!
 //!     cargo run --release -p myongoredis-bench --example fanout -- 127.0.0.1:6379 [subscribers] [messages] [bytes]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Barrier;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use myongoredis_core::resp::{encode_request, parse_frame};
+use common::{arg, read_frame};
+use myongoredis_core::resp::encode_request;
 use myongoredis_core::Frame;
 
-fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Frame {
-    let mut chunk = vec![0u8; 65536];
-    loop {
-        if let Ok(Some((frame, used))) = parse_frame(buf) {
-            buf.drain(..used);
-            return frame;
-        }
-        let n = stream.read(&mut chunk).expect("reads");
-        assert!(n > 0, "closed");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
+mod common;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:6379".into());
-    let subscribers: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let messages: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let bytes: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(100);
+    let addr = common::addr();
+    let subscribers: usize = arg(2, 1000);
+    let messages: usize = arg(3, 1000);
+    let bytes: usize = arg(4, 100);
     let payload = vec![b'x'; bytes];
     // Every subscriber connected and subscribed before the first PUBLISH.
     let ready = Barrier::new(subscribers + 1);

@@ -11,45 +11,21 @@
 //! producers are the bottleneck, so this measures the wake-up path: a
 //! push, the waiter woken, its retried pop, the reply.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
-use bytes::BytesMut;
-use myongoredis_core::resp::{encode_request, parse_frame};
+use common::{arg, call};
 use myongoredis_core::Frame;
 
-fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Frame {
-    let mut chunk = vec![0u8; 65536];
-    loop {
-        if let Ok(Some((frame, used))) = parse_frame(buf) {
-            buf.drain(..used);
-            return frame;
-        }
-        let n = stream.read(&mut chunk).expect("reads");
-        assert!(n > 0, "closed");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn call(stream: &mut TcpStream, buf: &mut Vec<u8>, args: &[&[u8]]) -> Frame {
-    let mut out = BytesMut::new();
-    encode_request(args, &mut out);
-    stream.write_all(&out).expect("writes");
-    read_frame(stream, buf)
-}
+mod common;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:6379".into());
-    let consumers: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let producers: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(4);
-    let jobs: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(25_000);
+    let addr = common::addr();
+    let consumers: usize = arg(2, 50);
+    let producers: usize = arg(3, 4);
+    let jobs: usize = arg(4, 25_000);
     let total = producers * jobs;
     let key = b"bench:queue";
     {

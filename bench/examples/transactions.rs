@@ -18,15 +18,15 @@ use bytes::BytesMut;
 use myongoredis_core::resp::{encode_request, parse_frame};
 use myongoredis_core::Frame;
 
+use common::arg;
+
+mod common;
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:6379".into());
-    let clients: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let keys: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let seconds: u64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let addr = common::addr();
+    let clients: u64 = arg(2, 50);
+    let keys: u64 = arg(3, 1000);
+    let seconds: u64 = arg(4, 10);
     let done = AtomicBool::new(false);
     let total = AtomicU64::new(0);
     let start = Instant::now();
