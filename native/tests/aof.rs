@@ -9,62 +9,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use myongoredis_testsupport::{dump, server_binary, RealRedis, ServerProcess, TempDir, MODES};
-
-/// A session that leaves one of everything: every type in both of its
-/// encodings, integers, TTLs, several databases, a transaction, the
-/// rewritten commands (INCRBYFLOAT, SET EX, EXPIRE), deletions, and a
-/// key that expires before the restart.
-fn populate(con: &mut redis::Connection) {
-    let run = |con: &mut redis::Connection, words: &[&str]| {
-        myongoredis_testsupport::cmd(con, words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
-    };
-    run(con, &["SET", "s", "hello"]);
-    run(con, &["SET", "n", "12345"]);
-    run(con, &["INCR", "n"]);
-    run(con, &["INCRBYFLOAT", "f", "1.25"]);
-    run(con, &["SET", "ttl", "v", "EX", "1000"]);
-    run(con, &["SET", "gone", "v", "PX", "1"]);
-    run(con, &["SET", "persisted", "v", "EX", "100"]);
-    run(con, &["PERSIST", "persisted"]);
-    run(con, &["EXPIRE", "s", "5000"]);
-    run(con, &["APPEND", "s", " world"]);
-    run(con, &["HSET", "h", "a", "1", "b", "2"]);
-    let big: Vec<String> = (0..300).map(|i| format!("field{i}")).collect();
-    for chunk in big.chunks(100) {
-        let mut words = vec!["HSET", "hbig"];
-        for f in chunk {
-            words.extend([f.as_str(), f.as_str()]);
-        }
-        run(con, &words);
-    }
-    run(con, &["HSET", "hlong", "k", &"x".repeat(100)]);
-    run(con, &["SADD", "ints", "1", "2", "3"]);
-    run(con, &["SADD", "strs", "a", "b", "c"]);
-    run(con, &["SREM", "strs", "b"]);
-    run(con, &["RPUSH", "l", "a", "b", "c"]);
-    run(con, &["LPUSH", "l", "z"]);
-    run(con, &["LPOP", "l"]);
-    run(con, &["ZADD", "z", "1", "one", "2.5", "two", "-inf", "low"]);
-    run(con, &["ZINCRBY", "z", "0.1", "one"]);
-    run(con, &["MULTI"]);
-    run(con, &["SET", "tx1", "a"]);
-    run(con, &["INCR", "tx2"]);
-    run(con, &["EXEC"]);
-    run(con, &["SELECT", "3"]);
-    run(con, &["SET", "in3", "x"]);
-    run(con, &["RPUSH", "l3", "1", "2"]);
-    run(con, &["SELECT", "15"]);
-    run(con, &["HSET", "in15", "f", "v"]);
-    run(con, &["SWAPDB", "15", "14"]);
-    run(con, &["SELECT", "0"]);
-    run(con, &["SET", "tmp", "x"]);
-    run(con, &["DEL", "tmp"]);
-    run(con, &["RENAME", "ints", "ints2"]);
-    // `gone` has expired by now (1 ms); reading it deletes it.
-    std::thread::sleep(Duration::from_millis(5));
-    run(con, &["GET", "gone"]);
-}
+use myongoredis_testsupport::{
+    dump, populate, server_binary, RealRedis, ServerProcess, TempDir, MODES,
+};
 
 fn client(addr: std::net::SocketAddr) -> redis::Connection {
     let con = redis::Client::open(format!("redis://{addr}"))

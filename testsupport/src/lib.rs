@@ -20,7 +20,7 @@ mod real_redis;
 mod server_process;
 mod temp_dir;
 
-pub use dump::dump;
+pub use dump::{dump, populate};
 pub use raw::{Raw, CLOSE_DEADLINE};
 pub use real_redis::RealRedis;
 pub use server_process::{server_binary, ServerProcess};
