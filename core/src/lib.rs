@@ -33,6 +33,7 @@ pub mod info;
 pub mod keyspace;
 pub mod pipeline;
 pub mod pubsub;
+pub mod rdb;
 pub mod replay;
 pub mod resp;
 pub mod rng;
