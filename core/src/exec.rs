@@ -44,6 +44,7 @@ use crossbeam_utils::CachePadded;
 
 mod expiry;
 mod multi;
+mod persist;
 mod report;
 
 pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;

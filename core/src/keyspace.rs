@@ -371,6 +371,12 @@ impl Keyspace {
         self.entries.insert(key, Entry::new(value, None, 0));
     }
 
+    /// Does the keyspace hold an entry for `key`, live or expired? No
+    /// lookup statistics, no expiry: the RDB loader's duplicate check.
+    pub(crate) fn holds(&self, key: &[u8]) -> bool {
+        self.entries.contains_key(key)
+    }
+
     /// Is `key` live? A lookup that does not make the key recent (EXISTS).
     pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
         self.peek(key, now_ms).is_some()

@@ -34,6 +34,7 @@ pub mod info;
 pub mod keyspace;
 pub mod pipeline;
 pub mod pubsub;
+pub mod rdb;
 pub mod replay;
 pub mod resp;
 pub mod rewrite;
