@@ -88,14 +88,18 @@ pub trait ServerHooks: Send + Sync {
     /// SHUTDOWN is about to stop the server: save the RDB file if `save`
     /// says so (`None`: if save points are configured) and sync the AOF.
     /// An error keeps the server running.
-    fn prepare_shutdown(&self, save: Option<bool>) -> Result<(), String> {
-        let _ = save;
+    fn prepare_shutdown(
+        &self,
+        exec: &crate::exec::Executor,
+        save: Option<bool>,
+    ) -> Result<(), String> {
+        let _ = (exec, save);
         Ok(())
     }
 
     /// BGREWRITEAOF: start rewriting the AOF in the background. The error
     /// is the reply's text after `ERR `.
-    fn bgrewriteaof(&self) -> Result<(), String> {
+    fn bgrewriteaof(&self) -> Result<&'static str, String> {
         Err("Background append only file rewriting is not available".into())
     }
 }

@@ -26,7 +26,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::exec::Executor;
-use crate::keyspace::Databases;
+use crate::keyspace::{Databases, NodeLimit};
+use crate::rdb::crc64::crc64;
+use crate::rdb::encode::{put_len, put_string, put_value};
+use crate::rdb::lzf::Compressor;
+use crate::rdb::{opcode, Aux, RDB_VERSION};
 use crate::store::WriteView;
 
 /// Writes one lock's databases (all of them) at `now_ms`.
@@ -116,4 +120,70 @@ impl Executor {
             .map(|p| std::mem::take(&mut *p.lock().unwrap_or_else(PoisonError::into_inner)))
             .collect()
     }
+}
+
+/// One lock's databases as RDB records (`SELECTDB`, `RESIZEDB`, then each
+/// live key): a part of [`Executor::snapshot_rdb`]'s file. A database
+/// spread over several locks gets one `SELECTDB` per part; loaders (ours
+/// and Redis's) take them as they come.
+pub fn rdb_part(dbs: &Databases, now_ms: u64, list_node: NodeLimit, out: &mut Vec<u8>) {
+    let mut lzf = Compressor::new();
+    for (db, ks) in dbs.iter() {
+        let (keys, expires) = ks.iter(now_ms).fold((0u64, 0u64), |(k, e), (_, entry)| {
+            (k + 1, e + u64::from(entry.expire_at().is_some()))
+        });
+        if keys == 0 {
+            continue;
+        }
+        out.push(opcode::SELECTDB);
+        put_len(out, u64::from(db));
+        out.push(opcode::RESIZEDB);
+        put_len(out, keys);
+        put_len(out, expires);
+        for (key, entry) in ks.iter(now_ms) {
+            if let Some(at) = entry.expire_at() {
+                out.push(opcode::EXPIRETIME_MS);
+                out.extend_from_slice(&at.to_le_bytes());
+            }
+            let type_at = out.len();
+            out.push(0);
+            put_string(out, key, &mut lzf);
+            out[type_at] = put_value(out, &entry.value, list_node, &mut lzf);
+        }
+    }
+}
+
+impl Executor {
+    /// The dataset at one instant as an RDB file (Redis 7.0, version 10),
+    /// read lock by lock through [`Executor::snapshot`]: SAVE, BGSAVE and
+    /// an AOF's RDB base. `at_snapshot` runs at the instant, every lock
+    /// held.
+    pub fn snapshot_rdb(&self, now_ms: u64, aof_base: bool, at_snapshot: impl FnOnce()) -> Vec<u8> {
+        let list_node = self.config().limits().list_node;
+        let encode =
+            move |dbs: &Databases, now: u64, out: &mut Vec<u8>| rdb_part(dbs, now, list_node, out);
+        let parts = self.snapshot(now_ms, Box::new(encode), at_snapshot);
+        rdb_file(parts, now_ms, aof_base)
+    }
+}
+
+/// A whole RDB file around `parts` ([`rdb_part`]s in lock order): the
+/// magic and Redis 7.0's aux fields, the parts, `EOF` and the CRC64.
+pub fn rdb_file(parts: Vec<Vec<u8>>, now_ms: u64, aof_base: bool) -> Vec<u8> {
+    let body: usize = parts.iter().map(Vec::len).sum();
+    let mut file = Vec::with_capacity(body + 128);
+    file.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    let mut lzf = Compressor::new();
+    for (name, value) in &Aux::redis_7_0(now_ms / 1000, 0, aof_base).fields {
+        file.push(opcode::AUX);
+        put_string(&mut file, name, &mut lzf);
+        put_string(&mut file, value, &mut lzf);
+    }
+    for part in parts {
+        file.extend_from_slice(&part);
+    }
+    file.push(opcode::EOF);
+    let crc = crc64(0, &file);
+    file.extend_from_slice(&crc.to_le_bytes());
+    file
 }

@@ -458,6 +458,11 @@ impl Aof {
         self.shared.data.notify_one();
     }
 
+    /// Is a rewrite running?
+    pub fn rewriting(&self) -> bool {
+        self.rewriting.load(Relaxed)
+    }
+
     /// Is a rewrite running? Set it running if not (BGREWRITEAOF's check:
     /// one rewrite at a time).
     pub fn begin_rewrite(&self) -> bool {
@@ -536,27 +541,31 @@ impl Aof {
         let mut new_incr = Some(new_incr);
         let mut instant_hold = Duration::ZERO;
         let longest_part = Arc::new(AtomicU64::new(0));
-        let base = if self.config.rdb_base {
-            return Err(
-                "aof-use-rdb-preamble yes needs RDB, which this server does not write yet".into(),
-            );
-        } else {
-            let longest = longest_part.clone();
-            let encode =
-                move |dbs: &myongoredis_core::keyspace::Databases, now: u64, out: &mut Vec<u8>| {
-                    let started = Instant::now();
-                    myongoredis_core::rewrite::encode_databases(dbs, now, out);
-                    longest.fetch_max(started.elapsed().as_micros() as u64, Relaxed);
-                };
-            let parts = exec.snapshot(now_ms, Box::new(encode), || {
+        let longest = longest_part.clone();
+        let rdb_base = self.config.rdb_base;
+        let list_node = exec.config().limits().list_node;
+        let encode =
+            move |dbs: &myongoredis_core::keyspace::Databases, now: u64, out: &mut Vec<u8>| {
                 let started = Instant::now();
-                let mut p = lock(&self.shared.pending);
-                let cut = p.bytes.len();
-                p.next_file = new_incr.take().map(|f| (f, cut));
-                p.selected = None;
-                self.shared.data.notify_one();
-                instant_hold = started.elapsed();
-            });
+                if rdb_base {
+                    myongoredis_core::snapshot::rdb_part(dbs, now, list_node, out);
+                } else {
+                    myongoredis_core::rewrite::encode_databases(dbs, now, out);
+                }
+                longest.fetch_max(started.elapsed().as_micros() as u64, Relaxed);
+            };
+        let parts = exec.snapshot(now_ms, Box::new(encode), || {
+            let started = Instant::now();
+            let mut p = lock(&self.shared.pending);
+            let cut = p.bytes.len();
+            p.next_file = new_incr.take().map(|f| (f, cut));
+            p.selected = None;
+            self.shared.data.notify_one();
+            instant_hold = started.elapsed();
+        });
+        let base = if rdb_base {
+            myongoredis_core::snapshot::rdb_file(parts, now_ms, true)
+        } else {
             parts.concat()
         };
         let stall = instant_hold + Duration::from_micros(longest_part.load(Relaxed));
@@ -738,12 +747,15 @@ fn write_loop(shared: &Shared, mut file: File) {
     }
 }
 
-/// The base file's contents for the current dataset. Without an RDB
-/// preamble (the only form this server writes so far) a base is commands;
-/// at a first start the dataset is empty, and so is the base.
-fn base_snapshot(config: &AofConfig, _exec: &Executor) -> io::Result<Vec<u8>> {
-    debug_assert!(!config.rdb_base, "aof-use-rdb-preamble is fixed to no");
-    Ok(Vec::new())
+/// The base file's contents for the current dataset (a first start, so an
+/// empty one): an RDB file with the `aof-base` aux field, or, without the
+/// RDB preamble, commands (none).
+fn base_snapshot(config: &AofConfig, exec: &Executor) -> io::Result<Vec<u8>> {
+    Ok(if config.rdb_base {
+        exec.snapshot_rdb(crate::clock::unix_now_us() / 1000, true, || {})
+    } else {
+        Vec::new()
+    })
 }
 
 /// Load the files the manifest names into `exec`, as Redis 7.0's

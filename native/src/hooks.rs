@@ -11,12 +11,13 @@ use crossbeam::channel::Sender;
 
 use myongoredis_core::config::{Param, Value};
 use myongoredis_core::info::{InfoSection, ServerHooks};
-use myongoredis_core::{Config, Mode, Store};
+use myongoredis_core::{Config, Executor, Mode, Store};
 
 use crate::aof::{Aof, AofStatus};
 use crate::info::{self, ConfigFields};
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
+use crate::rdb::Rdb;
 use crate::stats::ServerStats;
 
 /// What the shell shares with core's executor: the live counters and
@@ -36,9 +37,23 @@ pub struct ShellHooks {
     pub aof_status: Arc<AofStatus>,
     /// The open AOF, once loaded (`--appendonly yes`).
     pub aof: OnceLock<Arc<Aof>>,
-    /// BGREWRITEAOF asks the rewrite thread (see `server.rs`) through
-    /// this.
-    pub rewrite_requests: Sender<()>,
+    /// BGREWRITEAOF and BGSAVE hand their work to the persistence thread
+    /// (see `server.rs`) through this.
+    pub jobs: Sender<Job>,
+    /// The RDB file (SAVE, BGSAVE, save points).
+    pub rdb: Arc<Rdb>,
+}
+
+/// Work for the persistence thread, done one job at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    Rewrite,
+    Bgsave,
+}
+
+/// Are save points configured (`save` not empty)?
+pub fn has_save_points(config: &Config) -> bool {
+    !config.text_is_empty(myongoredis_core::config::named("save"))
 }
 
 impl ServerHooks for ShellHooks {
@@ -70,7 +85,7 @@ impl ServerHooks for ShellHooks {
         self.aof_status.write_denied()
     }
 
-    fn bgrewriteaof(&self) -> Result<(), String> {
+    fn bgrewriteaof(&self) -> Result<&'static str, String> {
         let Some(aof) = self.aof.get() else {
             return Err(
                 "Background append only file rewriting needs appendonly yes on this server".into(),
@@ -79,8 +94,58 @@ impl ServerHooks for ShellHooks {
         if !aof.begin_rewrite() {
             return Err("Background append only file rewriting already in progress".into());
         }
-        // The channel holds one request; begin_rewrite admits one at a time.
-        let _ = self.rewrite_requests.try_send(());
+        // Jobs run one after the other: behind a running BGSAVE the
+        // rewrite waits, as Redis schedules it.
+        let status = if self.rdb.saving() {
+            "Background append only file rewriting scheduled"
+        } else {
+            "Background append only file rewriting started"
+        };
+        let _ = self.jobs.try_send(Job::Rewrite);
+        Ok(status)
+    }
+
+    fn save(&self, exec: &Executor) -> Result<(), String> {
+        if !self.rdb.begin() {
+            return Err("Background save already in progress".into());
+        }
+        // A failed SAVE answers a bare "-ERR"; the log says why.
+        self.rdb
+            .save(exec, self.stats.dirty.load(Relaxed), false)
+            .map_err(|_| String::new())
+    }
+
+    fn bgsave(&self, schedule: bool) -> Result<&'static str, String> {
+        if self.rdb.saving() {
+            return Err("Background save already in progress".into());
+        }
+        if self.aof.get().is_some_and(|aof| aof.rewriting()) {
+            if schedule {
+                self.rdb.scheduled.store(true, Relaxed);
+                return Ok("Background saving scheduled");
+            }
+            return Err("An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into());
+        }
+        if !self.rdb.begin() {
+            return Err("Background save already in progress".into());
+        }
+        let _ = self.jobs.try_send(Job::Bgsave);
+        Ok("Background saving started")
+    }
+
+    fn lastsave(&self) -> u64 {
+        self.rdb.lastsave()
+    }
+
+    fn prepare_shutdown(&self, exec: &Executor, save: Option<bool>) -> Result<(), String> {
+        self.rdb.set_shutdown_choice(save);
+        if self.rdb.save_on_shutdown(has_save_points(exec.config())) {
+            // The save itself comes once every connection is gone (so it
+            // holds every acknowledged write); here only whether it can.
+            self.rdb.check_writable().inspect_err(|e| {
+                eprintln!("myongoredis: error trying to save the DB, can't exit: {e}");
+            })?;
+        }
         Ok(())
     }
 

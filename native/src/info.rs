@@ -93,7 +93,7 @@ pub fn info_sections(m: &MetricsSnapshot, c: &ConfigFields) -> Vec<InfoSection> 
             name: "persistence",
             default: true,
             fields: f(std::iter::once(("loading", "0".to_string()))
-                .chain(m.aof.iter().cloned())
+                .chain(m.persistence.iter().cloned())
                 .collect()),
         },
         InfoSection {

@@ -30,6 +30,7 @@ mod memory;
 mod metrics;
 mod observer;
 mod outbox;
+mod rdb;
 mod server;
 mod shutdown;
 mod snapshot;

@@ -20,7 +20,7 @@
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::thread;
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
-use myongoredis_core::config::{named, Value};
+use myongoredis_core::config::{named, save_points_of, Value};
 use myongoredis_core::keyspace::ACTIVE_EXPIRE_ACCEPTABLE_STALE;
 use myongoredis_core::{cmd, new_store, Executor, Mode};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -42,9 +42,10 @@ use crate::clients::{protected_mode_denies, Registry, DENIED};
 use crate::clock::{unix_now_us, Monotonic};
 use crate::config_file;
 use crate::connection::Connection;
-use crate::hooks::ShellHooks;
+use crate::hooks::{has_save_points, Job, ShellHooks};
 use crate::limits::{ClientSlots, Deadlines};
 use crate::observer::LockStats;
+use crate::rdb::Rdb;
 use crate::shutdown::Shutdown;
 use crate::stats::ServerStats;
 use crate::summary;
@@ -147,7 +148,14 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     };
 
     let locks = Arc::new(LockStats::new(clock, lock_count, tracer.clone()));
-    let (rewrite_requests, rewrites) = channel::bounded::<()>(1);
+    let (jobs_tx, jobs) = channel::bounded::<Job>(4);
+    // `dir`: where the RDB file and the AOF directory are. CONFIG GET dir
+    // reports it absolute, as Redis does after its chdir.
+    let dir = PathBuf::from(config.text(named("dir")));
+    let dir =
+        std::path::absolute(&dir).map_err(|e| format!("can't use dir {}: {e}", dir.display()))?;
+    config.set("dir", &dir.to_string_lossy())?;
+    let rdb = Arc::new(Rdb::new(&dir, &config.text(named("dbfilename"))));
     let hooks = Arc::new(ShellHooks {
         stats: Arc::new(ServerStats::new(cmd::all().len())),
         locks: locks.clone(),
@@ -162,7 +170,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         config_file: config_file.as_deref().map(config_file::absolute),
         aof_status: Arc::new(AofStatus::default()),
         aof: OnceLock::new(),
-        rewrite_requests,
+        jobs: jobs_tx,
+        rdb: rdb.clone(),
     });
     // `--port 0`: CONFIG GET port and INFO report the port really bound.
     config
@@ -196,8 +205,12 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
-    if let Some(aof) = open_aof(&exec, &hooks)? {
-        let _ = hooks.aof.set(Arc::new(aof));
+    // The AOF, when on, is the whole truth; else dump.rdb if there is one.
+    match open_aof(&exec, &hooks, &dir)? {
+        Some(aof) => {
+            let _ = hooks.aof.set(Arc::new(aof));
+        }
+        None => rdb.load_at_startup(&exec)?,
     }
     let mut shared = Shared {
         exec,
@@ -232,12 +245,10 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             let stop = stop.clone();
             move || stats_loop(shared, &stop)
         })?;
-        if shared.aof().is_some() {
-            spawn_named(s, "aof-rewrite", {
-                let stop = stop.clone();
-                move || rewrite_loop(shared, &rewrites, &stop)
-            })?;
-        }
+        spawn_named(s, "persistence", {
+            let stop = stop.clone();
+            move || persistence_loop(shared, &jobs, &stop)
+        })?;
         if let Some(server) = metrics_server {
             spawn_named(s, "metrics", move || {
                 let snapshot = || shared.hooks.snapshot(shared.exec.store());
@@ -262,7 +273,18 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         }
     }
     summary::print(&shared.hooks.snapshot(shared.exec.store()));
-    // Every connection is gone: what was fed is written and synced.
+    // Every connection is gone: the final save (SHUTDOWN SAVE, or save
+    // points configured: SIGTERM and SHUTDOWN save, as Redis) holds every
+    // acknowledged write.
+    let rdb = &shared.hooks.rdb;
+    if rdb.save_on_shutdown(has_save_points(shared.exec.config())) && rdb.begin() {
+        eprintln!("myongoredis: saving the final RDB snapshot before exiting");
+        let dirty = shared.stats().dirty.load(Relaxed);
+        if rdb.save(&shared.exec, dirty, false).is_err() {
+            eprintln!("myongoredis: error trying to save the DB on exit");
+        }
+    }
+    // What was fed to the AOF is written and synced.
     if let Some(aof) = shared.aof() {
         if let Err(e) = aof.finish() {
             eprintln!("myongoredis: {e}");
@@ -282,29 +304,51 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     Ok(())
 }
 
-/// BGREWRITEAOF and the automatic rewrite, one at a time, off the
-/// connection threads (a rewrite takes seconds for millions of keys).
-fn rewrite_loop(shared: &Shared, requests: &Receiver<()>, stop: &Receiver<()>) {
-    let Some(aof) = shared.aof() else { return };
+/// The background work of persistence, one job at a time, off the
+/// connection threads: BGREWRITEAOF and BGSAVE as asked, and, checked ten
+/// times a second, the save points (`save 3600 1 ...`), a BGSAVE
+/// SCHEDULEd behind a rewrite, and the AOF's automatic rewrite on growth.
+fn persistence_loop(shared: &Shared, jobs: &Receiver<Job>, stop: &Receiver<()>) {
     let config = shared.exec.config();
+    let rdb = &shared.hooks.rdb;
+    let aof = shared.aof();
+    let dirty = || shared.stats().dirty.load(Relaxed);
+    let bgsave = || {
+        let _ = rdb.save(&shared.exec, dirty(), true);
+    };
+    let rewrite = |aof: &Aof| {
+        if let Err(e) = aof.rewrite(&shared.exec, unix_now_us() / 1000) {
+            eprintln!("myongoredis: background AOF rewrite failed: {e}");
+        }
+    };
     loop {
-        let asked = crossbeam::select! {
-            recv(requests) -> r => r.is_ok(),
+        let job = crossbeam::select! {
+            recv(jobs) -> job => job.ok(),
             recv(stop) -> _ => return,
-            default(Duration::from_millis(100)) => false,
+            default(Duration::from_millis(100)) => None,
         };
-        let auto = !asked
-            && aof.wants_rewrite(
+        match (job, aof) {
+            (Some(Job::Bgsave), _) => bgsave(),
+            (Some(Job::Rewrite), Some(aof)) => rewrite(aof),
+            _ => {}
+        }
+        let points = save_points_of(&config.text(named("save")));
+        if !points.is_empty() && rdb.due(&points, dirty()) && rdb.begin() {
+            eprintln!("myongoredis: save point reached, saving in the background");
+            bgsave();
+        }
+        if rdb.scheduled.load(Relaxed) && !aof.is_some_and(Aof::rewriting) && rdb.begin() {
+            rdb.scheduled.store(false, Relaxed);
+            bgsave();
+        }
+        if let Some(aof) = aof {
+            if aof.wants_rewrite(
                 config.int(named("auto-aof-rewrite-percentage")) as u64,
                 config.int(named("auto-aof-rewrite-min-size")) as u64,
-            )
-            && aof.begin_rewrite();
-        if asked || auto {
-            if auto {
+            ) && aof.begin_rewrite()
+            {
                 eprintln!("myongoredis: starting automatic rewriting of AOF on growth");
-            }
-            if let Err(e) = aof.rewrite(&shared.exec, unix_now_us() / 1000) {
-                eprintln!("myongoredis: background AOF rewrite failed: {e}");
+                rewrite(aof);
             }
         }
     }
@@ -312,16 +356,11 @@ fn rewrite_loop(shared: &Shared, requests: &Receiver<()>, stop: &Receiver<()>) {
 
 /// `--appendonly yes`: load the AOF in `<dir>/<appenddirname>` (creating
 /// it on a first start) and feed the executor's writes to it from now on.
-fn open_aof(exec: &Executor, hooks: &ShellHooks) -> Result<Option<Aof>, String> {
+fn open_aof(exec: &Executor, hooks: &ShellHooks, dir: &Path) -> Result<Option<Aof>, String> {
     let config = exec.config();
     if config.value(named("appendonly")) != Value::Bool(true) {
         return Ok(None);
     }
-    let dir = PathBuf::from(config.text(named("dir")));
-    let dir =
-        std::path::absolute(&dir).map_err(|e| format!("can't use dir {}: {e}", dir.display()))?;
-    // CONFIG GET dir reports the absolute path, as Redis does after its chdir.
-    config.set("dir", &dir.to_string_lossy())?;
     let aof_config = AofConfig {
         dir: dir.join(config.text(named("appenddirname"))),
         filename: config.text(named("appendfilename")),

@@ -51,8 +51,8 @@ pub struct MetricsSnapshot {
     pub command_latency_ns: Vec<u64>,
     /// Per lock, in lock order.
     pub lock_totals: Vec<LockTotals>,
-    /// INFO persistence's AOF fields.
-    pub aof: Vec<(&'static str, String)>,
+    /// INFO persistence's fields after `loading` (RDB's, then AOF's).
+    pub persistence: Vec<(&'static str, String)>,
 }
 
 impl MetricsSnapshot {
@@ -131,7 +131,11 @@ impl ShellHooks {
             commands,
             command_latency_ns: s.command_latency_ns.snapshot(),
             lock_totals: self.locks.snapshot(),
-            aof: self.aof_status.info_fields(),
+            persistence: {
+                let mut fields = self.rdb.info_fields(s.dirty.load(Relaxed));
+                fields.extend(self.aof_status.info_fields());
+                fields
+            },
         }
     }
 }

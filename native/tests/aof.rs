@@ -68,7 +68,8 @@ fn a_restart_brings_back_everything_in_every_mode_and_across_modes() {
                 .expect("a manifest");
         assert_eq!(
             manifest,
-            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+            "the base is an RDB file (aof-use-rdb-preamble yes, the default)"
         );
         // The same files, read by the same mode and by the next one.
         for reader in [mode, &MODES[(i + 1) % MODES.len()]] {
@@ -109,38 +110,61 @@ fn redis_server_loads_our_aof_and_we_load_its() {
     );
     drop(redis);
 
-    // Redis's, read by us.
-    let theirs = TempDir::new("aof-theirs");
-    let dir = theirs.path().display().to_string();
-    let Some(mut redis) = RealRedis::start(&[
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--aof-use-rdb-preamble",
-        "no",
-        "--dir",
-        &dir,
-    ]) else {
-        return;
-    };
-    populate(&mut client(redis.addr()));
-    let expected = dump(&mut client(redis.addr()), 16);
-    redis.stop();
-    let mut server = start("rw", theirs.path(), &[]);
-    assert_eq!(
-        dump(&mut client(server.addr), 16),
-        expected,
-        "we read redis-server's AOF"
-    );
-    shutdown(&mut server);
+    // Redis's, read by us: a base of commands, and an RDB base written by
+    // a rewrite (its default), with an incr file after it.
+    for preamble in ["no", "yes"] {
+        let theirs = TempDir::new(&format!("aof-theirs-{preamble}"));
+        let dir = theirs.path().display().to_string();
+        let Some(mut redis) = RealRedis::start(&[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--aof-use-rdb-preamble",
+            preamble,
+            "--dir",
+            &dir,
+        ]) else {
+            return;
+        };
+        let mut con = client(redis.addr());
+        populate(&mut con);
+        if preamble == "yes" {
+            myongoredis_testsupport::cmd(&mut con, &["BGREWRITEAOF"]).expect("BGREWRITEAOF");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let info: String = redis::cmd("INFO")
+                    .arg("persistence")
+                    .query(&mut con)
+                    .expect("INFO");
+                if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "redis-server's rewrite never ended"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            myongoredis_testsupport::cmd(&mut con, &["SET", "after-rewrite", "1"]).expect("SET");
+        }
+        let expected = dump(&mut con, 16);
+        redis.stop();
+        let mut server = start("rw", theirs.path(), &[]);
+        assert_eq!(
+            dump(&mut client(server.addr), 16),
+            expected,
+            "we read redis-server's AOF (preamble {preamble})"
+        );
+        shutdown(&mut server);
+    }
 }
-
 #[test]
 fn bgrewriteaof_compacts_the_files_and_a_restart_reads_them_in_every_mode() {
-    for mode in MODES {
-        let dir = TempDir::new(&format!("aof-rewrite-{mode}"));
-        let mut server = start(mode, dir.path(), &[]);
+    for (mode, preamble) in MODES.iter().flat_map(|m| [(*m, "yes"), (*m, "no")]) {
+        let ext = if preamble == "yes" { "rdb" } else { "aof" };
+        let dir = TempDir::new(&format!("aof-rewrite-{mode}-{ext}"));
+        let mut server = start(mode, dir.path(), &["--aof-use-rdb-preamble", preamble]);
         let mut con = client(server.addr);
         populate(&mut con);
         let reply =
@@ -175,7 +199,9 @@ fn bgrewriteaof_compacts_the_files_and_a_restart_reads_them_in_every_mode() {
                 .expect("a manifest");
         assert_eq!(
             manifest,
-            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+            format!(
+                "file appendonly.aof.2.base.{ext} seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+            )
         );
         let mut names: Vec<String> = std::fs::read_dir(dir.path().join("appendonlydir"))
             .expect("dir")
@@ -185,14 +211,14 @@ fn bgrewriteaof_compacts_the_files_and_a_restart_reads_them_in_every_mode() {
         assert_eq!(
             names,
             [
-                "appendonly.aof.2.base.aof",
-                "appendonly.aof.2.incr.aof",
-                "appendonly.aof.manifest"
+                format!("appendonly.aof.2.base.{ext}"),
+                "appendonly.aof.2.incr.aof".to_string(),
+                "appendonly.aof.manifest".to_string()
             ],
             "the old files are gone"
         );
         let mut again = start(mode, dir.path(), &[]);
-        assert_eq!(dump(&mut client(again.addr), 16), before, "{mode}");
+        assert_eq!(dump(&mut client(again.addr), 16), before, "{mode} {ext}");
         shutdown(&mut again);
     }
 }

@@ -107,6 +107,8 @@ fn time(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
 fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
     match ctx.exec.hooks().map(|h| h.save(ctx.exec)) {
         Some(Ok(())) => Frame::ok(),
+        // A save that failed is Redis's bare "-ERR" (the log says why).
+        Some(Err(e)) if e.is_empty() => Frame::static_error("ERR"),
         Some(Err(e)) => Frame::error(format!("ERR {e}")),
         None => Frame::static_error("ERR saving is not available"),
     }
@@ -135,7 +137,7 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
 /// BGREWRITEAOF: the shell starts the rewrite in the background.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Frame {
     match ctx.exec.hooks().map(|h| h.bgrewriteaof()) {
-        Some(Ok(())) => Frame::simple("Background append only file rewriting started"),
+        Some(Ok(status)) => Frame::simple(status),
         Some(Err(e)) => Frame::error(format!("ERR {e}")),
         None => Frame::static_error("ERR Background append only file rewriting is not available"),
     }
@@ -171,7 +173,11 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         (_, true) => Some(false),
         _ => None,
     };
-    if let Some(Err(_)) = ctx.exec.hooks().map(|h| h.prepare_shutdown(save_choice)) {
+    if let Some(Err(_)) = ctx
+        .exec
+        .hooks()
+        .map(|h| h.prepare_shutdown(ctx.exec, save_choice))
+    {
         return Frame::static_error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     ctx.flow = Flow::Shutdown;

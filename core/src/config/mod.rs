@@ -23,7 +23,7 @@ use bytes::Bytes;
 use crate::glob::glob_match;
 use crate::keyspace::{Limits, NodeLimit};
 pub use params::{lookup, named, Apply, Kind, Param, DEFAULT_DATABASES, DEFAULT_HZ, PARAMS};
-pub use parse::Value;
+pub use parse::{save_points_of, Value};
 
 /// Acting on a parameter's new value: the shell's
 /// [`crate::info::ServerHooks::apply_config`], handed to

@@ -148,9 +148,8 @@ pub const MAXMEMORY_POLICIES: &[&str] = &[
 pub static PARAMS: &[Param] = &[
     row("aof-load-truncated", &[], Kind::Bool, Value::Bool(true), MUTABLE, Apply::Read, ONE_ARG, None,
         "Load an AOF whose last command was cut short (a crash mid-write) up to its last whole command"),
-    row("aof-use-rdb-preamble", &[], Kind::Bool, Value::Bool(false), IMMUTABLE, Apply::Read, ONE_ARG,
-        Some("the AOF base file is written as commands; RDB is not implemented yet"),
-        "Write the AOF's base file as an RDB snapshot (not implemented: only no)"),
+    row("aof-use-rdb-preamble", &[], Kind::Bool, Value::Bool(true), MUTABLE, Apply::Read, ONE_ARG, None,
+        "Write the AOF's base file as an RDB snapshot (appendonly.aof.N.base.rdb) rather than as commands"),
     row("appenddirname", &[], Kind::Text, text("appendonlydir"), IMMUTABLE, Apply::Read, ONE_ARG, None,
         "Directory (inside dir) of the AOF's files and manifest"),
     row("appendfilename", &[], Kind::Text, text("appendonly.aof"), IMMUTABLE, Apply::Read, ONE_ARG, None,

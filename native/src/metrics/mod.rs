@@ -217,7 +217,7 @@ pub(crate) mod fixture {
             ],
             command_latency_ns: histogram(&[0, 1, 2, 900, 1_000, 1_500, 20_000, 1_000_000_000]),
             lock_totals,
-            aof: Vec::new(),
+            persistence: Vec::new(),
         }
     }
 }
