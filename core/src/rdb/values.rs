@@ -257,7 +257,10 @@ pub(super) fn read_value(
     })
 }
 
-/// A list of `elements` (none: an empty key, skipped).
+/// A list of `elements` (none: an empty key, skipped). Redis keeps the
+/// file's nodes as they are; our list refills its own nodes by
+/// `list-max-listpack-size`, and the writer cuts them Redis's way again
+/// when saving, so a list's nodes in the next file do not depend on this.
 fn list_value<'e>(elements: impl Iterator<Item = &'e [u8]>, limits: &Limits) -> Option<Value> {
     let list = List::from_elements(elements, limits.list_node);
     (!list.is_empty()).then(|| Value::List(Box::new(list)))
