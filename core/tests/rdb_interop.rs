@@ -19,6 +19,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use myongoredis_core::config::DEFAULT_DATABASES;
+use myongoredis_core::rdb::encode::put_string;
+use myongoredis_core::rdb::lzf::Compressor;
 use myongoredis_core::rdb::{self, rdb_type};
 use myongoredis_core::{new_store, Config, Executor, Frame, Mode, NoObserver, Session};
 use myongoredis_testsupport::{Raw, RealRedis};
@@ -455,6 +457,24 @@ fn values_are_encoded_byte_for_byte_as_redis_server_does() {
             our_values.keys().collect::<Vec<_>>(),
             their_values.keys().collect::<Vec<_>>(),
             "the same keys"
+        );
+        // Apart from the aux values (ctime, used-mem), the files have the
+        // same size: the same SELECTDB and RESIZEDB sections, deadlines,
+        // type bytes, keys and payload sizes.
+        let aux_size = |aux: &rdb::Aux| -> usize {
+            let mut out = Vec::new();
+            let mut lzf = Compressor::new();
+            for (name, value) in &aux.fields {
+                out.push(0xFA);
+                put_string(&mut out, name, &mut lzf);
+                put_string(&mut out, value, &mut lzf);
+            }
+            out.len()
+        };
+        assert_eq!(
+            file.len() - aux_size(&our_aux),
+            theirs.len() - aux_size(&their_aux),
+            "{mode:?}: file size apart from the aux fields"
         );
         for (key, (deadline, t, payload)) in &their_values {
             let name = String::from_utf8_lossy(&key.1);

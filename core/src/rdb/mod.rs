@@ -62,6 +62,7 @@ pub mod intset;
 pub mod legacy;
 pub mod listpack;
 pub mod lzf;
+mod values;
 
 use std::fmt;
 
