@@ -89,6 +89,9 @@ pub struct AofConfig {
     /// `aof-load-truncated`: a last file cut short is loaded up to its
     /// last complete command (and truncated there), not refused.
     pub load_truncated: bool,
+    /// Hidden `--debug-aof-disk-full-at`: the incr file cannot grow past
+    /// this many bytes (ENOSPC), to test what a full disk does.
+    pub disk_full_at: Option<u64>,
 }
 
 /// The manifest's file name for `appendfilename`.
@@ -406,7 +409,8 @@ impl Aof {
             .name("aof".into())
             .spawn({
                 let shared = shared.clone();
-                move || write_loop(&shared, file)
+                let full_at = config.disk_full_at;
+                move || write_loop(&shared, file, full_at)
             })
             .map_err(|e| format!("cannot start the AOF thread: {e}"))?;
         shared.status.enabled.store(true, Relaxed);
@@ -631,7 +635,7 @@ impl Aof {
 }
 
 /// The writer thread: take what was fed, write it, sync per the policy.
-fn write_loop(shared: &Shared, mut file: File) {
+fn write_loop(shared: &Shared, mut file: File, disk_full_at: Option<u64>) {
     let mut last_sync = Instant::now();
     let mut unsynced = false;
     // What is being written. Swapped with the feed's buffer, so that both
@@ -674,7 +678,12 @@ fn write_loop(shared: &Shared, mut file: File) {
         let stopping = shared.stop.load(Relaxed);
         let mut result = Ok(());
         if !chunk.is_empty() {
-            result = file.write_all(&chunk);
+            result = match disk_full_at {
+                Some(full) if file_len + chunk.len() as u64 > full => {
+                    Err(io::Error::from_raw_os_error(28)) // ENOSPC
+                }
+                _ => file.write_all(&chunk),
+            };
             match &result {
                 Ok(()) => {
                     let status = &shared.status;

@@ -68,6 +68,12 @@ pub struct Args {
     /// the loopback interface), so its refusal can be tested on loopback.
     #[arg(long, hide = true)]
     pub debug_peers_are_remote: bool,
+
+    /// Testing aid: the AOF's incr file "fills the disk" at this many
+    /// bytes: a write that would grow it further fails with ENOSPC, as on
+    /// a full disk, until the file is rewritten.
+    #[arg(long, hide = true)]
+    pub debug_aof_disk_full_at: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -206,7 +206,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         exec = exec.with_sequencer();
     }
     // The AOF, when on, is the whole truth; else dump.rdb if there is one.
-    match open_aof(&exec, &hooks, &dir)? {
+    match open_aof(&exec, &hooks, &dir, args.debug_aof_disk_full_at)? {
         Some(aof) => {
             let _ = hooks.aof.set(Arc::new(aof));
         }
@@ -356,7 +356,12 @@ fn persistence_loop(shared: &Shared, jobs: &Receiver<Job>, stop: &Receiver<()>) 
 
 /// `--appendonly yes`: load the AOF in `<dir>/<appenddirname>` (creating
 /// it on a first start) and feed the executor's writes to it from now on.
-fn open_aof(exec: &Executor, hooks: &ShellHooks, dir: &Path) -> Result<Option<Aof>, String> {
+fn open_aof(
+    exec: &Executor,
+    hooks: &ShellHooks,
+    dir: &Path,
+    disk_full_at: Option<u64>,
+) -> Result<Option<Aof>, String> {
     let config = exec.config();
     if config.value(named("appendonly")) != Value::Bool(true) {
         return Ok(None);
@@ -367,6 +372,7 @@ fn open_aof(exec: &Executor, hooks: &ShellHooks, dir: &Path) -> Result<Option<Ao
         fsync: Fsync::parse(&config.value(named("appendfsync")).to_string()),
         rdb_base: config.value(named("aof-use-rdb-preamble")) == Value::Bool(true),
         load_truncated: config.value(named("aof-load-truncated")) == Value::Bool(true),
+        disk_full_at,
     };
     let (aof, loaded) = Aof::open(aof_config, hooks.aof_status.clone(), exec)?;
     if loaded.files > 0 {
