@@ -205,10 +205,19 @@ fn blob(out: &mut BytesMut, tag: u8, prefix: &[u8], data: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// A one-line reply (`+`, `-`). A `\r` or `\n` inside (an error that
+/// quotes the client's argument) would end the line early and corrupt
+/// the stream: they become spaces, as Redis's `addReplyErrorLength` does.
 fn line(out: &mut BytesMut, tag: u8, body: &[u8]) {
     out.reserve(body.len() + 3);
     out.put_u8(tag);
+    let start = out.len();
     out.put_slice(body);
+    for b in &mut out[start..] {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
+    }
     out.put_slice(b"\r\n");
 }
 
@@ -238,6 +247,17 @@ mod tests {
 
     fn enc(f: Frame) -> Vec<u8> {
         f.to_bytes().to_vec()
+    }
+
+    /// An error quoting a client's argument stays one line (the fuzzer
+    /// found a subscribed-mode error that broke the stream).
+    #[test]
+    fn line_replies_never_carry_a_line_break() {
+        assert_eq!(
+            enc(Frame::error("ERR can't execute 'a\r\n$9'")),
+            b"-ERR can't execute 'a  $9'\r\n"
+        );
+        assert_eq!(enc(Frame::simple("a\nb")), b"+a b\r\n");
     }
 
     #[test]

@@ -527,23 +527,27 @@ pub(super) fn move_element(
     }
     let element = {
         let mut ks = view.ks_mut(src)?;
-        let popped = match ks.list_mut(src, now, false) {
+        match ks.list_mut(src, now, false) {
             Ok(Some(mut list)) => pop_n(&mut list, from, 1).pop(),
             _ => None,
-        };
-        ks.remove_if_empty(src, now);
-        popped
+        }
     };
     let Some(element) = element else {
         return Ok(Frame::Null);
     };
-    let mut ks = view.ks_mut(dst)?;
-    if let Ok(Some(mut list)) = ks.list_mut(dst, now, true) {
-        match to {
-            End::Head => list.push_front(&element, limit),
-            End::Tail => list.push_back(&element, limit),
+    {
+        let mut ks = view.ks_mut(dst)?;
+        if let Ok(Some(mut list)) = ks.list_mut(dst, now, true) {
+            match to {
+                End::Head => list.push_front(&element, limit),
+                End::Tail => list.push_back(&element, limit),
+            }
         }
     }
+    // The source goes only now, after the push, as in Redis: a list
+    // rotated onto itself (source = destination) with one element keeps
+    // its key, and so its TTL.
+    view.ks_mut(src)?.remove_if_empty(src, now);
     Ok(Frame::Bulk(element.into()))
 }
 
