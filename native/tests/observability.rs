@@ -279,3 +279,43 @@ fn config_set_applies_at_run_time() {
         Some(Frame::static_error("ERR max number of clients reached"))
     );
 }
+
+/// A transaction in the trace: one `exec` slice, and inside it the holds
+/// of every shard its commands touch, taken together (issue: "the trace
+/// shows an EXEC as one slice holding several locks").
+#[test]
+fn an_exec_is_one_slice_holding_several_locks() {
+    let path = trace_path("exec.json");
+    let mut server = ServerProcess::start(
+        "shard",
+        &["--shards", "4", "--trace", path.to_str().unwrap()],
+    );
+    let mut raw = Raw::connect(server.addr);
+    raw.call(&[b"MULTI"]);
+    // Eight keys: with four shards, more than one is all but certain.
+    for i in 0..8 {
+        raw.call(&[b"SET", format!("k{i}").as_bytes(), b"v"]);
+    }
+    raw.call(&[b"EXEC"]);
+    drop(raw);
+    kill(server.pid(), "TERM");
+    assert!(server
+        .wait_exit(Duration::from_secs(10))
+        .expect("exits")
+        .success());
+    let text = std::fs::read_to_string(&path).expect("trace file");
+    let events: Vec<Value> = serde_json::from_str(&text).expect("the trace is strict JSON");
+    let exec = events
+        .iter()
+        .find(|e| e["ph"] == "X" && e["name"] == "exec")
+        .expect("an exec slice");
+    let (tid, start) = (&exec["tid"], exec["ts"].as_f64().unwrap());
+    let end = start + exec["dur"].as_f64().unwrap() + 0.002;
+    let held: std::collections::BTreeSet<u64> = events
+        .iter()
+        .filter(|e| e["name"] == "lock hold" && &e["tid"] == tid && e["args"]["cmd"] == "exec")
+        .filter(|e| e["ts"].as_f64().unwrap() >= start - 0.002 && e["ts"].as_f64().unwrap() <= end)
+        .map(|e| e["args"]["lock"].as_u64().unwrap())
+        .collect();
+    assert!(held.len() >= 2, "the exec slice holds locks {held:?}");
+}
