@@ -81,6 +81,11 @@ fn item<'a>(buf: &[u8], input: &'a [u8]) -> Result<Option<(Item, &'a [u8])>, Fra
         Err(_) => return Err(error(buf, input, "unreadable line")),
     };
     let number = || string2ll(body).ok_or_else(|| error(buf, input, "invalid number"));
+    // A simple string or error is one line: RESP forbids CR and LF in it
+    // (and our encoder never writes them; see `frame.rs`).
+    if matches!(kind, b'+' | b'-') && body.iter().any(|b| matches!(b, b'\r' | b'\n')) {
+        return Err(error(buf, input, "CR or LF inside a line"));
+    }
     let item = match kind {
         b'+' => Item::Frame(Frame::Simple(Bytes::copy_from_slice(body))),
         b'-' => Item::Frame(Frame::Error(Bytes::copy_from_slice(body))),
