@@ -21,6 +21,7 @@
 
 use crate::hash::dict_hash;
 use crate::rng::Rng;
+use crate::str::Str;
 
 /// Smallest non-empty table, as Redis's `DICT_HT_INITIAL_SIZE`.
 const INITIAL_SIZE: usize = 4;
@@ -30,8 +31,10 @@ const MAX_LOAD: usize = 1;
 /// (Redis's `HASHTABLE_MIN_FILL` is 10 %).
 const MIN_FILL_DIVISOR: usize = 10;
 
+/// One entry of a chain. The key is a [`Str`], so a key of up to 22 bytes
+/// lives inside the node: one allocation per entry, not two.
 struct Node<V> {
-    key: Box<[u8]>,
+    key: Str,
     value: V,
     next: Option<Box<Node<V>>>,
 }
@@ -80,7 +83,7 @@ impl<V> Dict<V> {
         }
         let mut cur = self.table[self.bucket_of(key)].as_deref();
         while let Some(node) = cur {
-            if &*node.key == key {
+            if node.key.as_slice() == key {
                 return Some(&node.value);
             }
             cur = node.next.as_deref();
@@ -95,7 +98,7 @@ impl<V> Dict<V> {
         let b = self.bucket_of(key);
         let mut cur = self.table[b].as_deref_mut();
         while let Some(node) = cur {
-            if &*node.key == key {
+            if node.key.as_slice() == key {
                 return Some(&mut node.value);
             }
             cur = node.next.as_deref_mut();
@@ -123,7 +126,7 @@ impl<V> Dict<V> {
         // added keys are the likeliest to be read soon.
         let next = self.table[b].take();
         self.table[b] = Some(Box::new(Node {
-            key: key.into(),
+            key: Str::copy_from(key),
             value,
             next,
         }));
@@ -140,7 +143,7 @@ impl<V> Dict<V> {
         loop {
             let found = match link.as_deref() {
                 None => return None,
-                Some(node) => &*node.key == key,
+                Some(node) => node.key.as_slice() == key,
             };
             if found {
                 let mut node = link.take()?;
@@ -196,7 +199,7 @@ impl<V> Dict<V> {
             std::iter::from_fn(move || {
                 let node = cur?;
                 cur = node.next.as_deref();
-                Some((&*node.key, &node.value))
+                Some((node.key.as_slice(), &node.value))
             })
         })
     }
@@ -253,7 +256,7 @@ impl<V> Dict<V> {
         for _ in 0..rng.below(chain_len) {
             node = node.next.as_deref()?;
         }
-        Some((&node.key, &node.value))
+        Some((node.key.as_slice(), &node.value))
     }
 }
 
@@ -367,5 +370,20 @@ mod tests {
             d.iter().map(|(k, _)| k.to_vec()).collect::<Vec<_>>()
         };
         assert_eq!(build(), build());
+    }
+}
+
+/// The memory model's node sizes are this target's, on 64-bit targets
+/// (the wasm replay counts with the same constants).
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size_tests {
+    #[test]
+    fn nodes_are_as_large_as_the_memory_model_says() {
+        use crate::memory::{ENTRY_NODE, KEY_NODE};
+        assert_eq!(
+            std::mem::size_of::<super::Node<crate::keyspace::Entry>>(),
+            ENTRY_NODE
+        );
+        assert_eq!(std::mem::size_of::<super::Node<()>>(), KEY_NODE);
     }
 }

@@ -33,16 +33,17 @@ use bytes::Bytes;
 
 use crate::dict::Dict;
 use crate::rng::Rng;
+pub use crate::str::Str;
 
 /// A value. Every command checks the variant (`WRONGTYPE`) rather than
 /// assuming it. The collections are boxed so that a string entry, by far
-/// the most common, stays as small as a `Vec` (the enum uses the `Vec`'s
-/// spare capacity bits as its tag).
+/// the most common, stays 24 bytes (the enum uses spare bit patterns of
+/// the [`Str`] as its tag).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
-    /// Binary-safe bytes. A `Vec`, not `Bytes`: APPEND and SETRANGE grow it
-    /// in place.
-    String(Vec<u8>),
+    /// Binary-safe bytes, inline when short (see [`Str`]); APPEND and
+    /// SETRANGE grow it in place.
+    String(Str),
     Hash(Box<Hash>),
     Set(Box<Set>),
     List(Box<List>),
@@ -52,7 +53,7 @@ pub enum Value {
 impl Value {
     /// The bytes of a string value; `None` for any other type, which the
     /// caller turns into `WRONGTYPE`.
-    pub fn as_string(&self) -> Option<&Vec<u8>> {
+    pub fn as_string(&self) -> Option<&Str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
@@ -92,11 +93,13 @@ impl Value {
     }
 
     /// OBJECT ENCODING's name for how the value is stored. Strings as
-    /// Redis classifies them (`int` for a canonical integer that fits a
-    /// long, `embstr` up to 44 bytes, `raw` beyond); here every string is
-    /// one `Vec`, so for strings this is Redis's name, not a layout.
+    /// Redis classifies them: `int` for a canonical integer that fits a
+    /// long, `raw` once edited in place (APPEND, SETRANGE, SETBIT: the
+    /// [`Str`] is then a growable buffer), else `embstr` up to 44 bytes and
+    /// `raw` beyond (here inline up to 22 bytes, one allocation above).
     pub fn encoding(&self) -> &'static str {
         match self {
+            Value::String(s) if s.is_raw() => "raw",
             Value::String(s) if s.len() <= 20 && crate::cmd::parse_i64(s).is_some() => "int",
             Value::String(s) if s.len() <= 44 => "embstr",
             Value::String(_) => "raw",
@@ -109,7 +112,7 @@ impl Value {
 
     /// Mutable access to a string value; `None` for other types. Only
     /// through [`StringMut`], which notes the change.
-    pub(crate) fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+    pub(crate) fn as_string_mut(&mut self) -> Option<&mut Str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
@@ -614,7 +617,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::String(v.as_bytes().to_vec())
+        Value::String(Str::from(v.as_bytes()))
     }
 
     /// The entry stays as small as before it carried an access clock, and

@@ -32,6 +32,7 @@ pub mod glob;
 pub mod hash;
 pub mod info;
 pub mod keyspace;
+pub mod memory;
 pub mod pipeline;
 pub mod pubsub;
 pub mod rdb;
@@ -43,6 +44,7 @@ pub mod session;
 pub mod signal;
 pub mod snapshot;
 pub mod store;
+pub mod str;
 #[cfg(test)]
 pub(crate) mod testkit;
 

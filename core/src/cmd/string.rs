@@ -40,7 +40,7 @@ use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::{Keyspace, KeyspaceMut, StringMut, Value};
+use crate::keyspace::{Keyspace, KeyspaceMut, Str, StringMut, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
 use crate::signal::number;
 use crate::signal::words::{DEL, PXAT, SET};
@@ -96,7 +96,7 @@ pub(crate) fn string_at<'a>(
     ks: &'a Keyspace,
     key: &[u8],
     now_ms: u64,
-) -> Result<Option<&'a Vec<u8>>, Frame> {
+) -> Result<Option<&'a Str>, Frame> {
     match ks.get(key, now_ms) {
         None => Ok(None),
         Some(entry) => entry
@@ -123,7 +123,7 @@ fn string_at_mut<'s>(
 /// GETDEL and `SET ... GET` reuse): the value, nil, or WRONGTYPE as `Err`
 /// so the caller stops before changing anything.
 fn get_reply(ks: &Keyspace, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
-    string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Vec::as_slice)))
+    string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Str::as_slice)))
 }
 
 /// [`get_reply`] in a write command: like Redis's `lookupKeyWrite`, it
@@ -354,7 +354,7 @@ pub(crate) fn set_string(
         Expiry::At(at) => Some(at),
         Expiry::Keep => ks.get(key, now_ms).and_then(|e| e.expire_at()),
     };
-    ks.set(key, Value::String(value), expire_at);
+    ks.set(key, Value::String(value.into()), expire_at);
 }
 
 /// GETSET key value: SET that replies with the old value (and, like SET,

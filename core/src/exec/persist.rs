@@ -262,7 +262,7 @@ mod tests {
             .unwrap();
             w.select_db(0, 2, 0).unwrap();
             for _ in 0..2 {
-                w.entry(b"k", &crate::keyspace::Value::String(b"v".to_vec()), None)
+                w.entry(b"k", &crate::keyspace::Value::String(b"v".into()), None)
                     .unwrap();
             }
             w.finish().unwrap();
@@ -284,7 +284,7 @@ mod tests {
             )
             .unwrap();
             w.select_db(16, 1, 0).unwrap();
-            w.entry(b"k", &crate::keyspace::Value::String(b"v".to_vec()), None)
+            w.entry(b"k", &crate::keyspace::Value::String(b"v".into()), None)
                 .unwrap();
             w.finish().unwrap();
             let err = fresh.exec.load_rdb(&far, db.now_ms).unwrap_err();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::watch::{Watch, Watchers};
-use super::{Entry, Hash, Keyspace, List, Set, Value, ZSet};
+use super::{Entry, Hash, Keyspace, List, Set, Str, Value, ZSet};
 use crate::signal::Journal;
 
 /// A held keyspace plus the journal of the command holding it.
@@ -259,7 +259,7 @@ impl<'v> KeyspaceMut<'v> {
 }
 
 /// A string value being edited in place (see [`ValueMut`]).
-pub type StringMut<'s> = ValueMut<'s, Vec<u8>>;
+pub type StringMut<'s> = ValueMut<'s, Str>;
 
 /// A value being edited in place. Reading it notes nothing; writing
 /// through it (`DerefMut`) notes the key as modified, once, and marks its
@@ -272,6 +272,16 @@ pub struct ValueMut<'s, T: ?Sized> {
     /// The keyspace's watch list: the first write touches the key.
     watchers: &'s Watchers,
     noted: bool,
+}
+
+impl ValueMut<'_, Str> {
+    /// Turn the string into its growable form without noting a change
+    /// (the bytes stay the same): Redis's `dbUnshareStringValue`, which
+    /// SETBIT and a writing BITFIELD call before they know whether they
+    /// will change anything, so OBJECT ENCODING says `raw` after them.
+    pub fn unshare(&mut self) {
+        self.value.make_mut();
+    }
 }
 
 /// The key holds a value of another type (the caller replies WRONGTYPE).
@@ -314,7 +324,7 @@ mod tests {
         let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal);
         assert!(w.remove(&key("missing"), 0).is_none());
         assert!(!w.set_expire(&key("missing"), Some(5), 0));
-        w.set(&key("a"), Value::String(b"1".to_vec()), None);
+        w.set(&key("a"), Value::String(Str::from(b"1")), None);
         assert!(!w.set_expire(&key("a"), None, 0), "already persistent");
         let a = key("a");
         let s = w.string_mut(&a, 0).unwrap().unwrap();
@@ -329,15 +339,15 @@ mod tests {
     fn an_edit_in_place_is_noted_once() {
         let (mut ks, mut journal) = (Keyspace::new(), Journal::default());
         let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal);
-        w.set(&key("a"), Value::String(b"x".to_vec()), None);
+        w.set(&key("a"), Value::String(Str::from(b"x")), None);
         let a = key("a");
         let mut s = w.string_mut(&a, 0).unwrap().unwrap();
-        s.push(b'y');
-        s.push(b'z');
+        s.make_mut().push(b'y');
+        s.make_mut().push(b'z');
         drop(w);
         assert_eq!(
             ks.get(b"a", 0).unwrap().value,
-            Value::String(b"xyz".to_vec())
+            Value::String(Str::from(b"xyz"))
         );
         let signal = signal_of(journal);
         assert_eq!(signal.modified, vec![key("a")]);

@@ -28,7 +28,7 @@ pub(super) fn read_value(
 ) -> Result<Option<Value>, RdbError> {
     let blob_error = |at: usize, what: &str, e: String| RdbError::new(at, format!("{what}: {e}"));
     Ok(match t {
-        rdb_type::STRING => Some(Value::String(r.string("a string value")?)),
+        rdb_type::STRING => Some(Value::String(r.string("a string value")?.into())),
         rdb_type::LIST => {
             let n = r.count("a list's length")?;
             let mut elements = Vec::with_capacity(n);

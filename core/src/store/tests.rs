@@ -6,7 +6,7 @@ use super::{lock_of, new_store, Mode, NoObserver};
 use crate::keyspace::Value;
 
 fn string(s: &str) -> Value {
-    Value::String(s.as_bytes().to_vec())
+    Value::String(s.as_bytes().into())
 }
 
 /// A key's lock depends on the key alone: database 3's `k` lives behind

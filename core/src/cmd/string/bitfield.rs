@@ -29,7 +29,7 @@ use crate::cmd::{is_keyword, key_flags::*, parse_i64, KeyRef};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::Value;
+use crate::keyspace::{Str, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
@@ -91,7 +91,7 @@ pub(super) fn bitfield(
         ks.lookup(key, now);
         return Ok(match string_at(&ks, key, now) {
             Err(e) => e,
-            Ok(value) => run_gets(value.map_or(&[][..], Vec::as_slice), &ops),
+            Ok(value) => run_gets(value.map_or(&[][..], Str::as_slice), &ops),
         });
     };
     // The offset check bounds the string, not checkStringLength: Redis
@@ -101,13 +101,14 @@ pub(super) fn bitfield(
     let replies = match string_at_mut(&mut ks, key, now) {
         Err(e) => return Ok(e),
         Ok(Some(mut value)) => {
+            value.unshare();
             if value.len() < len {
                 // Growing is noted as a change even if every operation
                 // then FAILs. Redis grows the string too but signals
                 // nothing then (no WATCH touch, no propagation), which
                 // leaves its replicas without the zero bytes; here the
                 // growth is propagated like any other change.
-                value.resize(len, 0);
+                value.make_mut().resize(len, 0);
             }
             run_all(&mut value, &ops)
         }
@@ -117,7 +118,7 @@ pub(super) fn bitfield(
         Ok(None) => {
             let mut value = vec![0; len];
             let replies = run_all(&mut value, &ops);
-            ks.set(key, Value::String(value), None);
+            ks.set(key, Value::String(Str::raw(value)), None);
             replies
         }
     };
@@ -142,7 +143,7 @@ pub(super) fn bitfield_ro(
     let key = &args[1];
     Ok(match string_at(view.ks(key)?, key, ctx.now_ms()) {
         Err(e) => e,
-        Ok(value) => run_gets(value.map_or(&[][..], Vec::as_slice), &ops),
+        Ok(value) => run_gets(value.map_or(&[][..], Str::as_slice), &ops),
     })
 }
 

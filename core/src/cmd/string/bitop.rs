@@ -17,7 +17,7 @@ use crate::cmd::is_keyword;
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::Value;
+use crate::keyspace::{Str, Value};
 use crate::store::{KeyOutsidePlan, WriteView};
 
 /// The operation.
@@ -76,7 +76,7 @@ pub(super) fn bitop(
         view.ks_mut(key)?.lookup(key, now);
         match string_at(view.ks(key)?, key, now) {
             Err(e) => return Ok(e),
-            Ok(value) => longest = longest.max(value.map_or(0, Vec::len)),
+            Ok(value) => longest = longest.max(value.map_or(0, |v| v.len())),
         }
     }
     let mut result = Vec::new();
@@ -89,7 +89,7 @@ pub(super) fn bitop(
             let value = string_at(view.ks(key)?, key, now)
                 .ok()
                 .flatten()
-                .map_or(&[][..], Vec::as_slice);
+                .map_or(&[][..], Str::as_slice);
             // Past the end of a source its bytes are zeros.
             for (i, acc) in result.iter_mut().enumerate() {
                 *acc = op.fold(*acc, value.get(i).copied().unwrap_or(0));
@@ -103,7 +103,7 @@ pub(super) fn bitop(
         // Redis's setKey: an expired destkey is deleted first, and the new
         // value has no TTL.
         ks.lookup(dst, now);
-        ks.set(dst, Value::String(result), None);
+        ks.set(dst, Value::String(result.into()), None);
     }
     Ok(Frame::Integer(longest as i64))
 }
@@ -119,8 +119,7 @@ fn source_bytes(
     let mut bytes = string_at(view.ks(key)?, key, now_ms)
         .ok()
         .flatten()
-        .cloned()
-        .unwrap_or_default();
+        .map_or_else(Vec::new, |s| s.to_vec());
     bytes.resize(len, 0);
     Ok(bytes)
 }

@@ -12,7 +12,7 @@ use crate::cmd::{int_arg, is_keyword, parse_i64};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::Value;
+use crate::keyspace::{Str, Value};
 use crate::resp::PROTO_MAX_BULK_LEN;
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
@@ -55,9 +55,10 @@ pub(super) fn setbit(
         // Redis writes (and signals) only when the bit flips or the string
         // grows: setting a bit to the value it has changes nothing.
         Ok(Some(mut value)) => {
+            value.unshare();
             let old = value.get(byte).is_some_and(|b| b & mask != 0);
             if old != on || value.len() <= byte {
-                write_bit(&mut value, byte, mask, on);
+                write_bit(value.make_mut(), byte, mask, on);
             }
             old
         }
@@ -65,7 +66,7 @@ pub(super) fn setbit(
         Ok(None) => {
             let mut value = Vec::new();
             let old = write_bit(&mut value, byte, mask, on);
-            ks.set(key, Value::String(value), None);
+            ks.set(key, Value::String(Str::raw(value)), None);
             old
         }
     };
@@ -100,7 +101,7 @@ pub(super) fn getbit(
     let key = &args[1];
     let value = match string_at(view.ks(key)?, key, ctx.now_ms()) {
         Err(e) => return Ok(e),
-        Ok(value) => value.map_or(&[][..], Vec::as_slice),
+        Ok(value) => value.map_or(&[][..], Str::as_slice),
     };
     let (byte, mask) = locate(offset);
     let bit = value.get(byte).is_some_and(|b| b & mask != 0);

@@ -87,8 +87,8 @@ fn add_to_integer(
     };
     let text = new.to_string().into_bytes();
     match current {
-        Some(mut stored) => *stored = text,
-        None => ks.set(key, Value::String(text), None),
+        Some(mut stored) => stored.assign(&text),
+        None => ks.set(key, Value::String(text.into()), None),
     }
     Ok(Frame::Integer(new))
 }
@@ -126,8 +126,8 @@ pub(super) fn incrbyfloat(
     // as `SET key <sum> KEEPTTL`.
     let rewritten = vec![SET, key.clone(), Bytes::copy_from_slice(&text), KEEPTTL];
     match current {
-        Some(mut stored) => *stored = text,
-        None => ks.set(key, Value::String(text), None),
+        Some(mut stored) => stored.assign(&text),
+        None => ks.set(key, Value::String(text.into()), None),
     }
     ks.propagate_as(rewritten);
     Ok(reply)

@@ -12,6 +12,7 @@
 //! LCS refuses when that is more than proto-max-bulk-len (512 MB) bytes
 //! rather than allocating it. Missing keys are empty strings.
 
+use crate::keyspace::Str;
 use bytes::Bytes;
 
 use super::string_at;
@@ -45,8 +46,8 @@ pub(super) fn lcs(
         string_at(view.ks(&args[2])?, &args[2], now),
     ) {
         (Ok(a), Ok(b)) => (
-            a.map_or(&[][..], Vec::as_slice),
-            b.map_or(&[][..], Vec::as_slice),
+            a.map_or(&[][..], Str::as_slice),
+            b.map_or(&[][..], Str::as_slice),
         ),
         _ => return Ok(Frame::static_error(error::LCS_NOT_STRINGS)),
     };

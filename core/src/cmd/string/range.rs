@@ -9,7 +9,7 @@ use crate::cmd::int_arg;
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
-use crate::keyspace::Value;
+use crate::keyspace::{Str, Value};
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
 /// APPEND key value: the length after appending.
@@ -25,14 +25,14 @@ pub(super) fn append(
         // A new key holds just the argument, which the protocol already
         // limited to proto-max-bulk-len.
         Ok(None) => {
-            ks.set(key, Value::String(tail.to_vec()), None);
+            ks.set(key, Value::String(Str::copy_from(tail)), None);
             Frame::Integer(tail.len() as i64)
         }
         // Even an empty tail counts as a change, as in Redis.
         Ok(Some(mut value)) => match check_string_length(value.len() as u64, tail.len() as u64) {
             Err(e) => e,
             Ok(()) => {
-                value.extend_from_slice(tail);
+                value.make_mut().extend_from_slice(tail);
                 Frame::Integer(value.len() as i64)
             }
         },
@@ -48,7 +48,7 @@ pub(super) fn strlen(
     let key = &args[1];
     Ok(match string_at(view.ks(key)?, key, ctx.now_ms()) {
         Err(e) => e,
-        Ok(value) => Frame::Integer(value.map_or(0, Vec::len) as i64),
+        Ok(value) => Frame::Integer(value.map_or(0, |v| v.len()) as i64),
     })
 }
 
@@ -68,7 +68,7 @@ pub(super) fn getrange(
     let key = &args[1];
     let value = match string_at(view.ks(key)?, key, ctx.now_ms()) {
         Err(e) => return Ok(e),
-        Ok(value) => value.map_or(&[][..], Vec::as_slice),
+        Ok(value) => value.map_or(&[][..], Str::as_slice),
     };
     Ok(match clamp_range(start, end, value.len() as i64) {
         // clamp_range keeps both ends within 0..len.
@@ -102,7 +102,7 @@ pub(super) fn setrange(
             let mut value = Vec::new();
             write_at(&mut value, offset as usize, patch);
             let len = value.len();
-            ks.set(key, Value::String(value), None);
+            ks.set(key, Value::String(Str::raw(value)), None);
             Frame::Integer(len as i64)
         }
         // Nor does it change an existing string, however large the offset.
@@ -111,7 +111,7 @@ pub(super) fn setrange(
             if let Err(e) = check_string_length(offset, patch.len() as u64) {
                 return Ok(e);
             }
-            write_at(&mut value, offset as usize, patch);
+            write_at(value.make_mut(), offset as usize, patch);
             Frame::Integer(value.len() as i64)
         }
     })

@@ -309,7 +309,7 @@ fn files_written_by_redis_server_load_and_re_encode_byte_for_byte() {
         get("l").value,
         list_of(&["a", "b", "1", "2", "-3", "1000000", ""])
     );
-    assert_eq!(get("long").value, Value::String(b"abc".repeat(40)));
+    assert_eq!(get("long").value, Value::String(b"abc".repeat(40).into()));
     assert_eq!(
         get("hs").value,
         hash_of(&[("f1", "v1"), ("n", "2"), ("neg", "-3")])

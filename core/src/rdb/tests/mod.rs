@@ -13,7 +13,7 @@ pub(super) fn limits() -> Limits {
 }
 
 fn string(s: &[u8]) -> Value {
-    Value::String(s.to_vec())
+    Value::String(s.into())
 }
 
 pub(super) fn hash(n: usize, value_len: usize) -> Value {
@@ -86,11 +86,16 @@ fn sample() -> Vec<(u32, Vec<u8>, Value, Option<u64>)> {
         (0, b"big int".to_vec(), string(b"9223372036854775807"), None),
         (0, b"not canonical".to_vec(), string(b"007"), None),
         (0, b"empty".to_vec(), string(b""), None),
-        (0, b"long".to_vec(), Value::String(b"abc".repeat(100)), None),
+        (
+            0,
+            b"long".to_vec(),
+            Value::String(b"abc".repeat(100).into()),
+            None,
+        ),
         (
             0,
             b"noise".to_vec(),
-            Value::String((0..=255u8).collect()),
+            Value::String((0..=255u8).collect::<Vec<u8>>().into()),
             None,
         ),
         (0, vec![0, 1, 2, 255, b'\n'], string(b"binary key"), None),
@@ -261,7 +266,12 @@ fn small_file() -> Vec<u8> {
     let words: Vec<String> = (0..5).map(|i| format!("w{i}")).collect();
     write(&[
         (0, b"s".to_vec(), string(b"12"), Some(1_700_000_000_000)),
-        (0, b"lz".to_vec(), Value::String(b"xy".repeat(20)), None),
+        (
+            0,
+            b"lz".to_vec(),
+            Value::String(b"xy".repeat(20).into()),
+            None,
+        ),
         (1, b"h".to_vec(), hash(2, 1), None),
         (1, b"H".to_vec(), hash(2, 70), None),
         (1, b"i".to_vec(), set(&ints), None),
