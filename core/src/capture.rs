@@ -158,7 +158,18 @@ pub enum Record {
     Command(CommandRecord),
     Expire(ExpireRecord),
     LazyExpire(LazyExpireRecord),
+    Evict(EvictRecord),
     Close { seq: u64, conn: u64, now_us: u64 },
+}
+
+/// One key evicted (maxmemory) before a command ran: replay deletes it at
+/// the same point of the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvictRecord {
+    pub seq: u64,
+    pub now_us: u64,
+    pub db: u32,
+    pub key: Vec<u8>,
 }
 
 /// The deletion of expired keys that followed a read-only command.
@@ -180,6 +191,7 @@ impl Record {
             Record::Command(c) => c.seq,
             Record::Expire(e) => e.seq,
             Record::LazyExpire(l) => l.seq,
+            Record::Evict(v) => v.seq,
         }
     }
 }
@@ -304,6 +316,18 @@ pub fn command_records(
             reply: reply.to_vec(),
         })
     });
+    let evictions: Vec<Record> = executed
+        .evictions
+        .iter()
+        .filter_map(|e| {
+            Some(Record::Evict(EvictRecord {
+                seq: e.seq?,
+                now_us,
+                db: e.db,
+                key: e.key.to_vec(),
+            }))
+        })
+        .collect();
     let lazy = executed.lazy_expire.and_then(|lazy| {
         Some(Record::LazyExpire(LazyExpireRecord {
             seq: lazy.seq?,
@@ -313,7 +337,7 @@ pub fn command_records(
             request: request.to_vec(),
         }))
     });
-    command.into_iter().chain(lazy)
+    evictions.into_iter().chain(command).chain(lazy)
 }
 
 /// [`command_records`], encoded straight into `out` as lines: what the
@@ -328,6 +352,12 @@ pub fn encode_command_records(
     reply: &[u8],
     executed: &crate::exec::Executed,
 ) {
+    for e in &executed.evictions {
+        if let Some(seq) = e.seq {
+            text::put_evict(out, seq, now_us, e.db, &e.key);
+            out.push(b'\n');
+        }
+    }
     if let Some(seq) = executed.seq {
         let (rng, mark) = (executed.rng_position, command_mark(args, executed));
         text::put_command(out, seq, conn, now_us, rng, mark, request, reply);

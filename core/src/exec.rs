@@ -42,11 +42,13 @@ use std::sync::OnceLock;
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
+mod evict;
 mod expiry;
 mod multi;
 mod persist;
 mod report;
 
+pub use evict::{Eviction, Policy, OOM};
 pub use expiry::ACTIVE_EXPIRE_MAX_LOOPS;
 pub use report::{Executed, ExpireStep, LazyExpire};
 
@@ -155,11 +157,15 @@ pub struct Executor {
     /// locks it has not copied yet before they change them.
     pub(crate) snapshot: std::sync::Mutex<Option<Arc<crate::snapshot::Snapshot>>>,
     pub(crate) snapshot_active: std::sync::atomic::AtomicBool,
+    /// maxmemory: what each lock holds, the limit, the eviction pool.
+    memory: evict::Memory,
 }
 
 impl Executor {
     pub fn new(store: Box<dyn Store>, seed: u64, config: Config) -> Executor {
-        Executor {
+        let memory = evict::Memory::new(store.lock_count());
+        let exec = Executor {
+            memory,
             store,
             rng: Rng::new(seed),
             config,
@@ -173,7 +179,9 @@ impl Executor {
             propagate: OnceLock::new(),
             snapshot: std::sync::Mutex::new(None),
             snapshot_active: std::sync::atomic::AtomicBool::new(false),
-        }
+        };
+        exec.apply_memory_config();
+        exec
     }
 
     /// From now on, hand every write's effect to `sink` while the write
@@ -330,6 +338,7 @@ impl Executor {
                 lazy_expire: None,
                 signal: WriteSignal::default(),
                 shell_dependent: false,
+                evictions: Vec::new(),
             };
             (reply, executed)
         };
@@ -372,14 +381,27 @@ impl Executor {
             }
             self.hooks.as_deref()?.write_denied().map(Frame::error)
         });
+        // Past maxmemory: evict, or refuse a command that would add data.
+        let mut evictions = Vec::new();
+        let refused = refused.or_else(|| {
+            let spec = spec?;
+            if session.id == AOF_CLIENT_ID {
+                return None;
+            }
+            self.memory_gate(spec, session, now_us / 1000, &mut evictions)
+        });
         // Between MULTI and EXEC most commands are queued, not run.
-        if let Some(reply) = self.queue(session, spec, args, refused.clone()) {
-            return early(reply);
-        }
-        match (spec, refused) {
-            (Some(spec), None) => self.run(spec, session, args, now_us),
-            (_, refused) => early(refused.unwrap_or(Frame::Null)),
-        }
+        let (reply, mut executed) =
+            if let Some(reply) = self.queue(session, spec, args, refused.clone()) {
+                early(reply)
+            } else {
+                match (spec, refused) {
+                    (Some(spec), None) => self.run(spec, session, args, now_us),
+                    (_, refused) => early(refused.unwrap_or(Frame::Null)),
+                }
+            };
+        executed.evictions = evictions;
+        (reply, executed)
     }
 
     /// Run the row `spec` (found and arity-checked) under the locks its key
@@ -457,6 +479,7 @@ impl Executor {
                 }
                 signal = view.take_signal(args);
                 self.feed(&signal);
+                self.publish_memory(&view);
                 (reply, self.next_seq())
             }
         };
@@ -473,6 +496,7 @@ impl Executor {
             lazy_expire,
             signal,
             shell_dependent,
+            evictions: Vec::new(),
         };
         (reply, executed)
     }
@@ -507,6 +531,7 @@ impl Executor {
         }
         let signal = view.take_signal(args);
         self.feed(&signal);
+        self.publish_memory(&view);
         let lazy = (deleted > 0).then(|| LazyExpire {
             seq: self.next_seq(),
             deleted,

@@ -131,33 +131,36 @@ impl Value {
     }
 }
 
-/// A value, its deadline and when it was last used.
+/// A value, its deadline, when it was last used and what it costs.
 ///
 /// 40 bytes, like the `(Value, Option<u64>)` it replaced: the deadline
 /// keeps "none" as `u64::MAX` instead of an `Option`'s tag word, which
-/// pays for the access clock.
+/// pays for the access clock and the charge.
 #[derive(Debug)]
 pub struct Entry {
     pub value: Value,
     /// Absolute expiry time in Unix milliseconds; [`NO_DEADLINE`] when
     /// persistent.
     deadline: u64,
-    /// When a command last looked the key up, in Unix seconds (Redis's
-    /// LRU clock, at its one-second resolution): OBJECT IDLETIME, and the
-    /// clock eviction will use. Atomic because a read under a shared lock
-    /// (rw mode) updates it.
-    used_s: AtomicU32,
+    /// The access clock (see [`access`]): the last use under an LRU
+    /// policy, the frequency counter under an LFU one. Atomic because a
+    /// read under a shared lock (rw mode) updates it.
+    clock: AtomicU32,
+    /// The bytes this entry adds to its keyspace's `used_memory` (see
+    /// [`memory`]); saturates at 4 GiB, and is taken back exactly.
+    charged: u32,
 }
 
 /// The deadline of a persistent key.
 const NO_DEADLINE: u64 = u64::MAX;
 
 impl Entry {
-    fn new(value: Value, expire_at: Option<u64>, now_ms: u64) -> Entry {
+    fn new(value: Value, expire_at: Option<u64>, clock: u32) -> Entry {
         Entry {
             value,
             deadline: expire_at.unwrap_or(NO_DEADLINE),
-            used_s: AtomicU32::new(seconds(now_ms)),
+            clock: AtomicU32::new(clock),
+            charged: 0,
         }
     }
 
@@ -177,22 +180,21 @@ impl Entry {
         self.deadline != NO_DEADLINE && now_ms > self.deadline
     }
 
-    /// A command used the key now. The latest use wins whatever order
-    /// concurrent readers get here in, so a replay (which orders them by
-    /// sequence number) computes the same clock.
-    fn touch(&self, now_ms: u64) {
-        self.used_s.fetch_max(seconds(now_ms), Ordering::Relaxed);
+    /// The raw access clock word (read as [`ClockKind`] says).
+    pub fn clock(&self) -> u32 {
+        self.clock.load(Ordering::Relaxed)
     }
 
-    /// Seconds since a command last used the key (OBJECT IDLETIME).
+    /// Seconds since a command last used the key (OBJECT IDLETIME), by
+    /// the LRU reading of the clock.
     pub fn idle_seconds(&self, now_ms: u64) -> u64 {
-        u64::from(seconds(now_ms).saturating_sub(self.used_s.load(Ordering::Relaxed)))
+        ClockKind::idle_ms(self.clock(), now_ms) / 1000
     }
-}
 
-/// Unix milliseconds as the access clock's seconds (until 2106).
-fn seconds(now_ms: u64) -> u32 {
-    u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
+    /// The bytes this entry is charged in `used_memory`.
+    pub fn charged(&self) -> u64 {
+        u64::from(self.charged)
+    }
 }
 
 impl Clone for Entry {
@@ -200,7 +202,8 @@ impl Clone for Entry {
         Entry {
             value: self.value.clone(),
             deadline: self.deadline,
-            used_s: AtomicU32::new(self.used_s.load(Ordering::Relaxed)),
+            clock: AtomicU32::new(self.clock()),
+            charged: self.charged,
         }
     }
 }
@@ -266,6 +269,12 @@ pub struct Keyspace {
     /// The clients WATCHing keys of this keyspace (see [`watch`]). Every
     /// raw mutator below touches it.
     watchers: Watchers,
+    /// The sum of the entries' charges (see [`memory`]).
+    charged: usize,
+    /// The heap bytes of the volatile index's keys that do not fit inline.
+    volatile_heap: usize,
+    /// How the entries' access clocks are read and advanced.
+    clock: ClockKind,
 }
 
 impl Keyspace {
@@ -297,6 +306,76 @@ impl Keyspace {
         self.avg_ttl
     }
 
+    /// The bytes this keyspace holds, by the memory model: every entry's
+    /// charge, the main table, and the volatile index.
+    pub fn used_memory(&self) -> usize {
+        use crate::memory::{alloc_size, KEY_NODE, POINTER};
+        self.charged
+            + alloc_size(self.entries.buckets() * POINTER)
+            + alloc_size(self.volatile.buckets() * POINTER)
+            + self.volatile.len() * alloc_size(KEY_NODE)
+            + self.volatile_heap
+    }
+
+    /// The charge total and the same sum recomputed from every entry now:
+    /// equal unless an edit escaped accounting (tests assert it).
+    pub fn memory_audit(&self) -> (usize, usize) {
+        let recomputed = self
+            .entries
+            .iter()
+            .map(|(key, entry)| {
+                let bytes = memory::entry_bytes(key, &entry.value);
+                u32::try_from(bytes).unwrap_or(u32::MAX) as usize
+            })
+            .sum();
+        (self.charged, recomputed)
+    }
+
+    /// The main table, for the eviction sampler.
+    pub(crate) fn entries_index(&self) -> &Dict<Entry> {
+        &self.entries
+    }
+
+    /// The keys with a deadline, for the eviction sampler.
+    pub(crate) fn volatile_index(&self) -> &Dict<()> {
+        &self.volatile
+    }
+
+    /// How access clocks are read here.
+    pub fn clock_kind(&self) -> ClockKind {
+        self.clock
+    }
+
+    /// Read clocks as `kind` from now on (CONFIG SET maxmemory-policy).
+    /// The words are not converted: as in Redis, LRU and LFU data take
+    /// some time to adjust after a switch.
+    pub(crate) fn set_clock_kind(&mut self, kind: ClockKind) {
+        self.clock = kind;
+    }
+
+    /// Charge `entry`, about to be stored under `key`, to this keyspace.
+    fn charge(&mut self, key: &[u8], entry: &mut Entry) {
+        let bytes = memory::entry_bytes(key, &entry.value);
+        entry.charged = u32::try_from(bytes).unwrap_or(u32::MAX);
+        self.charged += entry.charged as usize;
+    }
+
+    /// Take back what a removed entry was charged.
+    fn uncharge(&mut self, entry: &Entry) {
+        self.charged -= entry.charged as usize;
+    }
+
+    fn volatile_add(&mut self, key: &[u8]) {
+        self.volatile.insert(key, ());
+        self.volatile_heap += memory::key_bytes(key);
+    }
+
+    fn volatile_remove(&mut self, key: &[u8]) {
+        if self.volatile.remove(key).is_some() {
+            self.volatile_heap -= memory::key_bytes(key);
+        }
+    }
+
     /// The live entry of `key`, if any. An expired entry is treated as
     /// absent but left in place (this may run under a shared lock); the
     /// sighting is noted so the executor can delete it right after, under
@@ -304,7 +383,7 @@ impl Keyspace {
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let found = self.peek(key, now_ms);
         if let Some(entry) = found {
-            entry.touch(now_ms);
+            self.clock.touch(&entry.clock, key, now_ms);
         }
         found
     }
@@ -349,7 +428,7 @@ impl Keyspace {
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_due(key, now_ms);
         let entry = self.entries.get_mut(key)?;
-        entry.touch(now_ms);
+        self.clock.touch(&entry.clock, key, now_ms);
         Some(entry)
     }
 
@@ -362,16 +441,28 @@ impl Keyspace {
     ) -> Option<(&mut Entry, &Watchers)> {
         self.expire_if_due(key, now_ms);
         let entry = self.entries.get_mut(key)?;
-        entry.touch(now_ms);
+        self.clock.touch(&entry.clock, key, now_ms);
         Some((entry, &self.watchers))
+    }
+
+    /// Re-charge `key`'s entry after its value was edited in place (an
+    /// emptied collection may already be gone: nothing to do then).
+    pub(crate) fn recharge(&mut self, key: &[u8]) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        let bytes = memory::entry_bytes(key, &entry.value);
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        self.charged = self.charged - entry.charged as usize + bytes as usize;
+        entry.charged = bytes;
     }
 
     /// Insert a value for a key that is not there, touching nothing: the
     /// caller notes the change when it writes into the value.
-    pub(crate) fn insert_quietly(&mut self, key: &[u8], value: Value) {
-        // Its first use is the command about to write into it; the clock
-        // is set then.
-        self.entries.insert(key, Entry::new(value, None, 0));
+    pub(crate) fn insert_quietly(&mut self, key: &[u8], value: Value, now_ms: u64) {
+        let mut entry = Entry::new(value, None, self.clock.fresh(now_ms));
+        self.charge(key, &mut entry);
+        self.entries.insert(key, entry);
     }
 
     /// Does the keyspace hold an entry for `key`, live or expired? No
@@ -391,8 +482,10 @@ impl Keyspace {
     pub(crate) fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
         let due = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
         if due {
-            self.entries.remove(key);
-            self.volatile.remove(key);
+            if let Some(entry) = self.entries.remove(key) {
+                self.uncharge(&entry);
+            }
+            self.volatile_remove(key);
             self.expired_total += 1;
             self.expired_log.push(Bytes::copy_from_slice(key));
             self.watchers.touch(key, false);
@@ -414,18 +507,24 @@ impl Keyspace {
     /// Store `value` under `key` with deadline `expire_at`, replacing any
     /// previous value and deadline.
     pub(crate) fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) {
-        let old = self
-            .entries
-            .insert(key, Entry::new(value, expire_at, now_ms));
+        // Under LFU an overwritten key keeps its counter (Redis's
+        // `dbSetValue`): a hot key rewritten often is still hot.
+        let kept = match self.clock {
+            ClockKind::Lfu { .. } => self.entries.get(key).map(Entry::clock),
+            ClockKind::Lru => None,
+        };
+        let clock = kept.unwrap_or_else(|| self.clock.fresh(now_ms));
+        let mut entry = Entry::new(value, expire_at, clock);
+        self.charge(key, &mut entry);
+        let old = self.entries.insert(key, entry);
+        if let Some(old) = &old {
+            self.uncharge(old);
+        }
         self.watchers.touch(key, true);
         let was_volatile = old.is_some_and(|e| e.expire_at().is_some());
         match (was_volatile, expire_at.is_some()) {
-            (false, true) => {
-                self.volatile.insert(key, ());
-            }
-            (true, false) => {
-                self.volatile.remove(key);
-            }
+            (false, true) => self.volatile_add(key),
+            (true, false) => self.volatile_remove(key),
             _ => {}
         }
     }
@@ -438,12 +537,8 @@ impl Keyspace {
         let was = entry.set_expire_at(expire_at);
         self.watchers.touch(key, true);
         match (was.is_some(), expire_at.is_some()) {
-            (false, true) => {
-                self.volatile.insert(key, ());
-            }
-            (true, false) => {
-                self.volatile.remove(key);
-            }
+            (false, true) => self.volatile_add(key),
+            (true, false) => self.volatile_remove(key),
             _ => {}
         }
         true
@@ -456,8 +551,9 @@ impl Keyspace {
             return None;
         }
         let entry = self.entries.remove(key)?;
+        self.uncharge(&entry);
         if entry.expire_at().is_some() {
-            self.volatile.remove(key);
+            self.volatile_remove(key);
         }
         self.watchers.touch(key, false);
         Some(entry)
@@ -475,6 +571,8 @@ impl Keyspace {
         self.entries.clear();
         self.volatile.clear();
         self.avg_ttl = 0;
+        self.charged = 0;
+        self.volatile_heap = 0;
         removed
     }
 
@@ -495,6 +593,8 @@ impl Keyspace {
         std::mem::swap(&mut self.entries, &mut other.entries);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.charged, &mut other.charged);
+        std::mem::swap(&mut self.volatile_heap, &mut other.volatile_heap);
     }
 
     /// Watch `key` for `dirty`'s client (WATCH): the returned watch is
@@ -596,14 +696,17 @@ pub const ACTIVE_EXPIRE_KEYS_PER_LOOP: u64 = 20;
 /// keys is considered acceptable. (Redis 6.0 and earlier stopped at 25 %.)
 pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE: u64 = 10;
 
+pub mod access;
 mod databases;
 pub mod hash;
 pub mod list;
 pub mod listpack;
+pub mod memory;
 pub mod set;
 pub mod watch;
 mod write;
 pub mod zset;
+pub use access::ClockKind;
 pub use databases::Databases;
 pub use hash::{Hash, Limits};
 pub use list::{List, NodeLimit};

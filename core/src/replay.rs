@@ -47,6 +47,8 @@ pub enum Outcome {
     },
     /// How many keys a lazy deletion removed.
     LazyExpired { seq: u64, deleted: u64 },
+    /// An eviction was repeated.
+    Evicted { seq: u64 },
 }
 
 impl Outcome {
@@ -54,7 +56,8 @@ impl Outcome {
         match self {
             Outcome::Reply { seq, .. }
             | Outcome::Expired { seq, .. }
-            | Outcome::LazyExpired { seq, .. } => *seq,
+            | Outcome::LazyExpired { seq, .. }
+            | Outcome::Evicted { seq } => *seq,
         }
     }
 
@@ -75,6 +78,7 @@ impl Outcome {
             Outcome::LazyExpired { seq, deleted } => {
                 out.extend_from_slice(format!("L {seq} {deleted}").as_bytes())
             }
+            Outcome::Evicted { seq } => out.extend_from_slice(format!("V {seq}").as_bytes()),
         }
         out.push(b'\n');
     }
@@ -114,6 +118,7 @@ impl Outcome {
                 seq: f.number()?,
                 deleted: f.number()?,
             },
+            b"V" => Outcome::Evicted { seq: f.number()? },
             _ => return None,
         };
         f.end().then_some(outcome)
@@ -199,6 +204,11 @@ impl Replayer {
             Record::Command(c) => Some(self.command(c)),
             Record::Expire(e) => Some(self.expire(e)),
             Record::LazyExpire(l) => Some(self.lazy_expire(l)),
+            Record::Evict(v) => {
+                self.exec
+                    .replay_eviction(v.db, &bytes::Bytes::copy_from_slice(&v.key));
+                Some(Outcome::Evicted { seq: v.seq })
+            }
         }
     }
 

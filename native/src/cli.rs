@@ -210,7 +210,11 @@ mod tests {
                 &["--maxclients", "x"][..],
                 "argument couldn't be parsed into an integer",
             ),
-            (&["--maxmemory", "1gb"][..], "only '0' is supported"),
+            (&["--daemonize", "yes"][..], "only 'no' is supported"),
+            (
+                &["--maxmemory-samples", "0"][..],
+                "argument must be between 1 and 64 inclusive",
+            ),
         ] {
             let err = parse_from(words).expect_err("refused").to_string();
             assert!(err.contains(reason), "{words:?}: {err}");

@@ -7,6 +7,7 @@
 
 use myongoredis_core::config::named;
 use myongoredis_core::info::InfoSection;
+use myongoredis_core::memory::human;
 use myongoredis_core::Config;
 
 use crate::observer::LockTotals;
@@ -80,12 +81,24 @@ pub fn info_sections(m: &MetricsSnapshot, c: &ConfigFields) -> Vec<InfoSection> 
             name: "memory",
             default: true,
             fields: f(vec![
+                // Redis counts every allocation of the process in
+                // used_memory; here it is the data's own count (keys,
+                // values, tables), the figure maxmemory is held to, and
+                // the allocator's total is allocator_allocated.
                 ("used_memory", m.used_memory.to_string()),
-                ("used_memory_human", human_bytes(m.used_memory)),
+                ("used_memory_human", human(m.used_memory)),
                 ("used_memory_rss", m.rss_bytes.to_string()),
-                ("used_memory_rss_human", human_bytes(m.rss_bytes)),
+                ("used_memory_rss_human", human(m.rss_bytes)),
+                ("used_memory_dataset", m.used_memory.to_string()),
+                ("allocator_allocated", m.allocator_allocated.to_string()),
                 ("maxmemory", c.maxmemory.to_string()),
+                ("maxmemory_human", human(c.maxmemory)),
                 ("maxmemory_policy", c.maxmemory_policy.clone()),
+                (
+                    "mem_fragmentation_ratio",
+                    format!("{:.2}", m.rss_bytes as f64 / m.used_memory.max(1) as f64),
+                ),
+                ("mem_not_counted_for_evict", "0".into()),
                 ("mem_allocator", "libc".into()),
             ]),
         },
@@ -182,15 +195,4 @@ fn contention_section(m: &MetricsSnapshot) -> InfoSection {
         default: true,
         fields,
     }
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.2}{}", UNITS[unit])
 }

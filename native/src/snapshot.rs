@@ -42,7 +42,11 @@ pub struct MetricsSnapshot {
     pub keys: u64,
     pub expires: u64,
     /// Estimated bytes held by keys and values (our own accounting).
+    /// What the data holds, by the core's own count (the figure
+    /// maxmemory is compared with).
     pub used_memory: u64,
+    /// What the allocator has handed out, all of the process included.
+    pub allocator_allocated: u64,
     /// Resident set size of the process, from /proc (0 where unknown).
     pub rss_bytes: u64,
     /// (command name, calls, total microseconds), commands with calls only.
@@ -83,8 +87,10 @@ impl ShellHooks {
     pub fn snapshot(&self, store: &dyn Store) -> MetricsSnapshot {
         let s = &self.stats;
         let (mut keys, mut expires, mut expired) = (0u64, 0u64, 0u64);
+        let mut used_memory = 0u64;
         for lock in 0..store.lock_count() {
             let view = store.read(&[lock], "info");
+            used_memory += view.databases().map(|dbs| dbs.used_memory()).sum::<u64>();
             for (_, ks) in view.databases().flat_map(|dbs| dbs.iter()) {
                 keys += ks.len() as u64;
                 expires += ks.volatile_len() as u64;
@@ -126,7 +132,8 @@ impl ShellHooks {
             expired_keys: expired.saturating_sub(s.expired_keys_baseline.load(Relaxed)),
             keys,
             expires,
-            used_memory: memory::heap_in_use(),
+            used_memory,
+            allocator_allocated: memory::heap_in_use(),
             rss_bytes: memory::rss_bytes(),
             commands,
             command_latency_ns: s.command_latency_ns.snapshot(),

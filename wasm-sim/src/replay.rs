@@ -224,6 +224,7 @@ pub fn compare(records: &[Record], outcomes: &[Outcome]) -> Option<Divergence> {
                     )
                 })
             }
+            (Record::Evict(_), Outcome::Evicted { .. }) => None,
             (_, other) => Some(format!("the replay produced {other:?} for this record")),
         };
         if let Some(what) = differs {
@@ -248,6 +249,7 @@ pub struct Census {
     pub protocol_errors: u64,
     pub expiry_steps: u64,
     pub lazy_expiries: u64,
+    pub evictions: u64,
 }
 
 pub fn census(records: &[Record]) -> Census {
@@ -261,6 +263,7 @@ pub fn census(records: &[Record]) -> Census {
             Record::Close { .. } => {}
             Record::Expire(_) => c.expiry_steps += 1,
             Record::LazyExpire(_) => c.lazy_expiries += 1,
+            Record::Evict(_) => c.evictions += 1,
             Record::Command(cmd) => {
                 let name = match parse_request(&cmd.request) {
                     Ok(Request::Command { args, .. }) => {
@@ -287,8 +290,8 @@ impl Census {
     /// The summary lines `replay` prints.
     pub fn print(&self) {
         println!(
-            "  records:      {} ({} connections, {} expiry steps, {} lazy expiries)",
-            self.records, self.connections, self.expiry_steps, self.lazy_expiries
+            "  records:      {} ({} connections, {} expiry steps, {} lazy expiries, {} evictions)",
+            self.records, self.connections, self.expiry_steps, self.lazy_expiries, self.evictions
         );
         let mut by_count: Vec<(&String, &u64)> = self.commands.iter().collect();
         by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

@@ -56,8 +56,14 @@ fn records() -> Vec<Record> {
             deleted: 1,
             request: b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n".to_vec(),
         }),
-        Record::Close {
+        Record::Evict(EvictRecord {
             seq: 6,
+            now_us: 1_700_000_000_000_500,
+            db: 15,
+            key: b"evicted key \xff".to_vec(),
+        }),
+        Record::Close {
+            seq: 7,
             conn: 7,
             now_us: 1_700_000_000_200_000,
         },
@@ -150,11 +156,18 @@ fn damage_is_reported_with_line_and_seq() {
     // A bad escape and a stray field.
     let bad = text.replacen(r"\r\n 5:+OK", r"\q\n 5:+OK", 1);
     assert!(decode(bad.as_bytes()).is_err());
-    let bad = text.replacen("\nX 6 7 1700000000200000", "\nX 6 7 1700000000200000 9", 1);
+    let bad = text.replacen("\nX 7 7 1700000000200000", "\nX 7 7 1700000000200000 9", 1);
     assert_eq!(
         decode(bad.as_bytes()).unwrap_err().to_string(),
-        "line 9 (record seq 6): extra fields at the end of the line"
+        "line 10 (record seq 7): extra fields at the end of the line"
     );
+    // An eviction without its key.
+    let bad = text.replacen(
+        "\nV 6 1700000000000500 15 ",
+        "\nV 6 1700000000000500 15\n",
+        1,
+    );
+    assert!(decode(bad.as_bytes()).is_err());
     // A header without a mode.
     assert!(decode(b"myongoredis-capture 1 seed=1\n").is_err());
 }
@@ -188,7 +201,7 @@ fn shell_dependent_commands() {
 
 #[test]
 fn direct_encoding_matches_the_records() {
-    use crate::exec::{Executed, Flow, LazyExpire};
+    use crate::exec::{Eviction, Executed, Flow, LazyExpire};
     let args: Vec<Bytes> = vec![Bytes::from_static(b"INFO")];
     for executed in [
         Executed {
@@ -201,6 +214,18 @@ fn direct_encoding_matches_the_records() {
             }),
             signal: Default::default(),
             shell_dependent: false,
+            evictions: vec![
+                Eviction {
+                    seq: Some(7),
+                    db: 2,
+                    key: Bytes::from_static(b"old key\r\n"),
+                },
+                Eviction {
+                    seq: Some(8),
+                    db: 0,
+                    key: Bytes::from_static(b"k"),
+                },
+            ],
         },
         Executed {
             flow: Flow::Continue,
@@ -209,6 +234,7 @@ fn direct_encoding_matches_the_records() {
             lazy_expire: None,
             signal: Default::default(),
             shell_dependent: false,
+            evictions: Vec::new(),
         },
     ] {
         let mut direct = Vec::new();

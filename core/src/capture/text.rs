@@ -2,8 +2,8 @@
 //! back (the layout is described in the parent module's docs).
 
 use super::{
-    Capture, CaptureError, CommandRecord, ExpireRecord, Header, LazyExpireRecord, Mark, Record,
-    FORMAT_VERSION, MAGIC,
+    Capture, CaptureError, CommandRecord, EvictRecord, ExpireRecord, Header, LazyExpireRecord,
+    Mark, Record, FORMAT_VERSION, MAGIC,
 };
 use crate::store::Mode;
 
@@ -48,6 +48,7 @@ impl Record {
             Record::Command(c) => put_command(
                 out, c.seq, c.conn, c.now_us, c.rng, c.mark, &c.request, &c.reply,
             ),
+            Record::Evict(v) => put_evict(out, v.seq, v.now_us, v.db, &v.key),
         }
         out.push(b'\n');
     }
@@ -92,6 +93,13 @@ pub(super) fn put_lazy_expire(
     put_fields(out, b'L', &[seq, conn, now_us, deleted]);
     out.push(b' ');
     put_payload(out, request);
+}
+
+/// An eviction line: `V seq now_us db <key>`. No trailing newline.
+pub(super) fn put_evict(out: &mut Vec<u8>, seq: u64, now_us: u64, db: u32, key: &[u8]) {
+    put_fields(out, b'V', &[seq, now_us, db.into()]);
+    out.push(b' ');
+    put_payload(out, key);
 }
 
 /// `tag n1 n2 ...`, no trailing newline.
@@ -342,6 +350,18 @@ fn decode_record(line: &[u8]) -> Result<Record, (Option<u64>, &'static str)> {
                 now_us,
                 deleted,
                 request,
+            })
+        }
+        b"V" => {
+            let now_us = f.number().ok_or(err("bad clock reading"))?;
+            let db = f.number().ok_or(err("bad database"))?;
+            let db = u32::try_from(db).map_err(|_| err("bad database"))?;
+            let key = f.payload().ok_or(err("bad key payload"))?;
+            Record::Evict(EvictRecord {
+                seq,
+                now_us,
+                db,
+                key,
             })
         }
         _ => return Err(err("unknown record type")),

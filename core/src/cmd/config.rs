@@ -43,7 +43,12 @@ pub(crate) fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         None => None,
     };
     match ctx.exec.config().set_many(&pairs, apply) {
-        Ok(()) => Frame::ok(),
+        Ok(()) => {
+            // maxmemory, the policy and the LFU knobs are cached where
+            // they are used: re-read them.
+            ctx.exec.apply_memory_config();
+            Frame::ok()
+        }
         Err(e) => Frame::error(format!("ERR {e}")),
     }
 }
@@ -53,6 +58,7 @@ pub(crate) fn resetstat(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
     if let Some(hooks) = ctx.exec.hooks() {
         hooks.reset_stats(ctx.exec.store());
     }
+    ctx.exec.reset_evicted_keys();
     Frame::ok()
 }
 

@@ -16,8 +16,12 @@ fn get_with_several_patterns() {
             bulk("10000"),
             bulk("maxmemory"),
             bulk("0"),
+            bulk("maxmemory-eviction-tenacity"),
+            bulk("10"),
             bulk("maxmemory-policy"),
             bulk("noeviction"),
+            bulk("maxmemory-samples"),
+            bulk("5"),
         ])
     );
     assert_eq!(db.cmd(&["CONFIG", "GET", "nosuch*"]), arr(vec![]));

@@ -555,19 +555,32 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     })
 }
 
-/// OBJECT IDLETIME key: seconds since a command last used the key (the
-/// access clock has Redis's one-second resolution; OBJECT itself, TYPE,
-/// EXISTS and TTL do not count as uses).
+/// OBJECT IDLETIME key: seconds since a command last used the key
+/// (OBJECT itself, TYPE, EXISTS and TTL do not count as uses). Under an
+/// LFU policy the clock counts frequency instead: Redis's error.
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     let now = ctx.now_ms();
-    with_object(ctx, args, |e| Frame::Integer(e.idle_seconds(now) as i64))
+    let lfu = ctx.exec.clock_kind().is_lfu();
+    with_object(ctx, args, |e| {
+        if lfu {
+            Frame::static_error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+        } else {
+            Frame::Integer(e.idle_seconds(now) as i64)
+        }
+    })
 }
 
-/// Access frequency is tracked only under an LFU `maxmemory-policy`, which
-/// this server cannot select yet: Redis's error for any existing key.
+/// OBJECT FREQ key: the key's logarithmic access counter after decay
+/// (Redis's `LFUDecrAndReturn`), tracked only under an LFU policy.
 fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
-    with_object(ctx, args, |_| {
-        Frame::static_error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+    let now = ctx.now_ms();
+    let clock = ctx.exec.clock_kind();
+    with_object(ctx, args, |e| {
+        if clock.is_lfu() {
+            Frame::Integer(i64::from(clock.decayed(e.clock(), now)))
+        } else {
+            Frame::static_error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+        }
     })
 }
 

@@ -9,7 +9,7 @@
 //!
 //! A parameter is listed only when the value we report is true of this
 //! server. Some Redis parameters are true only at their default here
-//! (`maxmemory 0`: there is no eviction yet); their row says so in
+//! (`daemonize no`: the server runs in the foreground); their row says so in
 //! [`Param::fixed`], and any other value is refused, so a redis.conf can
 //! never make CONFIG GET claim something the server does not do.
 
@@ -180,18 +180,24 @@ pub static PARAMS: &[Param] = &[
     row("hz", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(DEFAULT_HZ), MUTABLE,
         Apply::Clamp(HZ_RANGE.0, HZ_RANGE.1), ONE_ARG, None,
         "Runs of the active-expiry cycle per second (clamped to 1..500)"),
+    row("lfu-decay-time", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(1), MUTABLE, Apply::Read, ONE_ARG, None,
+        "Minutes after which an unused key's LFU counter loses one (0 = never)"),
+    row("lfu-log-factor", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(10), MUTABLE, Apply::Read, ONE_ARG, None,
+        "How slowly the LFU counter grows (Redis's logarithmic counter)"),
     row("list-compress-depth", &[], Kind::Int { min: 0, max: INT_MAX }, Value::Int(0), MUTABLE, Apply::Read, ONE_ARG, None,
         "Nodes at each end of a list left uncompressed (accepted; nodes are never compressed)"),
     row("list-max-listpack-size", &["list-max-ziplist-size"], Kind::Int { min: i32::MIN as i64, max: INT_MAX }, Value::Int(-2), MUTABLE, Apply::Read, ONE_ARG, None,
         "A list node's size: -1..-5 for 4..64 kb, or a number of elements"),
     row("maxclients", &[], Kind::Int { min: 1, max: UINT_MAX }, Value::Int(10_000), MUTABLE, Apply::Shell, ONE_ARG, None,
         "Maximum connected clients; the next gets \"-ERR max number of clients reached\""),
-    row("maxmemory", &[], Kind::Memory { min: 0, max: u64::MAX }, Value::Bytes(0), IMMUTABLE, Apply::Read, ONE_ARG,
-        Some("eviction is not implemented yet"),
-        "Memory limit (not implemented: only 0, no limit)"),
-    row("maxmemory-policy", &[], Kind::Enum(MAXMEMORY_POLICIES), Value::Enum("noeviction"), IMMUTABLE, Apply::Read, ONE_ARG,
-        Some("eviction is not implemented yet"),
-        "Eviction policy (not implemented: only noeviction)"),
+    row("maxmemory", &[], Kind::Memory { min: 0, max: u64::MAX }, Value::Bytes(0), MUTABLE, Apply::Read, ONE_ARG, None,
+        "Memory limit for the data (used_memory); 0 = none. Past it, writes evict keys by maxmemory-policy or fail with OOM"),
+    row("maxmemory-eviction-tenacity", &[], Kind::Int { min: 0, max: 100 }, Value::Int(10), MUTABLE, Apply::Read, ONE_ARG, None,
+        "How long one command may spend evicting before it is let through (0..100, as Redis)"),
+    row("maxmemory-policy", &[], Kind::Enum(MAXMEMORY_POLICIES), Value::Enum("noeviction"), MUTABLE, Apply::Read, ONE_ARG, None,
+        "Which keys go when maxmemory is reached: noeviction, allkeys-/volatile- lru, lfu, random, volatile-ttl"),
+    row("maxmemory-samples", &[], Kind::Int { min: 1, max: 64 }, Value::Int(5), MUTABLE, Apply::Read, ONE_ARG, None,
+        "Keys sampled per eviction round for the LRU, LFU and TTL policies"),
     row("port", &[], Kind::Int { min: 0, max: 65535 }, Value::Int(6379), IMMUTABLE, Apply::Read, ONE_ARG, None,
         "TCP port to listen on; 0 picks a free port (printed at start-up)"),
     row("protected-mode", &[], Kind::Bool, Value::Bool(true), MUTABLE, Apply::Read, ONE_ARG, None,

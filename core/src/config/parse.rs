@@ -327,9 +327,10 @@ mod tests {
         let maxmemory = named("maxmemory");
         assert_eq!(maxmemory.parse("0"), Ok(Value::Bytes(0)));
         assert_eq!(maxmemory.parse("0gb"), Ok(Value::Bytes(0)));
+        assert_eq!(maxmemory.parse("100mb"), Ok(Value::Bytes(100 << 20)));
         assert_eq!(
-            maxmemory.parse("100mb"),
-            Err("only '0' is supported: eviction is not implemented yet".into())
+            named("daemonize").parse("yes"),
+            Err("only 'no' is supported: the server runs in the foreground".into())
         );
         assert_eq!(
             maxmemory.parse("x"),

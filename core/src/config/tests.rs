@@ -152,7 +152,9 @@ fn get_matches_names_and_globs_once_each() {
         [
             "maxclients=10000",
             "maxmemory=0",
-            "maxmemory-policy=noeviction"
+            "maxmemory-eviction-tenacity=10",
+            "maxmemory-policy=noeviction",
+            "maxmemory-samples=5"
         ]
     );
     assert_eq!(got(&["port", "p?rt", "t*out"]), ["port=6379", "timeout=0"]);
@@ -184,9 +186,11 @@ fn start_up_values_may_set_immutable_parameters() {
         Err("Bad directive or wrong number of arguments".into())
     );
     assert_eq!(
-        config.set("maxmemory", "1gb"),
-        Err("only '0' is supported: eviction is not implemented yet".into())
+        config.set("daemonize", "yes"),
+        Err("only 'no' is supported: the server runs in the foreground".into())
     );
+    assert_eq!(config.set("maxmemory", "1gb"), Ok(()));
+    assert_eq!(config.get("maxmemory").as_deref(), Some("1073741824"));
     let names: Vec<String> = config.entries().into_iter().map(|(n, _)| n).collect();
     let mut sorted = names.clone();
     sorted.sort();

@@ -69,6 +69,7 @@ impl Executor {
         let stats = view.active_expire(now_ms, &rng, ACTIVE_EXPIRE_MAX_LOOPS);
         let signal = view.take_signal(&[]);
         self.feed(&signal);
+        self.publish_memory(&view);
         // Under the lock, like a command's number (see dispatch).
         let seq = if stats.expired > 0 {
             self.next_seq()

@@ -186,6 +186,7 @@ impl Executor {
             replies.push(reply);
         }
         self.feed(&signal);
+        self.publish_memory(&view);
         let seq = self.next_seq();
         drop(view);
         ctx.in_exec = false;

@@ -154,6 +154,7 @@ impl Executor {
         match loaded {
             Ok(aux) => {
                 view.take_signal(&[]);
+                self.publish_memory(&view);
                 stats.aux = aux;
                 Ok(stats)
             }

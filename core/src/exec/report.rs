@@ -31,6 +31,9 @@ pub struct Executed {
     /// CLIENT LIST: [`crate::capture::SHELL_DEPENDENT`]), so its reply
     /// cannot be compared on replay either.
     pub shell_dependent: bool,
+    /// Keys evicted (maxmemory) before the command ran, each numbered
+    /// under the lock of its deletion: a capture records them first.
+    pub evictions: Vec<super::Eviction>,
 }
 
 /// The deferred deletion of a read-only command's expired keys (see

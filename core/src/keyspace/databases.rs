@@ -92,6 +92,19 @@ impl Databases {
         stats
     }
 
+    /// The bytes every database behind this lock holds (see
+    /// [`Keyspace::used_memory`]).
+    pub fn used_memory(&self) -> u64 {
+        self.dbs.iter().map(|ks| ks.used_memory() as u64).sum()
+    }
+
+    /// Read access clocks as `kind` in every database.
+    pub(crate) fn set_clock_kind(&mut self, kind: super::ClockKind) {
+        for ks in self.dbs.iter_mut() {
+            ks.set_clock_kind(kind);
+        }
+    }
+
     /// Keys deleted by expiry, over all databases (INFO `expired_keys`).
     pub fn expired_total(&self) -> u64 {
         self.dbs.iter().map(Keyspace::expired_total).sum()

@@ -63,6 +63,21 @@ impl List {
         List::default()
     }
 
+    /// Number of listpack nodes (OBJECT ENCODING, memory accounting).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The deque's capacity in nodes (memory accounting).
+    pub fn deque_capacity(&self) -> usize {
+        self.nodes.capacity()
+    }
+
+    /// Each node's buffer capacity in bytes, front to back.
+    pub fn node_capacities(&self) -> impl Iterator<Item = usize> + '_ {
+        self.nodes.iter().map(Listpack::capacity)
+    }
+
     /// Built from `elements` in order, nodes filled to `limit`.
     pub fn from_elements<'a>(
         elements: impl IntoIterator<Item = &'a [u8]>,

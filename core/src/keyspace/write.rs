@@ -26,6 +26,34 @@ pub struct KeyspaceMut<'v> {
     /// deletes by expiry).
     db: u32,
     journal: &'v mut Journal,
+    /// Keys whose values were edited in place through a [`ValueMut`]:
+    /// re-charged on drop.
+    edited: Edited,
+}
+
+/// The keys a [`KeyspaceMut`] must re-charge. Nearly always one, kept
+/// without allocating.
+#[derive(Default)]
+pub(crate) struct Edited {
+    first: Option<Bytes>,
+    more: Vec<Bytes>,
+}
+
+impl Edited {
+    fn push(&mut self, key: &Bytes) {
+        if self.first.is_none() {
+            self.first = Some(key.clone());
+        } else if self.first.as_ref() != Some(key) && !self.more.contains(key) {
+            self.more.push(key.clone());
+        }
+    }
+
+    fn take(&mut self) -> impl Iterator<Item = Bytes> {
+        self.first
+            .take()
+            .into_iter()
+            .chain(std::mem::take(&mut self.more))
+    }
 }
 
 /// The keys the keyspace deleted by expiry while this handle was out move
@@ -35,6 +63,9 @@ pub struct KeyspaceMut<'v> {
 /// as Redis does, whatever shards they live in).
 impl Drop for KeyspaceMut<'_> {
     fn drop(&mut self) {
+        for key in self.edited.take() {
+            self.ks.recharge(&key);
+        }
         if self.ks.has_expired_log() {
             self.journal.expired(self.db, self.ks.take_expired_log());
         }
@@ -55,6 +86,7 @@ impl<'v> KeyspaceMut<'v> {
             now_ms: 0,
             db,
             journal,
+            edited: Edited::default(),
         }
     }
 
@@ -106,6 +138,17 @@ impl<'v> KeyspaceMut<'v> {
         let entry = self.ks.remove(key, now_ms)?;
         self.journal.modified(key);
         Some(entry)
+    }
+
+    /// Delete `key` to free memory (maxmemory): propagated as `DEL`, as a
+    /// key deleted by expiry is; its watchers are marked by the removal.
+    pub(crate) fn evict(&mut self, key: &Bytes) -> bool {
+        if self.ks.remove(key, self.now_ms).is_none() {
+            return false;
+        }
+        self.journal.touched(key);
+        self.journal.expired(self.db, vec![key.clone()]);
+        true
     }
 
     /// Take `key`'s entry out to store it under another name (RENAME):
@@ -206,7 +249,7 @@ impl<'v> KeyspaceMut<'v> {
         if let Some(make) = create {
             if self.ks.get_mut(key, now_ms).is_none() {
                 // Not noted yet: the first write through the guard is.
-                self.ks.insert_quietly(key, make());
+                self.ks.insert_quietly(key, make(), now_ms);
             }
         }
         let Some((entry, watchers)) = self.ks.get_mut_watched(key, now_ms) else {
@@ -218,6 +261,7 @@ impl<'v> KeyspaceMut<'v> {
             key,
             journal: self.journal,
             watchers,
+            edited: &mut self.edited,
             noted: false,
         }))
     }
@@ -264,13 +308,17 @@ pub type StringMut<'s> = ValueMut<'s, Str>;
 /// A value being edited in place. Reading it notes nothing; writing
 /// through it (`DerefMut`) notes the key as modified, once, and marks its
 /// watchers: so a command must reach for `&mut` only when it really
-/// changes something (HDEL of a missing field does not).
+/// changes something (HDEL of a missing field does not). A key written
+/// through it is re-charged for its new size when the [`KeyspaceMut`] it
+/// came from is dropped.
 pub struct ValueMut<'s, T: ?Sized> {
     value: &'s mut T,
     key: &'s Bytes,
     journal: &'s mut Journal,
     /// The keyspace's watch list: the first write touches the key.
     watchers: &'s Watchers,
+    /// Where the key goes to be re-charged for its new size.
+    edited: &'s mut Edited,
     noted: bool,
 }
 
@@ -301,6 +349,7 @@ impl<T: ?Sized> DerefMut for ValueMut<'_, T> {
             self.noted = true;
             self.journal.modified(self.key);
             self.watchers.touch(self.key, true);
+            self.edited.push(self.key);
         }
         self.value
     }

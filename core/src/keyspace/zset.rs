@@ -162,6 +162,13 @@ pub struct Large {
     order: Treap,
 }
 
+impl Large {
+    /// Member → score (memory accounting samples it).
+    pub fn dict(&self) -> &Dict<f64> {
+        &self.dict
+    }
+}
+
 impl Default for ZSet {
     fn default() -> ZSet {
         ZSet::Listpack(Vec::new())

@@ -213,6 +213,12 @@ impl<G: Deref<Target = Databases>> View<'_, G> {
         self.held.get(i).map(|(_, h)| h.guard.db(self.db))
     }
 
+    /// Database `db`'s keyspace behind the held lock with index `i` in
+    /// lock order.
+    pub fn keyspace_in_lock(&self, i: usize, db: u32) -> &Keyspace {
+        self.held[i].1.guard.db(db)
+    }
+
     /// Number of held locks.
     pub fn held_count(&self) -> usize {
         self.held.len()
@@ -254,6 +260,14 @@ impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
             KeyspaceMut::new(self.held[i].1.guard.db_mut(db), db, &mut self.journal)
                 .at(self.now_ms),
         )
+    }
+
+    /// Change every database behind every held lock (the executor's own
+    /// passes, such as switching the access clock's reading).
+    pub(crate) fn for_each_databases_mut(&mut self, mut change: impl FnMut(&mut Databases)) {
+        for (_, h) in &mut self.held {
+            change(&mut h.guard);
+        }
     }
 
     /// Remove every key of the selected database (FLUSHDB), or of every

@@ -209,6 +209,7 @@ pub(crate) mod fixture {
             keys: 42,
             expires: 5,
             used_memory: 123_456,
+            allocator_allocated: 234_567,
             rss_bytes: 7_654_321,
             commands: vec![
                 ("get", 600, 1_200),
