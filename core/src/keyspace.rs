@@ -309,12 +309,7 @@ impl Keyspace {
     /// The bytes this keyspace holds, by the memory model: every entry's
     /// charge, the main table, and the volatile index.
     pub fn used_memory(&self) -> usize {
-        use crate::memory::{alloc_size, KEY_NODE, POINTER};
-        self.charged
-            + alloc_size(self.entries.buckets() * POINTER)
-            + alloc_size(self.volatile.buckets() * POINTER)
-            + self.volatile.len() * alloc_size(KEY_NODE)
-            + self.volatile_heap
+        self.charged + self.table_bytes() + self.volatile_bytes()
     }
 
     /// The charge total and the same sum recomputed from every entry now:
@@ -339,6 +334,19 @@ impl Keyspace {
     /// The keys with a deadline, for the eviction sampler.
     pub(crate) fn volatile_index(&self) -> &Dict<()> {
         &self.volatile
+    }
+
+    /// The main table's bucket array (MEMORY STATS overhead).
+    pub fn table_bytes(&self) -> usize {
+        crate::memory::alloc_size(self.entries.buckets() * crate::memory::POINTER)
+    }
+
+    /// The volatile index: its table, nodes and keys.
+    pub fn volatile_bytes(&self) -> usize {
+        use crate::memory::{alloc_size, KEY_NODE, POINTER};
+        alloc_size(self.volatile.buckets() * POINTER)
+            + self.volatile.len() * alloc_size(KEY_NODE)
+            + self.volatile_heap
     }
 
     /// How access clocks are read here.

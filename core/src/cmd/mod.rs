@@ -37,6 +37,7 @@ pub mod hash;
 pub mod introspect;
 pub mod keyspace;
 pub mod list;
+pub mod memory;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -65,6 +66,7 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     client::COMMANDS,
     introspect::COMMANDS,
     server::COMMANDS,
+    memory::COMMANDS,
     string::COMMANDS,
     keyspace::COMMANDS,
     expire::COMMANDS,
@@ -226,7 +228,9 @@ pub(crate) fn subcommand(
 
 /// The commands whose first argument is a subcommand (dispatched by
 /// [`subcommand`]).
-pub const CONTAINERS: &[&str] = &["acl", "client", "command", "config", "object", "pubsub"];
+pub const CONTAINERS: &[&str] = &[
+    "acl", "client", "command", "config", "memory", "object", "pubsub",
+];
 
 /// A command's full name as Redis 7 reports it (CLIENT LIST's `cmd=`):
 /// `get`, or `client|list` for a subcommand; `None` for an unknown

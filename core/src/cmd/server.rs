@@ -210,6 +210,19 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         .hooks()
         .map(|h| h.info_sections(ctx.exec.store(), ctx.exec.config()))
         .unwrap_or_default();
+    // Eviction is the executor's: its count goes beside the shell's
+    // expiry count, where Redis prints it.
+    if let Some(stats) = sections.iter_mut().find(|s| s.name == "stats") {
+        let at = stats
+            .fields
+            .iter()
+            .position(|(k, _)| k == "expired_keys")
+            .map_or(stats.fields.len(), |i| i + 1);
+        stats.fields.insert(
+            at,
+            ("evicted_keys".into(), ctx.exec.evicted_keys().to_string()),
+        );
+    }
     let keyspace = InfoSection {
         name: "keyspace",
         default: true,

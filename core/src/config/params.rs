@@ -196,7 +196,7 @@ pub static PARAMS: &[Param] = &[
         "How long one command may spend evicting before it is let through (0..100, as Redis)"),
     row("maxmemory-policy", &[], Kind::Enum(MAXMEMORY_POLICIES), Value::Enum("noeviction"), MUTABLE, Apply::Read, ONE_ARG, None,
         "Which keys go when maxmemory is reached: noeviction, allkeys-/volatile- lru, lfu, random, volatile-ttl"),
-    row("maxmemory-samples", &[], Kind::Int { min: 1, max: 64 }, Value::Int(5), MUTABLE, Apply::Read, ONE_ARG, None,
+    row("maxmemory-samples", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(5), MUTABLE, Apply::Read, ONE_ARG, None,
         "Keys sampled per eviction round for the LRU, LFU and TTL policies"),
     row("port", &[], Kind::Int { min: 0, max: 65535 }, Value::Int(6379), IMMUTABLE, Apply::Read, ONE_ARG, None,
         "TCP port to listen on; 0 picks a free port (printed at start-up)"),

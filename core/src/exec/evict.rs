@@ -313,13 +313,18 @@ impl Executor {
         evicted: &mut Vec<Eviction>,
     ) -> Option<crate::frame::Frame> {
         let limit = self.memory.limit.load(Ordering::Relaxed);
-        if limit == 0 || !(spec.has(flags::WRITE) || spec.name == "exec") {
+        // Queueing in MULTI takes memory too: Redis refuses every command
+        // but EXEC, DISCARD, QUIT and RESET there.
+        let queueing =
+            session.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+        if limit == 0 || !(spec.has(flags::WRITE) || spec.name == "exec" || queueing) {
             return None;
         }
         if self.memory.total() <= limit {
             return None;
         }
-        let denyoom = spec.has(flags::DENYOOM)
+        let denyoom = queueing
+            || spec.has(flags::DENYOOM)
             || (spec.name == "exec"
                 && session.multi.as_ref().is_some_and(|t| {
                     t.commands.iter().any(|args| {
@@ -336,10 +341,15 @@ impl Executor {
     /// (Redis's `EVICT_FAIL`).
     fn perform_evictions(&self, limit: u64, now_ms: u64, evicted: &mut Vec<Eviction>) -> bool {
         let settings = self.memory.settings();
-        // Replay deletes the keys the capture says were evicted, where it
-        // says; it never chooses any itself.
-        if settings.policy == Policy::NoEviction || self.defer_lazy_expiry {
+        if settings.policy == Policy::NoEviction {
             return self.memory.total() <= limit;
+        }
+        // Replay deletes the keys the capture says were evicted, where it
+        // says, and never chooses any itself. The server evicted until the
+        // data was under the limit or nothing was left to evict, so a
+        // command it refused is one that found nothing evictable.
+        if self.defer_lazy_expiry {
+            return self.memory.total() <= limit || self.has_evictable(settings.policy.volatile());
         }
         let mut evictor = self
             .memory
@@ -355,6 +365,23 @@ impl Executor {
             evicted.push(eviction);
         }
         true
+    }
+
+    /// Is there a key the policy could evict (any key, or any with a TTL)?
+    fn has_evictable(&self, volatile: bool) -> bool {
+        (0..self.store.lock_count()).any(|lock| {
+            let view = self.store.read(&[lock], "evict");
+            let found = view.databases().any(|dbs| {
+                dbs.iter().any(|(_, ks)| {
+                    if volatile {
+                        ks.volatile_len() > 0
+                    } else {
+                        !ks.is_empty()
+                    }
+                })
+            });
+            found
+        })
     }
 
     /// One key out, by `settings.policy`; `None` if there is none to evict.
