@@ -259,6 +259,10 @@ pub struct Keyspace {
     /// maintained by the active cycle's samples as Redis does (INFO
     /// keyspace `avg_ttl`; 0 until a sample has been taken).
     avg_ttl: u64,
+    /// Where the next [`Keyspace::reclaim_expired`] step resumes its walk
+    /// of `volatile` (a [`Dict::scan`] cursor). Moved only by writes, which
+    /// replay re-runs in the same order, so it needs no record of its own.
+    reclaim_cursor: u64,
     /// Keys deleted by expiry since the last [`Keyspace::take_expired_log`]:
     /// each is propagated as `DEL` by whoever holds the lock. Empty (and
     /// unallocated) unless a deadline passed.
@@ -585,7 +589,76 @@ impl Keyspace {
         }
         stats
     }
+
+    /// Reclaim by writes: walk on through the keys that have a deadline,
+    /// from where the last step stopped, examining about `keys` of them
+    /// (whole buckets, at most [`RECLAIM_BUCKETS_PER_KEY`] × `keys` buckets),
+    /// and delete those whose deadline has passed. A write that stores a
+    /// key with a TTL runs one step ([`KeyspaceMut::set`]).
+    ///
+    /// Why writes, and not only the active cycle: the cycle is one thread
+    /// that wakes `hz` times a second, and under a flood of `SET .. PX`
+    /// from 50 connection threads on 2 cores it gets a few percent of the
+    /// CPU; keys then die far faster than it deletes them. A step per TTL
+    /// write makes the reclaiming rate follow the insertion rate whatever
+    /// the scheduler does (Dragonfly does the same).
+    ///
+    /// Why a cursor rather than random samples: the walk covers every key
+    /// once per pass, so a dead key waits at most one pass; a pass of `V`
+    /// volatile keys takes `V / keys` writes, in which `V / keys` keys are
+    /// written and (in a steady flood) as many die, so about one dead key
+    /// in `keys` is met and the keys a flood leaves dead stay near
+    /// `1 / (2 × keys)` of the volatile keys. It draws no random numbers,
+    /// so a write needs no fork of the shared PRNG (an atomic every
+    /// connection thread would contend on) and no capture record: the
+    /// cursor moves only with writes, which replay re-runs in order.
+    ///
+    /// Every deletion goes through [`Keyspace::expire_if_due`], so it is
+    /// logged, propagated as `DEL` and invalidates WATCH like lazy expiry.
+    pub(crate) fn reclaim_expired(&mut self, now_ms: u64, keys: u64) -> ExpireStats {
+        let mut stats = ExpireStats::default();
+        if self.volatile.is_empty() {
+            return stats;
+        }
+        // The due keys, end to end, and where each ends: nothing is
+        // allocated unless a key is due.
+        let (mut due, mut ends) = (Vec::new(), Vec::new());
+        let mut cursor = self.reclaim_cursor;
+        let entries = &self.entries;
+        for _ in 0..keys * RECLAIM_BUCKETS_PER_KEY {
+            cursor = self.volatile.scan(cursor, |key, ()| {
+                stats.sampled += 1;
+                if entries.get(key).is_some_and(|e| e.is_expired(now_ms)) {
+                    due.extend_from_slice(key);
+                    ends.push(due.len());
+                }
+            });
+            // At 0 a pass is complete: the next step starts the next one.
+            if cursor == 0 || stats.sampled >= keys {
+                break;
+            }
+        }
+        self.reclaim_cursor = cursor;
+        let mut start = 0;
+        for end in ends {
+            if self.expire_if_due(&due[start..end], now_ms) {
+                stats.expired += 1;
+            }
+            start = end;
+        }
+        stats
+    }
 }
+
+/// Keys a write that stores a key with a TTL examines for reclaiming
+/// ([`Keyspace::reclaim_expired`]). In a steady flood the dead keys left
+/// in the keyspace are then about 1 / (2 × this) of the volatile ones
+/// (12 % at 4); each examined key costs a few cache misses of the write.
+pub const RECLAIM_KEYS_PER_WRITE: u64 = 4;
+/// Buckets a reclaim step may visit per key it is to examine: the walk
+/// skips empty buckets, and a dict is shrunk before fewer than one in ten
+/// is used, so this bounds a step in a sparse table too.
+pub const RECLAIM_BUCKETS_PER_KEY: u64 = 4;
 
 /// Keys sampled per loop of the active cycle (Redis's
 /// `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
@@ -676,6 +749,51 @@ mod tests {
         assert_eq!(ks.len(), 1000);
         assert_eq!(ks.volatile_len(), 0);
         assert_eq!(ks.active_expire(200, &rng, 16), ExpireStats::default());
+    }
+
+    /// Keys that died before a stream of TTL writes are all reclaimed by
+    /// the writes themselves, with no active cycle: the walk covers every
+    /// volatile key once a pass.
+    #[test]
+    fn writes_with_a_ttl_reclaim_dead_keys_without_an_active_cycle() {
+        let mut ks = Keyspace::new();
+        for i in 0..10_000 {
+            ks.set(format!("dead{i}").as_bytes(), s("v"), Some(100), 0);
+            ks.set(format!("kept{i}").as_bytes(), s("v"), None, 0);
+        }
+        let mut journal = crate::signal::Journal::default();
+        let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal).at(200);
+        for i in 0..20_000 {
+            let key = Bytes::from(format!("new{i}"));
+            w.set(&key, s("v"), Some(60_000));
+        }
+        drop(w);
+        assert_eq!(ks.expired_total(), 10_000);
+        assert_eq!(ks.len(), 30_000, "the persistent and the new keys");
+        assert_eq!(ks.volatile_len(), 20_000);
+    }
+
+    /// A flood of 100 keys a millisecond with a one-second TTL, and no
+    /// active cycle: the keyspace stays near rate x TTL (100,000 keys)
+    /// instead of growing with every write (400,000 here).
+    #[test]
+    fn a_ttl_flood_stays_near_rate_times_ttl() {
+        let mut ks = Keyspace::new();
+        let mut journal = crate::signal::Journal::default();
+        let mut peak = 0;
+        for now in 0..4_000u64 {
+            let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal).at(now);
+            for i in 0..100 {
+                let key = Bytes::from(format!("k{now}:{i}"));
+                w.set(&key, s("v"), Some(now + 1_000));
+            }
+            drop(w);
+            // The journal of one "command" at a time, as the executor does.
+            journal = crate::signal::Journal::default();
+            peak = peak.max(ks.len());
+        }
+        assert!(peak <= 130_000, "peak {peak} keys for 100,000 live");
+        assert_eq!(ks.expired_total() + ks.len() as u64, 400_000);
     }
 
     #[test]
