@@ -554,6 +554,9 @@ impl Keyspace {
     /// bounded time. Randomness comes from the store's seeded `rng`.
     pub(crate) fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
         let mut stats = ExpireStats::default();
+        // The sampled key, copied out of the index to delete it: one
+        // buffer for the call, not an allocation per sample.
+        let mut key = Vec::new();
         for _ in 0..max_loops {
             let sample = (self.volatile.len() as u64).min(ACTIVE_EXPIRE_KEYS_PER_LOOP);
             if sample == 0 {
@@ -562,10 +565,11 @@ impl Keyspace {
             let mut expired_now = 0;
             let (mut ttl_sum, mut ttl_samples) = (0u64, 0u64);
             for _ in 0..sample {
-                let Some((key, _)) = self.volatile.random_entry(rng) else {
+                let Some((sampled, _)) = self.volatile.random_entry(rng) else {
                     break;
                 };
-                let key = key.to_vec();
+                key.clear();
+                key.extend_from_slice(sampled);
                 if self.expire_if_due(&key, now_ms) {
                     expired_now += 1;
                 } else if let Some(at) = self.entries.get(&key).and_then(Entry::expire_at) {
