@@ -259,10 +259,19 @@ pub struct Keyspace {
     /// maintained by the active cycle's samples as Redis does (INFO
     /// keyspace `avg_ttl`; 0 until a sample has been taken).
     avg_ttl: u64,
-    /// Where the next [`Keyspace::reclaim_expired`] step resumes its walk
-    /// of `volatile` (a [`Dict::scan`] cursor). Moved only by writes, which
-    /// replay re-runs in the same order, so it needs no record of its own.
+    /// The bucket of `volatile` where the next [`Keyspace::reclaim_expired`]
+    /// step resumes its walk. Buckets are walked in index order, as Redis
+    /// 7's `expires_cursor`, not in SCAN's reversed order: neighbouring
+    /// buckets share a cache line, and across a resize a key is at worst
+    /// met one pass late. Moved only by writes, which replay re-runs in
+    /// the same order, so it needs no record of its own.
     reclaim_cursor: u64,
+    /// Consecutive reclaim steps that found nothing dead, and the TTL
+    /// writes still to skip before the next step (2^(misses - 1) - 1 of
+    /// them), so writes whose keys are all alive (a cache with long TTLs)
+    /// pay for a step only now and then.
+    reclaim_misses: u8,
+    reclaim_skip: u8,
     /// Keys deleted by expiry since the last [`Keyspace::take_expired_log`]:
     /// each is propagated as `DEL` by whoever holds the lock. Empty (and
     /// unallocated) unless a deadline passed.
@@ -608,7 +617,8 @@ impl Keyspace {
     /// the scheduler does (Dragonfly does the same).
     ///
     /// Why a cursor rather than random samples: the walk covers every key
-    /// once per pass, so a dead key waits at most one pass; a pass of `V`
+    /// once per pass, so a dead key waits at most one pass (two if a
+    /// resize moved it behind the cursor); a pass of `V`
     /// volatile keys takes `V / keys` writes, in which `V / keys` keys are
     /// written and (in a steady flood) as many die, so about one dead key
     /// in `keys` is met and the keys a flood leaves dead stay near
@@ -619,30 +629,45 @@ impl Keyspace {
     ///
     /// Every deletion goes through [`Keyspace::expire_if_due`], so it is
     /// logged, propagated as `DEL` and invalidates WATCH like lazy expiry.
+    ///
+    /// From the second step in a row that finds nothing dead, each doubles
+    /// the number of writes before the next one (up to
+    /// 2^[`RECLAIM_MAX_BACKOFF`]); one that deletes a key brings it back to
+    /// every write. Under a flood of short TTLs the
+    /// steps keep finding dead keys and run on every write; with long TTLs
+    /// they cost a write 1/16 of a key examined or less.
     pub(crate) fn reclaim_expired(&mut self, now_ms: u64, keys: u64) -> ExpireStats {
         let mut stats = ExpireStats::default();
         if self.volatile.is_empty() {
             return stats;
         }
+        if self.reclaim_skip > 0 {
+            self.reclaim_skip -= 1;
+            return stats;
+        }
         // The due keys, end to end, and where each ends: nothing is
         // allocated unless a key is due.
         let (mut due, mut ends) = (Vec::new(), Vec::new());
-        let mut cursor = self.reclaim_cursor;
+        let buckets = self.volatile.buckets() as u64;
+        let mut bucket = self.reclaim_cursor % buckets;
         let entries = &self.entries;
         for _ in 0..keys * RECLAIM_BUCKETS_PER_KEY {
-            cursor = self.volatile.scan(cursor, |key, ()| {
+            // One bucket: `scan` visits bucket `bucket`; its reversed
+            // cursor is not used (see `reclaim_cursor`).
+            self.volatile.scan(bucket, |key, ()| {
                 stats.sampled += 1;
                 if entries.get(key).is_some_and(|e| e.is_expired(now_ms)) {
                     due.extend_from_slice(key);
                     ends.push(due.len());
                 }
             });
+            bucket = (bucket + 1) % buckets;
             // At 0 a pass is complete: the next step starts the next one.
-            if cursor == 0 || stats.sampled >= keys {
+            if bucket == 0 || stats.sampled >= keys {
                 break;
             }
         }
-        self.reclaim_cursor = cursor;
+        self.reclaim_cursor = bucket;
         let mut start = 0;
         for end in ends {
             if self.expire_if_due(&due[start..end], now_ms) {
@@ -650,6 +675,14 @@ impl Keyspace {
             }
             start = end;
         }
+        self.reclaim_misses = if stats.expired > 0 {
+            0
+        } else {
+            (self.reclaim_misses + 1).min(RECLAIM_MAX_BACKOFF + 1)
+        };
+        // One fruitless step may be bad luck (a few keys, in a flood one
+        // in four of them dead): the back-off starts at the second.
+        self.reclaim_skip = (1u8 << self.reclaim_misses.saturating_sub(1)) - 1;
         stats
     }
 }
@@ -659,6 +692,10 @@ impl Keyspace {
 /// in the keyspace are then about 1 / (2 × this) of the volatile ones
 /// (12 % at 4); each examined key costs a few cache misses of the write.
 pub const RECLAIM_KEYS_PER_WRITE: u64 = 4;
+/// After this many fruitless reclaim steps in a row (plus one), a step
+/// runs once every 2^this TTL writes (64), no rarer: keys that start dying are met
+/// within 64 writes, and the walk is back to every write.
+pub const RECLAIM_MAX_BACKOFF: u8 = 6;
 /// Buckets a reclaim step may visit per key it is to examine: the walk
 /// skips empty buckets, and a dict is shrunk before fewer than one in ten
 /// is used, so this bounds a step in a sparse table too.
@@ -798,6 +835,28 @@ mod tests {
         }
         assert!(peak <= 130_000, "peak {peak} keys for 100,000 live");
         assert_eq!(ks.expired_total() + ks.len() as u64, 400_000);
+    }
+
+    /// Writes with long TTLs, among keys that are all alive, back off to
+    /// a step every 64 writes; once keys die, the steps find them and run
+    /// on every write again until the dead keys are gone.
+    #[test]
+    fn reclaiming_backs_off_while_nothing_is_dead() {
+        let mut ks = Keyspace::new();
+        for i in 0..1000 {
+            ks.set(format!("k{i}").as_bytes(), s("v"), Some(1_000), 0);
+        }
+        let examined: u64 = (0..6400)
+            .map(|_| ks.reclaim_expired(10, RECLAIM_KEYS_PER_WRITE).sampled)
+            .sum();
+        assert!(examined <= 6400 * 4 / 32, "{examined} keys examined");
+        let mut writes = 0;
+        while !ks.is_empty() {
+            writes += 1;
+            assert!(writes <= 64 + 1000, "{} keys left", ks.len());
+            ks.reclaim_expired(2_000, RECLAIM_KEYS_PER_WRITE);
+        }
+        assert_eq!(ks.expired_total(), 1000);
     }
 
     #[test]
