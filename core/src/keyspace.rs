@@ -262,6 +262,19 @@ pub struct Keyspace {
     /// maintained by the active cycle's samples as Redis does (INFO
     /// keyspace `avg_ttl`; 0 until a sample has been taken).
     avg_ttl: u64,
+    /// The bucket of `volatile` where the next [`Keyspace::reclaim_expired`]
+    /// step resumes its walk. Buckets are walked in index order, as Redis
+    /// 7's `expires_cursor`, not in SCAN's reversed order: neighbouring
+    /// buckets share a cache line, and across a resize a key is at worst
+    /// met one pass late. Moved only by writes, which replay re-runs in
+    /// the same order, so it needs no record of its own.
+    reclaim_cursor: u64,
+    /// Consecutive reclaim steps that found nothing dead, and the TTL
+    /// writes still to skip before the next step (2^(misses - 1) - 1 of
+    /// them), so writes whose keys are all alive (a cache with long TTLs)
+    /// pay for a step only now and then.
+    reclaim_misses: u8,
+    reclaim_skip: u8,
     /// Keys deleted by expiry since the last [`Keyspace::take_expired_log`]:
     /// each is propagated as `DEL` by whoever holds the lock. Empty (and
     /// unallocated) unless a deadline passed.
@@ -658,6 +671,9 @@ impl Keyspace {
     /// bounded time. Randomness comes from the store's seeded `rng`.
     pub(crate) fn active_expire(&mut self, now_ms: u64, rng: &Rng, max_loops: u32) -> ExpireStats {
         let mut stats = ExpireStats::default();
+        // The sampled key, copied out of the index to delete it: one
+        // buffer for the call, not an allocation per sample.
+        let mut key = Vec::new();
         for _ in 0..max_loops {
             let sample = (self.volatile.len() as u64).min(ACTIVE_EXPIRE_KEYS_PER_LOOP);
             if sample == 0 {
@@ -666,10 +682,11 @@ impl Keyspace {
             let mut expired_now = 0;
             let (mut ttl_sum, mut ttl_samples) = (0u64, 0u64);
             for _ in 0..sample {
-                let Some((key, _)) = self.volatile.random_entry(rng) else {
+                let Some((sampled, _)) = self.volatile.random_entry(rng) else {
                     break;
                 };
-                let key = key.to_vec();
+                key.clear();
+                key.extend_from_slice(sampled);
                 if self.expire_if_due(&key, now_ms) {
                     expired_now += 1;
                 } else if let Some(at) = self.entries.get(&key).and_then(Entry::expire_at) {
@@ -693,7 +710,104 @@ impl Keyspace {
         }
         stats
     }
+
+    /// Reclaim by writes: walk on through the keys that have a deadline,
+    /// from where the last step stopped, examining about `keys` of them
+    /// (whole buckets, at most [`RECLAIM_BUCKETS_PER_KEY`] × `keys` buckets),
+    /// and delete those whose deadline has passed. A write that stores a
+    /// key with a TTL runs one step ([`KeyspaceMut::set`]).
+    ///
+    /// Why writes, and not only the active cycle: the cycle is one thread
+    /// that wakes `hz` times a second, and under a flood of `SET .. PX`
+    /// from 50 connection threads on 2 cores it gets a few percent of the
+    /// CPU; keys then die far faster than it deletes them. A step per TTL
+    /// write makes the reclaiming rate follow the insertion rate whatever
+    /// the scheduler does (Dragonfly does the same).
+    ///
+    /// Why a cursor rather than random samples: the walk covers every key
+    /// once per pass, so a dead key waits at most one pass (two if a
+    /// resize moved it behind the cursor); a pass of `V`
+    /// volatile keys takes `V / keys` writes, in which `V / keys` keys are
+    /// written and (in a steady flood) as many die, so about one dead key
+    /// in `keys` is met and the keys a flood leaves dead stay near
+    /// `1 / (2 × keys)` of the volatile keys. It draws no random numbers,
+    /// so a write needs no fork of the shared PRNG (an atomic every
+    /// connection thread would contend on) and no capture record: the
+    /// cursor moves only with writes, which replay re-runs in order.
+    ///
+    /// Every deletion goes through [`Keyspace::expire_if_due`], so it is
+    /// logged, propagated as `DEL` and invalidates WATCH like lazy expiry.
+    ///
+    /// From the second step in a row that finds nothing dead, each doubles
+    /// the number of writes before the next one (up to
+    /// 2^[`RECLAIM_MAX_BACKOFF`]); one that deletes a key brings it back to
+    /// every write. Under a flood of short TTLs the
+    /// steps keep finding dead keys and run on every write; with long TTLs
+    /// they cost a write 1/16 of a key examined or less.
+    pub(crate) fn reclaim_expired(&mut self, now_ms: u64, keys: u64) -> ExpireStats {
+        let mut stats = ExpireStats::default();
+        if self.volatile.is_empty() {
+            return stats;
+        }
+        if self.reclaim_skip > 0 {
+            self.reclaim_skip -= 1;
+            return stats;
+        }
+        // The due keys, end to end, and where each ends: nothing is
+        // allocated unless a key is due.
+        let (mut due, mut ends) = (Vec::new(), Vec::new());
+        let buckets = self.volatile.buckets() as u64;
+        let mut bucket = self.reclaim_cursor % buckets;
+        let entries = &self.entries;
+        for _ in 0..keys * RECLAIM_BUCKETS_PER_KEY {
+            // One bucket: `scan` visits bucket `bucket`; its reversed
+            // cursor is not used (see `reclaim_cursor`).
+            self.volatile.scan(bucket, |key, ()| {
+                stats.sampled += 1;
+                if entries.get(key).is_some_and(|e| e.is_expired(now_ms)) {
+                    due.extend_from_slice(key);
+                    ends.push(due.len());
+                }
+            });
+            bucket = (bucket + 1) % buckets;
+            // At 0 a pass is complete: the next step starts the next one.
+            if bucket == 0 || stats.sampled >= keys {
+                break;
+            }
+        }
+        self.reclaim_cursor = bucket;
+        let mut start = 0;
+        for end in ends {
+            if self.expire_if_due(&due[start..end], now_ms) {
+                stats.expired += 1;
+            }
+            start = end;
+        }
+        self.reclaim_misses = if stats.expired > 0 {
+            0
+        } else {
+            (self.reclaim_misses + 1).min(RECLAIM_MAX_BACKOFF + 1)
+        };
+        // One fruitless step may be bad luck (a few keys, in a flood one
+        // in four of them dead): the back-off starts at the second.
+        self.reclaim_skip = (1u8 << self.reclaim_misses.saturating_sub(1)) - 1;
+        stats
+    }
 }
+
+/// Keys a write that stores a key with a TTL examines for reclaiming
+/// ([`Keyspace::reclaim_expired`]). In a steady flood the dead keys left
+/// in the keyspace are then about 1 / (2 × this) of the volatile ones
+/// (12 % at 4); each examined key costs a few cache misses of the write.
+pub const RECLAIM_KEYS_PER_WRITE: u64 = 4;
+/// After this many fruitless reclaim steps in a row (plus one), a step
+/// runs once every 2^this TTL writes (64), no rarer: keys that start dying are met
+/// within 64 writes, and the walk is back to every write.
+pub const RECLAIM_MAX_BACKOFF: u8 = 6;
+/// Buckets a reclaim step may visit per key it is to examine: the walk
+/// skips empty buckets, and a dict is shrunk before fewer than one in ten
+/// is used, so this bounds a step in a sparse table too.
+pub const RECLAIM_BUCKETS_PER_KEY: u64 = 4;
 
 /// Keys sampled per loop of the active cycle (Redis's
 /// `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
@@ -787,6 +901,73 @@ mod tests {
         assert_eq!(ks.len(), 1000);
         assert_eq!(ks.volatile_len(), 0);
         assert_eq!(ks.active_expire(200, &rng, 16), ExpireStats::default());
+    }
+
+    /// Keys that died before a stream of TTL writes are all reclaimed by
+    /// the writes themselves, with no active cycle: the walk covers every
+    /// volatile key once a pass.
+    #[test]
+    fn writes_with_a_ttl_reclaim_dead_keys_without_an_active_cycle() {
+        let mut ks = Keyspace::new();
+        for i in 0..10_000 {
+            ks.set(format!("dead{i}").as_bytes(), s("v"), Some(100), 0);
+            ks.set(format!("kept{i}").as_bytes(), s("v"), None, 0);
+        }
+        let mut journal = crate::signal::Journal::default();
+        let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal).at(200);
+        for i in 0..20_000 {
+            let key = Bytes::from(format!("new{i}"));
+            w.set(&key, s("v"), Some(60_000));
+        }
+        drop(w);
+        assert_eq!(ks.expired_total(), 10_000);
+        assert_eq!(ks.len(), 30_000, "the persistent and the new keys");
+        assert_eq!(ks.volatile_len(), 20_000);
+    }
+
+    /// A flood of 100 keys a millisecond with a one-second TTL, and no
+    /// active cycle: the keyspace stays near rate x TTL (100,000 keys)
+    /// instead of growing with every write (400,000 here).
+    #[test]
+    fn a_ttl_flood_stays_near_rate_times_ttl() {
+        let mut ks = Keyspace::new();
+        let mut journal = crate::signal::Journal::default();
+        let mut peak = 0;
+        for now in 0..4_000u64 {
+            let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal).at(now);
+            for i in 0..100 {
+                let key = Bytes::from(format!("k{now}:{i}"));
+                w.set(&key, s("v"), Some(now + 1_000));
+            }
+            drop(w);
+            // The journal of one "command" at a time, as the executor does.
+            journal = crate::signal::Journal::default();
+            peak = peak.max(ks.len());
+        }
+        assert!(peak <= 130_000, "peak {peak} keys for 100,000 live");
+        assert_eq!(ks.expired_total() + ks.len() as u64, 400_000);
+    }
+
+    /// Writes with long TTLs, among keys that are all alive, back off to
+    /// a step every 64 writes; once keys die, the steps find them and run
+    /// on every write again until the dead keys are gone.
+    #[test]
+    fn reclaiming_backs_off_while_nothing_is_dead() {
+        let mut ks = Keyspace::new();
+        for i in 0..1000 {
+            ks.set(format!("k{i}").as_bytes(), s("v"), Some(1_000), 0);
+        }
+        let examined: u64 = (0..6400)
+            .map(|_| ks.reclaim_expired(10, RECLAIM_KEYS_PER_WRITE).sampled)
+            .sum();
+        assert!(examined <= 6400 * 4 / 32, "{examined} keys examined");
+        let mut writes = 0;
+        while !ks.is_empty() {
+            writes += 1;
+            assert!(writes <= 64 + 1000, "{} keys left", ks.len());
+            ks.reclaim_expired(2_000, RECLAIM_KEYS_PER_WRITE);
+        }
+        assert_eq!(ks.expired_total(), 1000);
     }
 
     #[test]

@@ -243,6 +243,22 @@ pub fn regression_sessions() -> Vec<(&'static str, Vec<Command>)> {
             ],
         ),
         (
+            "a write that stores a deadline may reclaim expired keys it did not look up",
+            vec![
+                Set(a, Val(0), vec![SetOpt::Px(Num::Int(1))]),
+                Set(b, Val(0), vec![SetOpt::Px(Num::Int(1))]),
+                Set(counter, Val(0), vec![]),
+                Advance(2_000),
+                // myongoredis: DBSIZE 2 (a and b reclaimed); Redis: 4.
+                Set(c, Val(0), vec![SetOpt::Px(Num::Int(100))]),
+                DbSize,
+                Set(a, Val(0), vec![SetOpt::Px(Num::Int(1))]),
+                Advance(2_000),
+                Expire(counter, Num::Int(5), vec![]),
+                DbSize,
+            ],
+        ),
+        (
             "EXPIRE GT refuses a key without TTL, LT accepts it",
             vec![
                 Set(b, Val(0), vec![]),

@@ -37,8 +37,10 @@
 //! the Redis command does (`Model::lookup`), and DBSIZE, which counts
 //! expired keys not yet removed, is exact. The one thing the model cannot
 //! know is which expired keys an active-expiry cycle removed (it samples at
-//! random); keys expired when a cycle ran are marked "maybe gone", and
-//! DBSIZE must then lie between the count without them and with them.
+//! random), or a write that stores a deadline reclaimed (myongoredis's do,
+//! a few keys each; Redis's do not); keys expired when either ran are
+//! marked "maybe gone", and DBSIZE must then lie between the count
+//! without them and with them.
 
 mod bitfield;
 mod hashes;
@@ -300,12 +302,7 @@ impl Model {
                 return Expected::Nothing;
             }
             Command::ActiveExpire => {
-                let now = self.now_ms();
-                for entry in self.entries.values_mut() {
-                    if entry.is_expired(now) {
-                        entry.maybe_gone = true;
-                    }
-                }
+                self.expired_maybe_gone();
                 return Expected::Nothing;
             }
             // DBSIZE looks no key up: it counts expired keys still there.
@@ -487,7 +484,23 @@ impl Model {
 
     /// Store an entry, replacing whatever was there (live or expired).
     fn insert(&mut self, key: &[u8], entry: Entry) {
+        if entry.expire_at_ms.is_some() {
+            self.expired_maybe_gone();
+        }
         self.entries.insert(key.to_vec(), entry);
+    }
+
+    /// The keys expired now may be gone without a lookup: after an
+    /// active-expiry cycle, and (in myongoredis, not in Redis) after a
+    /// write that stores a deadline, which reclaims a few expired keys
+    /// of its keyspace that it picks by a cursor the model does not keep.
+    fn expired_maybe_gone(&mut self) {
+        let now = self.now_ms();
+        for entry in self.entries.values_mut() {
+            if entry.is_expired(now) {
+                entry.maybe_gone = true;
+            }
+        }
     }
 
     /// MSET's effect: every pair in order (a repeated key: the last wins),
@@ -679,8 +692,11 @@ impl Model {
         }
         if when <= now {
             self.lookup_delete(key);
-        } else if let Some(e) = self.lookup(key) {
-            e.expire_at_ms = Some(when as u64);
+        } else {
+            self.expired_maybe_gone();
+            if let Some(e) = self.lookup(key) {
+                e.expire_at_ms = Some(when as u64);
+            }
         }
         int(1)
     }

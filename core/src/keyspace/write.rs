@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::watch::{Watch, Watchers};
-use super::{Entry, Hash, Keyspace, List, Set, Str, Value, ZSet};
+use super::{Entry, Hash, Keyspace, List, Set, Str, Value, ZSet, RECLAIM_KEYS_PER_WRITE};
 use crate::signal::Journal;
 
 /// A held keyspace plus the journal of the command holding it.
@@ -111,7 +111,13 @@ impl<'v> KeyspaceMut<'v> {
 
     /// Store `value` under `key` with deadline `expire_at`, replacing any
     /// previous value and deadline (Redis's `setKey`).
+    /// A key stored with a TTL first reclaims a few dead ones (see
+    /// [`Keyspace::reclaim_expired`]), so a flood of them cannot outrun
+    /// expiry.
     pub fn set(&mut self, key: &Bytes, value: Value, expire_at: Option<u64>) {
+        if expire_at.is_some() {
+            self.ks.reclaim_expired(self.now_ms, RECLAIM_KEYS_PER_WRITE);
+        }
         self.ks.set(key, value, expire_at, self.now_ms);
         self.journal.modified(key);
     }
@@ -126,6 +132,10 @@ impl<'v> KeyspaceMut<'v> {
         };
         if expire_at.is_none() && entry.expire_at().is_none() {
             return false;
+        }
+        if expire_at.is_some() {
+            // `key` is live, so this leaves it alone.
+            self.ks.reclaim_expired(now_ms, RECLAIM_KEYS_PER_WRITE);
         }
         self.ks.set_expire(key, expire_at, now_ms);
         self.journal.modified(key);
@@ -382,6 +392,46 @@ mod tests {
         let signal = signal_of(journal);
         assert_eq!(signal.modified, vec![key("a")]);
         assert_eq!(signal.dirty, 1);
+    }
+
+    /// A write with a TTL deletes dead keys of its keyspace on the way:
+    /// they reach the write signal as Redis propagates an expiry, a `DEL`
+    /// each before the command, and as modified keys (WATCH). A write
+    /// without a TTL reclaims nothing.
+    #[test]
+    fn keys_reclaimed_by_a_ttl_write_are_signalled_as_del() {
+        let mut ks = Keyspace::new();
+        let v = || Value::String(Str::from(b"v"));
+        ks.set(b"dead1", v(), Some(10), 0);
+        ks.set(b"dead2", v(), Some(10), 0);
+        ks.set(b"alive", v(), Some(1_000), 0);
+        let mut journal = Journal::default();
+        let mut w = KeyspaceMut::new(&mut ks, 0, &mut journal).at(50);
+        w.set(&key("plain"), v(), None);
+        assert_eq!(w.expired_total(), 0, "no TTL, no reclaiming");
+        w.set(&key("k"), v(), Some(5_000));
+        drop(w);
+        assert_eq!(ks.expired_total(), 2);
+        assert_eq!(ks.len(), 3, "alive, plain and k");
+        let args = [key("SET"), key("k"), key("v"), key("PXAT"), key("5000")];
+        let signal = journal.into_signal(&args, 0);
+        let mut dels: Vec<Vec<Bytes>> = signal.propagate[..2]
+            .iter()
+            .map(|p| p.argv.clone())
+            .collect();
+        dels.sort();
+        assert_eq!(
+            dels,
+            vec![
+                vec![key("DEL"), key("dead1")],
+                vec![key("DEL"), key("dead2")]
+            ]
+        );
+        assert_eq!(signal.propagate[2].argv, args.to_vec());
+        assert_eq!(signal.propagate.len(), 3);
+        for k in ["dead1", "dead2", "k"] {
+            assert!(signal.modified.contains(&key(k)), "{k} modified");
+        }
     }
 
     #[test]
