@@ -2,7 +2,8 @@
 # growth (from /proc) and the used_memory growth (from INFO) per item.
 #   python3 bench/scripts/memory.py [--kinds redis,shard,mutex,rw] CASE...
 # CASE: strings (1M SET key:%012d v%015d, the 16/16-byte case), integers
-# (1M keys holding integers), small-hashes, big-hash, small-intsets, big-set.
+# (1M keys holding integers), hashes-100k (per hash), small-hashes, big-hash,
+# small-intsets, big-set (per field or member).
 import subprocess, sys, time, os, random
 B=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'target', 'release')
 def rss(pid):
@@ -33,6 +34,12 @@ def payload(case):
         for i in range(1_000_000):
             buf+=resp([b'SET',b'key:%012d'%i,b'%d'%(i*7919)])
         return buf, 1_000_000
+    if case=='hashes-100k':    # 100k hashes x 10 fields x 10-byte values
+        for i in range(100_000):
+            w=[b'HSET',b'h:%09d'%i]
+            for f in range(10): w+= [b'f%d'%f, b'v%09d'%f]
+            buf+=resp(w)
+        return buf, 100_000
     if case=='small-hashes':   # 1M hashes x 10 fields x 10-byte values
         for i in range(1_000_000):
             w=[b'HSET',b'h:%09d'%i]

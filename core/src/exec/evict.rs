@@ -58,6 +58,10 @@ use crate::session::Session;
 /// Redis's `EVPOOL_SIZE`.
 pub const POOL_SIZE: usize = 16;
 
+/// While another thread evicts, a write goes ahead unless the data is more
+/// than 1/64 of the limit over it.
+const EVICTION_SLACK: u64 = 64;
+
 /// Redis's error for a `denyoom` command past the limit.
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -140,6 +144,12 @@ struct Evictor {
 }
 
 impl Evictor {
+    /// Would a candidate of `score` enter the pool? (Checked before its
+    /// key is copied.)
+    fn admits(&self, score: u64) -> bool {
+        self.pool.len() < POOL_SIZE || score > self.pool[0].score
+    }
+
     /// Offer a sampled key (Redis's `evictionPoolPopulate`).
     fn offer(&mut self, candidate: Candidate) {
         if self
@@ -351,11 +361,20 @@ impl Executor {
         if self.defer_lazy_expiry {
             return self.memory.total() <= limit || self.has_evictable(settings.policy.volatile());
         }
-        let mut evictor = self
-            .memory
-            .evictor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        // One evicting thread at a time: two clients past the limit must
+        // not both evict for the same excess. A client that finds another
+        // evicting goes ahead while the excess is small (Redis too lets
+        // commands through while its eviction runs in the background), so
+        // the evictor's mutex does not become every writer's global lock.
+        let mut evictor = match self.memory.evictor.try_lock() {
+            Ok(evictor) => evictor,
+            Err(_) if self.memory.total() <= limit + limit / EVICTION_SLACK => return true,
+            Err(_) => self
+                .memory
+                .evictor
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        };
         let (_, rng) = self.rng.fork();
         while self.memory.total() > limit {
             let Some(eviction) = self.evict_one(&mut evictor, settings, &rng, now_ms) else {
@@ -428,12 +447,15 @@ impl Executor {
                 let before = evictor.pool.len();
                 for (db, ks) in view.databases().next()?.iter() {
                     ks.sample_for_eviction(rng, settings.samples, volatile, |key, entry| {
-                        evictor.offer(Candidate {
-                            score: score(settings, entry, now_ms),
-                            lock,
-                            db,
-                            key: Bytes::copy_from_slice(key),
-                        })
+                        let score = score(settings, entry, now_ms);
+                        if evictor.admits(score) {
+                            evictor.offer(Candidate {
+                                score,
+                                lock,
+                                db,
+                                key: Bytes::copy_from_slice(key),
+                            })
+                        }
                     });
                 }
                 sampled_empty = if evictor.pool.len() == before && evictor.pool.is_empty() {

@@ -65,6 +65,11 @@ impl Set {
                     let Err(at) = v.binary_search(&n) else {
                         return false;
                     };
+                    // Compact like Redis's intset (reallocated to size on
+                    // every insert): grow by an eighth, not by doubling.
+                    if v.len() == v.capacity() {
+                        v.reserve_exact((v.len() / 8).max(1));
+                    }
                     v.insert(at, n);
                     if v.len() > limits.set_intset_entries {
                         self.convert();
