@@ -323,7 +323,7 @@ fn set(
     if (opts.nx && exists) || (opts.xx && !exists) {
         return Ok(old.unwrap_or(Frame::Null));
     }
-    set_string(&mut ks, key, args[2].to_vec(), expiry, now);
+    set_string(&mut ks, key, &args[2], expiry, now);
     if let Expiry::At(at) = expiry {
         // A relative time would mean another deadline when replayed later:
         // Redis propagates every SET with a deadline as an absolute one,
@@ -345,7 +345,7 @@ fn set(
 pub(crate) fn set_string(
     ks: &mut KeyspaceMut<'_>,
     key: &Bytes,
-    value: Vec<u8>,
+    value: &[u8],
     expiry: Expiry,
     now_ms: u64,
 ) {
@@ -354,7 +354,9 @@ pub(crate) fn set_string(
         Expiry::At(at) => Some(at),
         Expiry::Keep => ks.get(key, now_ms).and_then(|e| e.expire_at()),
     };
-    ks.set(key, Value::String(value.into()), expire_at);
+    // Copied straight into its Str: inline when short, one exact
+    // allocation otherwise.
+    ks.set(key, Value::String(Str::copy_from(value)), expire_at);
 }
 
 /// GETSET key value: SET that replies with the old value (and, like SET,
@@ -370,7 +372,7 @@ fn getset(
         Ok(old) => old,
         Err(e) => return Ok(e),
     };
-    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, &args[2], Expiry::Clear, now);
     // Propagated as the SET it is (Redis rewrites argv[0]).
     ks.propagate_as(vec![SET, key.clone(), args[2].clone()]);
     Ok(old)
@@ -405,7 +407,7 @@ fn setnx(
     if ks.lookup(key, now).is_some() {
         return Ok(Frame::Integer(0));
     }
-    set_string(&mut ks, key, args[2].to_vec(), Expiry::Clear, now);
+    set_string(&mut ks, key, &args[2], Expiry::Clear, now);
     Ok(Frame::Integer(1))
 }
 
@@ -442,7 +444,7 @@ fn set_expiring(
     };
     let mut ks = view.ks_mut(key)?;
     ks.lookup(key, now);
-    set_string(&mut ks, key, args[3].to_vec(), Expiry::At(at), now);
+    set_string(&mut ks, key, &args[3], Expiry::At(at), now);
     // Propagated as `SET key value PXAT <deadline>`, as Redis does.
     ks.propagate_as(vec![SET, key.clone(), args[3].clone(), PXAT, number(at)]);
     Ok(Frame::ok())

@@ -193,7 +193,7 @@ pub static PARAMS: &[Param] = &[
     row("maxmemory", &[], Kind::Memory { min: 0, max: u64::MAX }, Value::Bytes(0), MUTABLE, Apply::Read, ONE_ARG, None,
         "Memory limit for the data (used_memory); 0 = none. Past it, writes evict keys by maxmemory-policy or fail with OOM"),
     row("maxmemory-eviction-tenacity", &[], Kind::Int { min: 0, max: 100 }, Value::Int(10), MUTABLE, Apply::Read, ONE_ARG, None,
-        "How long one command may spend evicting before it is let through (0..100, as Redis)"),
+        "Accepted (0..100) for redis.conf compatibility: eviction here runs until the data is under the limit (core has no clock to time it)"),
     row("maxmemory-policy", &[], Kind::Enum(MAXMEMORY_POLICIES), Value::Enum("noeviction"), MUTABLE, Apply::Read, ONE_ARG, None,
         "Which keys go when maxmemory is reached: noeviction, allkeys-/volatile- lru, lfu, random, volatile-ttl"),
     row("maxmemory-samples", &[], Kind::Int { min: 1, max: INT_MAX }, Value::Int(5), MUTABLE, Apply::Read, ONE_ARG, None,

@@ -67,7 +67,7 @@ fn set_pairs(view: &mut WriteView<'_>, args: &[Bytes], now_ms: u64) -> Result<()
         // Redis's `setKey` looks the key up for writing: an expired one
         // is deleted (and signalled) before it is replaced.
         ks.lookup(key, now_ms);
-        set_string(&mut ks, key, pair[1].to_vec(), Expiry::Clear, now_ms);
+        set_string(&mut ks, key, &pair[1], Expiry::Clear, now_ms);
     }
     Ok(())
 }
