@@ -520,8 +520,9 @@ fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
 }
 
 /// Run `f` on the value at `args[2]` under its lock in the session's
-/// database; nil for a missing key, as Redis's objectCommandLookupOrReply.
-fn with_object(
+/// database, without making it recent; nil for a missing key, as Redis's
+/// objectCommandLookupOrReply (OBJECT and MEMORY USAGE).
+pub(crate) fn with_object(
     ctx: &Ctx<'_>,
     args: &[Bytes],
     f: impl FnOnce(&crate::keyspace::Entry) -> Frame,

@@ -49,16 +49,7 @@ fn usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             _ => return Frame::static_error(error::SYNTAX),
         }
     }
-    let key = &args[2];
-    let store = ctx.exec.store();
-    let lock = crate::store::lock_of(key, store.lock_count());
-    let view = store.read(&[lock], "memory").in_db(ctx.session.db);
-    ctx.sequence_here();
-    match view.ks(key).map(|ks| ks.peek(key, ctx.now_ms())) {
-        Ok(Some(entry)) => Frame::Integer(entry.charged() as i64),
-        Ok(None) => Frame::Null,
-        Err(e) => e.into(),
-    }
+    super::keyspace::with_object(ctx, args, |entry| Frame::Integer(entry.charged() as i64))
 }
 
 /// MEMORY STATS: Redis's map, with the figures this server has.
