@@ -213,7 +213,7 @@ mod tests {
             (&["--daemonize", "yes"][..], "only 'no' is supported"),
             (
                 &["--maxmemory-samples", "0"][..],
-                "argument must be between 1 and 64 inclusive",
+                "argument must be between 1 and 2147483647 inclusive",
             ),
         ] {
             let err = parse_from(words).expect_err("refused").to_string();
