@@ -209,7 +209,12 @@ pub fn load_file(exec: &Executor, name: &str, bytes: &[u8]) -> Result<FileOutcom
                 return Err(format_error());
             }
             let len = parse_count(&line[1..]).ok_or_else(format_error)?;
-            if bytes.len() - at < len + 2 {
+            // A length near usize::MAX must read as "more than the file
+            // holds", not overflow (the aof_load fuzzer found this).
+            if len
+                .checked_add(2)
+                .is_none_or(|need| bytes.len() - at < need)
+            {
                 return Ok(cut(commands, start));
             }
             args.push(Bytes::copy_from_slice(&bytes[at..at + len]));
@@ -373,6 +378,21 @@ mod tests {
         assert!(load_file(&exec, "f", b"*1\r\n$4\r\nNOPE\r\n")
             .unwrap_err()
             .contains("Unknown command 'NOPE'"));
+    }
+
+    #[test]
+    fn a_huge_bulk_length_is_a_cut_file_not_an_overflow() {
+        let config = Config::with_defaults();
+        let store = new_store(Mode::Mutex, 1, config.databases(), Arc::new(NoObserver));
+        let exec = Executor::new(store, 0, config);
+        let whole = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+        let mut file = whole.to_vec();
+        file.extend_from_slice(b"*5\r\n$18446744073709551615\r\n");
+        let outcome = load_file(&exec, "f", &file).unwrap();
+        assert_eq!(outcome.commands, 1);
+        assert!(
+            matches!(outcome.end, End::Cut { valid_up_to, .. } if valid_up_to == whole.len() as u64)
+        );
     }
 
     #[test]
