@@ -134,6 +134,12 @@ fn run(target: Target, seed: u64, steps: &[Step]) -> Replies {
 ///   so which dead keys it removes depends on the layout; from the first
 ///   cycle on, DBSIZE (which counts dead keys not yet removed, as Redis)
 ///   may differ too.
+/// * The cycle forks one stream from the shared PRNG per lock, so after it
+///   the shared PRNG stands at a layout-dependent position: the draws of
+///   HRANDFIELD, SRANDMEMBER, ZRANDMEMBER and SPOP differ by mode (found by
+///   this test once those commands joined the model). An SPOP also changes
+///   the data, so from it on nothing is compared across modes
+///   ([`draws_and_changes`]).
 ///
 /// Every other reply must be byte-identical in every mode.
 fn layout_dependent(step: &Step, after_active_expire: bool) -> bool {
@@ -142,9 +148,17 @@ fn layout_dependent(step: &Step, after_active_expire: bool) -> bool {
     }
     match step.name().as_deref() {
         Some("randomkey" | "keys" | "scan") => true,
-        Some("dbsize") => after_active_expire,
+        Some("dbsize" | "hrandfield" | "srandmember" | "zrandmember" | "spop") => {
+            after_active_expire
+        }
         _ => false,
     }
+}
+
+/// A command whose random draw also changes the data (SPOP): after an
+/// active-expiry cycle, the modes' data may differ from it on.
+fn draws_and_changes(step: &Step) -> bool {
+    step.name().as_deref() == Some("spop")
 }
 
 proptest! {
@@ -168,6 +182,9 @@ proptest! {
             let mut after_active_expire = false;
             for (i, step) in steps.iter().enumerate() {
                 let dependent = layout_dependent(step, after_active_expire);
+                if after_active_expire && draws_and_changes(step) {
+                    break;
+                }
                 after_active_expire |= matches!(step, Step::Modeled(Command::ActiveExpire));
                 if !dependent {
                     prop_assert_eq!(
