@@ -240,6 +240,12 @@ pub fn take_thread_lookups() -> (u64, u64) {
     LOOKUPS.with(|c| c.replace((0, 0)))
 }
 
+/// What an entry for `key` holding `value` is charged: its bytes by the
+/// memory model, saturated to the `u32` the entry keeps.
+fn charge_of(key: &[u8], value: &Value) -> u32 {
+    u32::try_from(memory::entry_bytes(key, value)).unwrap_or(u32::MAX)
+}
+
 /// What one call of the active-expiry sampler did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExpireStats {
@@ -331,10 +337,7 @@ impl Keyspace {
         let recomputed = self
             .entries
             .iter()
-            .map(|(key, entry)| {
-                let bytes = memory::entry_bytes(key, &entry.value);
-                u32::try_from(bytes).unwrap_or(u32::MAX) as usize
-            })
+            .map(|(key, entry)| charge_of(key, &entry.value) as usize)
             .sum();
         (self.charged, recomputed)
     }
@@ -376,8 +379,7 @@ impl Keyspace {
 
     /// Charge `entry`, about to be stored under `key`, to this keyspace.
     fn charge(&mut self, key: &[u8], entry: &mut Entry) {
-        let bytes = memory::entry_bytes(key, &entry.value);
-        entry.charged = u32::try_from(bytes).unwrap_or(u32::MAX);
+        entry.charged = charge_of(key, &entry.value);
         self.charged += entry.charged as usize;
     }
 
@@ -472,8 +474,7 @@ impl Keyspace {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
-        let bytes = memory::entry_bytes(key, &entry.value);
-        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        let bytes = charge_of(key, &entry.value);
         self.charged = self.charged - entry.charged as usize + bytes as usize;
         entry.charged = bytes;
     }

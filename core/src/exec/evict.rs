@@ -144,6 +144,13 @@ struct Evictor {
 }
 
 impl Evictor {
+    /// The next lock in turn, of `locks`.
+    fn take_next_lock(&mut self, locks: u32) -> u32 {
+        let lock = self.next_lock % locks;
+        self.next_lock = self.next_lock.wrapping_add(1);
+        lock
+    }
+
     /// Would a candidate of `score` enter the pool? (Checked before its
     /// key is copied.)
     fn admits(&self, score: u64) -> bool {
@@ -415,8 +422,7 @@ impl Executor {
         let volatile = settings.policy.volatile();
         if let Policy::Random { .. } = settings.policy {
             for _ in 0..locks {
-                let lock = evictor.next_lock % locks;
-                evictor.next_lock = evictor.next_lock.wrapping_add(1);
+                let lock = evictor.take_next_lock(locks);
                 let mut view = self.store.write(&[lock], "evict");
                 self.barrier(&view);
                 let dbs = view.databases().next()?.count();
@@ -440,8 +446,7 @@ impl Executor {
         // again with its score now, and the next best is tried.
         let mut sampled_empty = 0;
         for _ in 0..(4 * POOL_SIZE as u32 + locks) {
-            let lock = evictor.next_lock % locks;
-            evictor.next_lock = evictor.next_lock.wrapping_add(1);
+            let lock = evictor.take_next_lock(locks);
             {
                 let view = self.store.read(&[lock], "evict");
                 let before = evictor.pool.len();
@@ -502,15 +507,12 @@ impl Executor {
         }
     }
 
-    /// Replay of a captured eviction: delete `key` from `db` now.
+    /// Replay of a captured eviction: delete `key` from `db` now, as the
+    /// server did (replay numbers nothing: it has no sequencer).
     pub fn replay_eviction(&self, db: u32, key: &Bytes) {
         let lock = crate::store::lock_of(key, self.store.lock_count());
         let mut view = self.store.write(&[lock], "evict");
-        if let Ok(mut ks) = view.ks_mut_in(db, key) {
-            ks.evict(key);
-        }
-        let signal = view.take_signal(&[]);
-        self.feed(&signal);
+        self.evict_key(&mut view, db, key.clone());
         self.memory.evicted.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -537,12 +539,7 @@ impl Keyspace {
         mut offer: impl FnMut(&[u8], &Entry),
     ) {
         for _ in 0..samples {
-            let key = if volatile {
-                self.volatile_index().random_entry(rng).map(|(k, _)| k)
-            } else {
-                self.entries_index().random_entry(rng).map(|(k, _)| k)
-            };
-            let Some(key) = key else {
+            let Some(key) = self.random_evictable(rng, volatile) else {
                 return;
             };
             if let Some(entry) = self.entries_index().get(key) {
