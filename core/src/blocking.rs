@@ -65,19 +65,47 @@ impl Queues {
 /// variable would, costs 50 lock acquisitions and context switches per
 /// push. When the first client is served it leaves the queue, and that
 /// wakes the next one ([`Blocking::dequeue`]).
+///
+/// A shell that cannot sleep per client (an event loop serving thousands
+/// on one thread) sets a [`Ring`] instead and is called when the bell
+/// rings.
 #[derive(Default)]
 pub struct Waiter {
     /// Rung since the shell last waited: a wake-up that arrives between
     /// the attempt that blocked and the sleep is not lost, it makes the
     /// sleep return at once.
-    rung: Mutex<bool>,
+    rung: Mutex<Rung>,
     bell: Condvar,
+}
+
+/// What an event-loop shell is called with when its blocked client's bell
+/// rings: it must only note the client and wake its loop (it runs under
+/// the blocking queues' lock, inside another client's command).
+pub type Ring = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
+struct Rung {
+    rung: bool,
+    ring: Option<Ring>,
 }
 
 impl Waiter {
     fn wake(&self) {
-        *self.rung.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        let mut rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        rung.rung = true;
+        if let Some(ring) = &rung.ring {
+            ring();
+        }
         self.bell.notify_one();
+    }
+
+    /// Call `ring` whenever this waiter is woken from now on, instead of
+    /// sleeping on it. Returns whether it was already rung (since the
+    /// attempt that blocked): then the shell retries at once.
+    pub fn on_ring(&self, ring: Ring) -> bool {
+        let mut rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        rung.ring = Some(ring);
+        std::mem::take(&mut rung.rung)
     }
 
     /// Sleep until rung, or `timeout` passes (the shell's clock; `core`
@@ -86,9 +114,9 @@ impl Waiter {
         let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut rung, _) = self
             .bell
-            .wait_timeout_while(rung, timeout, |rung| !*rung)
+            .wait_timeout_while(rung, timeout, |rung| !rung.rung)
             .unwrap_or_else(PoisonError::into_inner);
-        *rung = false;
+        rung.rung = false;
     }
 }
 

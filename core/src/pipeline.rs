@@ -61,6 +61,17 @@ pub trait Shell {
         now_us
     }
 
+    /// Asked before a command is consumed: must it wait (a CLIENT PAUSE
+    /// in force)? If so the pipeline stops with [`Step::Held`], leaving
+    /// the command and everything after it buffered, and the shell runs
+    /// the batch again later. A shell that serves many clients on one
+    /// thread (the event loop) cannot sleep in [`Shell::admit`] without
+    /// stalling the others, so it holds here instead.
+    fn hold(&mut self, args: &[Bytes]) -> bool {
+        let _ = args;
+        false
+    }
+
     /// Called after each command with every reply not yet taken: a shell
     /// may write them out (and clear `out`) so a long pipeline of large
     /// replies does not buffer without bound. An error ends the batch and
@@ -130,6 +141,8 @@ impl CaptureSink {
 pub enum Step {
     /// No complete request is buffered: wait for more bytes.
     Incomplete,
+    /// The next command must wait ([`Shell::hold`]): nothing was consumed.
+    Held,
     /// One request was consumed; go on unless the flow says otherwise.
     Done {
         flow: Flow,
@@ -151,6 +164,8 @@ pub struct Pipeline {
     /// The next batch runs it again before anything else (the client's
     /// later requests wait behind it, as in Redis).
     blocked: Option<(Vec<Bytes>, Bytes)>,
+    /// The last batch stopped at a command the shell held ([`Shell::hold`]).
+    held: bool,
 }
 
 impl Pipeline {
@@ -161,6 +176,7 @@ impl Pipeline {
             capture,
             consumed: 0,
             blocked: None,
+            held: false,
         }
     }
 
@@ -218,9 +234,14 @@ impl Pipeline {
         shell: &mut dyn Shell,
     ) -> (Flow, usize) {
         let mut executed = 0;
+        self.held = false;
         loop {
             match self.run_next(exec, now_us, out, shell) {
                 Step::Incomplete => return (Flow::Continue, executed),
+                Step::Held => {
+                    self.held = true;
+                    return (Flow::Continue, executed);
+                }
                 Step::Done {
                     flow,
                     executed: ran,
@@ -235,6 +256,12 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Did the last batch stop at a command the shell held? It is still
+    /// buffered; run the batch again once the hold is over.
+    pub fn is_held(&self) -> bool {
+        self.held
     }
 
     /// Is the connection waiting in a blocking pop?
@@ -252,10 +279,15 @@ impl Pipeline {
         shell: &mut dyn Shell,
     ) -> Step {
         if let Some((args, request)) = self.blocked.take() {
+            if shell.hold(&args) {
+                self.blocked = Some((args, request));
+                return Step::Held;
+            }
             return self.execute(exec, &args, &request, now_us, out, shell);
         }
         match parse_request(&self.input) {
             Ok(Request::Incomplete) => Step::Incomplete,
+            Ok(Request::Command { args, .. }) if shell.hold(&args) => Step::Held,
             Ok(Request::Skip { consumed }) => {
                 self.input.advance(consumed);
                 self.consumed += consumed;

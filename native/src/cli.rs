@@ -29,6 +29,15 @@ pub struct Args {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shards: u32,
 
+    /// I/O model: a thread per connection (the seed's baseline), or
+    /// `--io-threads` event loops, each serving many connections.
+    #[arg(long, value_enum, default_value_t = IoArg::Threads)]
+    pub io: IoArg,
+
+    /// Event loops with `--io loop` (default: the number of cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub io_threads: Option<u32>,
+
     /// Deadline in milliseconds for a client that has sent part of a
     /// request and stalls (slowloris), or stops reading its replies.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -84,6 +93,24 @@ pub enum ModeArg {
     Rw,
     /// N mutexes chosen by FNV-1a(key) % N: only same-shard commands wait.
     Shard,
+}
+
+/// How connections are served (see native/src/event_loop.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IoArg {
+    /// One thread per connection, blocking in `read`.
+    Threads,
+    /// N event loops (epoll), each owning its connections.
+    Loop,
+}
+
+impl IoArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            IoArg::Threads => "threads",
+            IoArg::Loop => "loop",
+        }
+    }
 }
 
 impl From<ModeArg> for Mode {

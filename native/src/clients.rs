@@ -235,6 +235,26 @@ impl Registry {
         self.paused_until.load(Ordering::Relaxed) != 0
     }
 
+    /// Does a pause in force apply to this command now (every command
+    /// under ALL, writes under WRITE)? The event loop's check: it cannot
+    /// sleep in [`Registry::wait_while_paused`], so it keeps the command
+    /// buffered and asks again. Marks the client `b` in CLIENT LIST while
+    /// it is held.
+    pub fn holds(&self, writes: bool, entry: &Entry) -> bool {
+        let mut pause = lock(&self.pause);
+        let held = match *pause {
+            Some(state) if unix_now_ms() >= state.until_ms => {
+                *pause = None;
+                self.paused_until.store(0, Ordering::Relaxed);
+                false
+            }
+            Some(state) => (state.mode == PauseMode::All || writes) && !entry.is_killed(),
+            None => false,
+        };
+        entry.blocked.store(held, Ordering::Relaxed);
+        held
+    }
+
     /// Hold a command while a pause applies to it (every command under
     /// ALL, writes under WRITE), until the pause ends, is lifted, the
     /// connection is killed or the server shuts down. Returns whether it

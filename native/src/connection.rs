@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use myongoredis_core::exec::Executed;
 use myongoredis_core::keyspace::take_thread_lookups;
 use myongoredis_core::pubsub::Sink;
@@ -33,6 +33,9 @@ use crate::outbox::Outbox;
 use crate::server::Shared;
 use crate::shutdown::TICK;
 use crate::stats::LOG2_BUCKETS;
+
+mod evented;
+pub(crate) use evented::Drive;
 
 /// Bytes asked of the kernel per `read`.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
@@ -70,6 +73,13 @@ pub struct Connection<'a> {
     /// the deadline is for the whole request, not for each byte.
     partial_since: Option<Instant>,
     stats: LocalStats,
+    /// Served by an event loop (`--io loop`): the socket is non-blocking,
+    /// a write that cannot finish leaves the rest in `output`, and a pause
+    /// holds a command in the pipeline instead of sleeping (see
+    /// `evented.rs`). False: a thread of its own, blocking reads.
+    evented: bool,
+    /// The event loop's view of the socket (see `evented.rs`).
+    readiness: evented::Readiness,
 }
 
 /// This connection's counts since they were last folded into the server's.
@@ -95,6 +105,7 @@ impl<'a> Connection<'a> {
         registered: Registered<'a>,
         session: Session,
         shared: &'a Shared,
+        evented: bool,
     ) -> Self {
         let capture = match shared.capture {
             Some(_) => CaptureSink::Lines(Vec::new()),
@@ -127,6 +138,8 @@ impl<'a> Connection<'a> {
                 awaiting_fsync: false,
                 dirty: 0,
             },
+            evented,
+            readiness: evented::Readiness::default(),
         }
     }
 
@@ -141,9 +154,6 @@ impl<'a> Connection<'a> {
     }
 
     fn serve_until_done(&mut self) {
-        // Redis sets TCP_NODELAY on every client: replies are small and
-        // latency-bound, and we already batch them per read ourselves.
-        let _ = self.stream.set_nodelay(true);
         // Reads wake up every TICK so the thread notices a shutdown or an
         // expired deadline even while its client is silent. A write that
         // cannot progress for the I/O deadline fails (the client stopped
@@ -270,29 +280,38 @@ impl<'a> Connection<'a> {
 
     /// Did the client close its end (while we were not reading)?
     fn client_left(&self) -> bool {
-        if self.stream.set_nonblocking(true).is_err() {
+        // An event loop's socket is non-blocking already.
+        if !self.evented && self.stream.set_nonblocking(true).is_err() {
             return false;
         }
         let left = matches!(self.stream.peek(&mut [0u8; 1]), Ok(0))
             || matches!(self.stream.peek(&mut [0u8; 1]), Err(e) if !is_timeout(&e) && e.kind() != io::ErrorKind::Interrupted);
-        let _ = self.stream.set_nonblocking(false);
+        if !self.evented {
+            let _ = self.stream.set_nonblocking(false);
+        }
         left
     }
 
     /// Write the replies, then the pub/sub messages queued while this
     /// thread was busy, until none is left; publishers then write to the
-    /// socket directly again.
-    fn flush_with_messages(&mut self) -> io::Result<()> {
+    /// socket directly again. `Ok(false)`: the socket is full (event loop
+    /// only); the rest stays in `output` and the outbox stays busy, so a
+    /// message published meanwhile queues behind it, in order.
+    fn flush_with_messages(&mut self) -> io::Result<bool> {
         loop {
             self.outbox.drain_into(&mut self.output);
-            flush(
+            let all = flush(
                 &mut self.stream,
                 self.shared,
                 &mut self.stats,
                 &mut self.output,
+                self.evented,
             )?;
+            if !all {
+                return Ok(false);
+            }
             if self.outbox.finish() {
-                return Ok(());
+                return Ok(true);
             }
         }
     }
@@ -315,12 +334,14 @@ impl<'a> Connection<'a> {
         // loop iteration: every command of a pipeline sees the same "now".
         let now_us = unix_now_us();
         let mut shell = Around {
+            evented: self.evented,
             stream: &mut self.stream,
             shared: self.shared,
             stats: &mut self.stats,
             entry: &self.registered.entry,
             last_cmd: &mut self.last_cmd,
             fresh_now_us: None,
+            output_full: false,
         };
         let (flow, executed) =
             self.pipeline
@@ -382,11 +403,19 @@ impl<'a> Connection<'a> {
 /// What this shell puts around each command of a batch (see
 /// [`myongoredis_core::Shell`]).
 struct Around<'c, 'a> {
+    /// In an event loop a pause holds the command ([`Shell::hold`])
+    /// rather than sleeping in [`Shell::admit`], which would stall every
+    /// client of the loop (CLIENT UNPAUSE among them).
+    evented: bool,
     stream: &'c mut TcpStream,
     shared: &'a Shared,
     stats: &'c mut LocalStats,
     entry: &'c Entry,
     last_cmd: &'c mut Option<(&'static str, Option<Bytes>)>,
+    /// Event loop: the client is not taking its replies and `FLUSH_AT`
+    /// of them wait; the rest of the batch is held until it does (the
+    /// thread model's blocking write gives the same bound).
+    output_full: bool,
     /// A clock reading taken after a CLIENT PAUSE held a command: it and
     /// the rest of the batch run with it instead of the batch's.
     fresh_now_us: Option<u64>,
@@ -397,7 +426,7 @@ impl Shell for Around<'_, '_> {
     /// before it takes any lock. Unknown commands and wrong arities are
     /// answered without waiting, as Redis checks them first.
     fn admit(&mut self, args: &[Bytes], now_us: u64) -> u64 {
-        if !self.shared.clients.may_be_paused() {
+        if self.evented || !self.shared.clients.may_be_paused() {
             return self.fresh_now_us.unwrap_or(now_us);
         }
         if let Some(spec) = cmd::lookup(&args[0]).filter(|s| s.arity_ok(args.len())) {
@@ -412,6 +441,24 @@ impl Shell for Around<'_, '_> {
             }
         }
         self.fresh_now_us.unwrap_or(now_us)
+    }
+
+    /// The event loop's pause: the command stays buffered until the pause
+    /// no longer applies to it.
+    fn hold(&mut self, args: &[Bytes]) -> bool {
+        if self.output_full {
+            return true;
+        }
+        if !self.evented || !self.shared.clients.may_be_paused() {
+            return false;
+        }
+        cmd::lookup(&args[0])
+            .filter(|s| s.arity_ok(args.len()))
+            .is_some_and(|spec| {
+                self.shared
+                    .clients
+                    .holds(spec.has(cmd::flags::WRITE), self.entry)
+            })
     }
 
     /// Time and trace the command, and contain its panic: the panic message
@@ -472,21 +519,27 @@ impl Shell for Around<'_, '_> {
     /// Flush mid-batch once the replies reach [`FLUSH_AT`].
     fn replies(&mut self, out: &mut BytesMut) -> io::Result<()> {
         if out.len() >= FLUSH_AT {
-            flush(self.stream, self.shared, self.stats, out)?;
+            flush(self.stream, self.shared, self.stats, out, self.evented)?;
+            self.output_full = out.len() >= FLUSH_AT;
         }
         Ok(())
     }
 }
 
-/// Write the buffered replies (one `write_all`), traced and counted.
+/// Write the buffered replies (one `write` when the socket takes them
+/// all), traced and counted. Returns whether everything went: on a
+/// non-blocking socket (`evented`) what the kernel did not take stays in
+/// `output` for the next writable event; on a blocking one a write that
+/// cannot progress for the I/O deadline is an error.
 fn flush(
     stream: &mut TcpStream,
     shared: &Shared,
     stats: &mut LocalStats,
     output: &mut BytesMut,
-) -> io::Result<()> {
+    evented: bool,
+) -> io::Result<bool> {
     if output.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     // `appendfsync always`: no reply to a write leaves before the write
     // is on disk. Every write fed so far is waited for, this
@@ -498,17 +551,29 @@ fn flush(
         }
     }
     let start = shared.tracer.as_ref().map(|t| t.now_ns());
-    stream.write_all(output)?;
+    let mut written = 0;
+    let result = loop {
+        if written == output.len() {
+            break Ok(true);
+        }
+        match stream.write(&output[written..]) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if evented && e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
+            Err(e) => break Err(e),
+        }
+    };
     if let (Some(tracer), Some(start)) = (&shared.tracer, start) {
-        tracer.io("write", start, tracer.now_ns(), output.len());
+        tracer.io("write", start, tracer.now_ns(), written);
         tracer.flush_thread(false);
     }
-    stats.bytes_out += output.len() as u64;
-    output.clear();
-    if output.capacity() > KEEP_OUTPUT_CAPACITY {
+    stats.bytes_out += written as u64;
+    output.advance(written);
+    if output.is_empty() && output.capacity() > KEEP_OUTPUT_CAPACITY {
         *output = BytesMut::with_capacity(READ_CHUNK);
     }
-    Ok(())
+    result
 }
 
 fn is_timeout(e: &io::Error) -> bool {

@@ -23,6 +23,7 @@ mod clients;
 mod clock;
 mod config_file;
 mod connection;
+mod event_loop;
 mod hooks;
 mod info;
 mod limits;
@@ -93,14 +94,22 @@ pub struct Ready {
     pub shards: u32,
     /// The store's PRNG seed, so the run can be repeated with `--seed`.
     pub seed: u64,
+    /// The I/O model (`threads` or `loop`) and, for `loop`, how many.
+    pub io: &'static str,
+    pub io_threads: usize,
 }
 
 impl Ready {
-    /// `myongoredis 0.1.0 mode=shard shards=32 seed=N listening on
-    /// 127.0.0.1:6379`: the line CI, scripts and the test kit read.
+    /// `myongoredis 0.1.0 mode=shard shards=32 io=loop loops=2 seed=N
+    /// listening on 127.0.0.1:6379`: the line CI, scripts and the test kit
+    /// read.
     pub fn startup_line(&self) -> String {
+        let io = match self.io {
+            "loop" => format!("io=loop loops={}", self.io_threads),
+            io => format!("io={io}"),
+        };
         format!(
-            "myongoredis {} {} seed={} listening on {}",
+            "myongoredis {} {} {io} seed={} listening on {}",
             env!("CARGO_PKG_VERSION"),
             server::describe(self.mode, self.shards),
             self.seed,

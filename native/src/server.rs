@@ -30,20 +30,21 @@ use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use myongoredis_core::capture::{self as capture_format, Header, Record};
 use myongoredis_core::config::{named, save_points_of, Value};
 use myongoredis_core::keyspace::ACTIVE_EXPIRE_ACCEPTABLE_STALE;
-use myongoredis_core::{cmd, new_store, Executor, Mode};
+use myongoredis_core::{cmd, new_store, Executor, Mode, Session};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use socket2::{SockRef, TcpKeepalive};
 
 use crate::aof::{Aof, AofConfig, AofStatus, Fsync};
 use crate::capture::Capture;
-use crate::cli::Invocation;
-use crate::clients::{protected_mode_denies, Registry, DENIED};
+use crate::cli::{Invocation, IoArg};
+use crate::clients::{protected_mode_denies, Registered, Registry, DENIED};
 use crate::clock::{unix_now_us, Monotonic};
 use crate::config_file;
 use crate::connection::Connection;
+use crate::event_loop::Loops;
 use crate::hooks::{has_save_points, Job, ShellHooks};
-use crate::limits::{ClientSlots, Deadlines};
+use crate::limits::{ClientSlots, Deadlines, Slot};
 use crate::observer::LockStats;
 use crate::rdb::Rdb;
 use crate::shutdown::Shutdown;
@@ -117,7 +118,14 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     let seed = args.seed.unwrap_or_else(random_seed);
     let lock_count = if mode == Mode::Shard { args.shards } else { 1 };
     let clock = Monotonic::new();
-    let describe = describe(mode, args.shards);
+    let io_threads = args.io_threads.map_or_else(
+        || thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let describe = match args.io {
+        IoArg::Threads => describe(mode, args.shards),
+        IoArg::Loop => format!("{} io=loop loops={io_threads}", describe(mode, args.shards)),
+    };
 
     let bind = config.value(named("bind")).to_string();
     if bind.contains(' ') {
@@ -231,6 +239,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         mode,
         shards: args.shards,
         seed,
+        io: args.io.name(),
+        io_threads,
     });
 
     watch_signals(shared.shutdown.clone())?;
@@ -255,7 +265,14 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
                 server.serve(&snapshot, &shared.shutdown);
             })?;
         }
-        accept_loop(s, &listener, shared);
+        let serve = match args.io {
+            IoArg::Threads => Serve::Threads(s),
+            IoArg::Loop => Serve::Loops(Loops::start(s, io_threads, shared)?),
+        };
+        accept_loop(&serve, &listener, shared);
+        if let Serve::Loops(loops) = &serve {
+            loops.wake_all();
+        }
         // No new clients. Stop the background threads; the scope now waits
         // for the connection threads to flush their last replies and close.
         drop(stop_background);
@@ -429,18 +446,18 @@ fn watch_signals(shutdown: Arc<Shutdown>) -> Result<(), String> {
         .map_err(|e| format!("cannot start the signal thread: {e}"))
 }
 
-fn accept_loop<'scope>(
-    s: &'scope thread::Scope<'scope, '_>,
-    listener: &TcpListener,
-    shared: &'scope Shared,
-) {
+fn accept_loop<'scope>(serve: &Serve<'scope, '_>, listener: &TcpListener, shared: &'scope Shared) {
     loop {
         let accepted = listener.accept();
         if shared.shutdown.is_requested() {
             break;
         }
         match accepted {
-            Ok((stream, peer)) => spawn_connection(s, stream, peer, shared),
+            Ok((stream, peer)) => {
+                if let Some(client) = admit(stream, peer, shared) {
+                    serve.serve(client, peer, shared);
+                }
+            }
             // Out of file descriptors: back off instead of spinning; a slot
             // frees when some client leaves.
             Err(e) if is_resource_exhaustion(&e) => thread::sleep(Duration::from_millis(10)),
@@ -452,12 +469,34 @@ fn accept_loop<'scope>(
     }
 }
 
-fn spawn_connection<'scope>(
-    s: &'scope thread::Scope<'scope, '_>,
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    shared: &'scope Shared,
-) {
+/// A client past the acceptor's checks, ready to be served.
+pub struct Admitted<'a> {
+    pub stream: TcpStream,
+    pub slot: Slot<'a>,
+    pub registered: Registered<'a>,
+    pub session: Session,
+}
+
+/// Where the acceptor sends the clients it admits: a thread each, or one
+/// of the event loops.
+enum Serve<'scope, 'env> {
+    Threads(&'scope thread::Scope<'scope, 'env>),
+    Loops(Loops<'scope>),
+}
+
+impl<'scope> Serve<'scope, '_> {
+    fn serve(&self, client: Admitted<'scope>, peer: SocketAddr, shared: &'scope Shared) {
+        match self {
+            Serve::Threads(s) => spawn_connection(s, client, peer, shared),
+            Serve::Loops(loops) => loops.hand(client),
+        }
+    }
+}
+
+/// The acceptor's checks, as Redis's `acceptCommonHandler`: the client
+/// limit, keep-alive, protected mode; then a session and a registry entry.
+/// `None`: refused (and told why) or already gone.
+fn admit(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<Admitted<'_>> {
     shared.stats().total_connections.fetch_add(1, Relaxed);
     let Some(slot) = shared.hooks.slots.try_acquire() else {
         // Over --maxclients: Redis accepts, sends this error and closes.
@@ -466,7 +505,7 @@ fn spawn_connection<'scope>(
         shared.stats().rejected_connections.fetch_add(1, Relaxed);
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
-        return;
+        return None;
     };
     // Read per connection: CONFIG SET tcp-keepalive applies to the next
     // client, as in Redis.
@@ -492,37 +531,60 @@ fn spawn_connection<'scope>(
         shared.stats().rejected_connections.fetch_add(1, Relaxed);
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(DENIED.as_bytes());
-        return;
+        return None;
     }
+    // Redis sets TCP_NODELAY on every client: replies are small and
+    // latency-bound, and we already batch them per read ourselves.
+    let _ = stream.set_nodelay(true);
     let session = shared.exec.new_session();
-    let conn = session.id;
-    // Registered before the thread starts, so a CLIENT LIST that follows
-    // this client's connect sees it. A socket already gone is dropped.
-    let Some(registered) = shared.clients.register(&stream, &session) else {
-        return;
-    };
-    let record_event = move |open: bool| {
-        if let (Some(capture), Some(seq)) = (&shared.capture, shared.exec.next_seq()) {
-            let now_us = unix_now_us();
-            capture.record(&if open {
-                Record::Open { seq, conn, now_us }
-            } else {
-                Record::Close { seq, conn, now_us }
-            });
-        }
-    };
-    record_event(true);
+    // Registered before it is served, so a CLIENT LIST that follows this
+    // client's connect sees it. A socket already gone is dropped.
+    let registered = shared.clients.register(&stream, &session)?;
+    record_event(shared, session.id, true);
+    Some(Admitted {
+        stream,
+        slot,
+        registered,
+        session,
+    })
+}
+
+/// A connection opened or closed, in the capture.
+pub(crate) fn record_event(shared: &Shared, conn: u64, open: bool) {
+    if let (Some(capture), Some(seq)) = (&shared.capture, shared.exec.next_seq()) {
+        let now_us = unix_now_us();
+        capture.record(&if open {
+            Record::Open { seq, conn, now_us }
+        } else {
+            Record::Close { seq, conn, now_us }
+        });
+    }
+}
+
+fn spawn_connection<'scope>(
+    s: &'scope thread::Scope<'scope, '_>,
+    client: Admitted<'scope>,
+    peer: SocketAddr,
+    shared: &'scope Shared,
+) {
+    let conn = client.session.id;
     let name = format!("conn {conn} {peer}");
     let spawned = thread::Builder::new()
         .name(name)
         .stack_size(CONNECTION_STACK)
         .spawn_scoped(s, move || {
-            Connection::new(stream, slot, registered, session, shared).serve();
-            record_event(false);
+            let Admitted {
+                stream,
+                slot,
+                registered,
+                session,
+            } = client;
+            Connection::new(stream, slot, registered, session, shared, false).serve();
+            record_event(shared, conn, false);
         });
     if let Err(e) = spawned {
-        // The stream and the slot were moved into the failed closure and
-        // are released with it.
+        // The client was moved into the failed closure and is released
+        // with it.
         eprintln!("cannot start a thread for {peer}: {e}");
     }
 }

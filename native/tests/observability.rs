@@ -88,17 +88,18 @@ fn a_trace_of_a_load_run_has_tracks_spans_and_counters() {
         .as_str()
         .unwrap()
         .contains("mode=shard"));
+    // A track per connection thread, or (`--io loop`) per event loop.
+    let evented = process["args"]["name"]
+        .as_str()
+        .unwrap()
+        .contains("io=loop");
+    let (prefix, at_least) = if evented { ("loop ", 1) } else { ("conn ", 20) };
     let conn_tracks = events
         .iter()
         .filter(|e| e["name"] == "thread_name")
-        .filter(|e| {
-            e["args"]["name"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("conn ")
-        })
+        .filter(|e| e["args"]["name"].as_str().unwrap_or("").starts_with(prefix))
         .count();
-    assert!(conn_tracks >= 20, "{conn_tracks} connection tracks");
+    assert!(conn_tracks >= at_least, "{conn_tracks} {prefix}tracks");
 
     // Every wait span names its lock and command, and lock spans carry
     // the shard index; spans on one track nest or are disjoint.

@@ -177,7 +177,7 @@ pub fn serve(
     let mut requests = 0;
     while requests < max_commands {
         match pipeline.run_next(exec, now_us, out, &mut shell) {
-            Step::Incomplete => break,
+            Step::Incomplete | Step::Held => break,
             Step::Done { flow, executed } => {
                 requests += 1;
                 if executed {

@@ -23,7 +23,7 @@ mod temp_dir;
 pub use dump::{dump, populate};
 pub use raw::{Raw, CLOSE_DEADLINE};
 pub use real_redis::RealRedis;
-pub use server_process::{server_binary, ServerProcess};
+pub use server_process::{server_binary, ServerProcess, IO_ENV};
 pub use temp_dir::TempDir;
 
 /// The three lock strategies, for tests that run once per mode.

@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 /// accepts, so only a server that failed to start makes a test wait this.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(20);
 
+/// The environment variable that picks the I/O model of every server a
+/// test starts (`threads`, the default, or `loop`).
+pub const IO_ENV: &str = "MYONGOREDIS_TEST_IO";
+
 /// A running `myongoredis`, killed on drop.
 pub struct ServerProcess {
     child: Child,
@@ -49,9 +53,19 @@ impl ServerProcess {
             }
             None => Command::new(&binary),
         };
-        let mut child = command
+        command
             .args(["--port", "0", "--bind", "127.0.0.1", "--mode", mode])
-            .args(extra)
+            .args(extra);
+        // The I/O model is the experiment's second axis: scripts/test runs
+        // the server's integration tests once per model, this variable
+        // telling the second run which (`--io loop`). A test that names
+        // its own `--io` keeps it.
+        if let Ok(io) = std::env::var(IO_ENV) {
+            if !extra.contains(&"--io") {
+                command.args(["--io", &io]);
+            }
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,0 +1,363 @@
+//! `--io loop`: N event loops, each owning its connections.
+//!
+//! The thread model gives every client a thread that sleeps in `read`.
+//! That is simple, and it is what the Go original's goroutine per
+//! connection becomes without Go's scheduler: with 50 or 1,000 clients on
+//! 2 cores, the kernel's scheduler does the multiplexing, and a context
+//! switch per request costs more than the request. Here, as in Redis's
+//! `ae.c` (and in the Go runtime's netpoller underneath goroutines), a few
+//! threads each wait on one epoll set for whichever of *their* sockets is
+//! ready, and serve it without sleeping:
+//!
+//! ```text
+//! acceptor ──(admitted client, round robin)──▶ loop 0: epoll ─ conn, conn, …
+//!                                           ▶ loop 1: epoll ─ conn, conn, …
+//! ```
+//!
+//! A turn of a loop: wait for readiness (or the next deadline), take the
+//! clients the acceptor handed over, drive every ready socket (read,
+//! parse every complete request, execute, one write: see
+//! `connection/evented.rs`), retry clients whose blocking pop was rung or
+//! whose pause may be over, and every [`TICK`] look at deadlines, kills and
+//! queued pub/sub messages. Commands still take the store's locks exactly
+//! as in the thread model, so the three lock modes are unchanged; what
+//! changes is who waits when a lock is contended: the whole loop.
+//!
+//! mio gives the epoll set and a cross-thread [`Waker`] (an eventfd); it is
+//! the layer tokio is built on, without a runtime, which is what a
+//! synchronous server needs.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, Sender};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::clock::unix_now_us;
+use crate::connection::{Connection, Drive, READ_CHUNK};
+use crate::server::{record_event, Admitted, Shared};
+use crate::shutdown::TICK;
+
+/// The token of each loop's waker; a connection's token is its slot + 1.
+const WAKER: Token = Token(0);
+/// Readiness events taken per `epoll_wait`.
+const EVENTS: usize = 1024;
+/// How soon a loop looks again at clients held by CLIENT PAUSE (the thread
+/// model is woken at once by UNPAUSE; a loop polls for it).
+const HELD_RECHECK: Duration = Duration::from_millis(10);
+
+/// The acceptor's handle on the loops.
+pub struct Loops<'a> {
+    loops: Vec<Handle<'a>>,
+    next: AtomicUsize,
+}
+
+struct Handle<'a> {
+    tx: Sender<Admitted<'a>>,
+    waker: Arc<Waker>,
+}
+
+impl<'a> Loops<'a> {
+    /// Start `n` loops in the server's scope.
+    pub fn start<'scope>(
+        s: &'scope thread::Scope<'scope, '_>,
+        n: usize,
+        shared: &'scope Shared,
+    ) -> Result<Loops<'scope>, String> {
+        let mut loops = Vec::with_capacity(n);
+        for i in 0..n {
+            let poll = Poll::new().map_err(|e| format!("cannot create an epoll set: {e}"))?;
+            let waker = Arc::new(
+                Waker::new(poll.registry(), WAKER)
+                    .map_err(|e| format!("cannot create a loop waker: {e}"))?,
+            );
+            let (tx, rx) = channel::unbounded();
+            let event_loop = EventLoop {
+                poll,
+                incoming: rx,
+                waker: waker.clone(),
+                rung: Arc::new(Mutex::new(Vec::new())),
+                conns: Vec::new(),
+                free: Vec::new(),
+                blocked: Vec::new(),
+                held: Vec::new(),
+                shared,
+            };
+            thread::Builder::new()
+                .name(format!("loop {i}"))
+                .spawn_scoped(s, move || event_loop.run())
+                .map_err(|e| format!("cannot start event loop {i}: {e}"))?;
+            loops.push(Handle { tx, waker });
+        }
+        Ok(Loops {
+            loops,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Give an admitted client to the next loop (round robin: clients are
+    /// alike, and a loop's load moves with its clients' traffic anyway).
+    pub fn hand(&self, client: Admitted<'a>) {
+        let i = self.next.fetch_add(1, Relaxed) % self.loops.len();
+        let handle = &self.loops[i];
+        if handle.tx.send(client).is_ok() {
+            let _ = handle.waker.wake();
+        }
+    }
+
+    /// Wake every loop (shutdown: they notice at once rather than at
+    /// their next tick).
+    pub fn wake_all(&self) {
+        for handle in &self.loops {
+            let _ = handle.waker.wake();
+        }
+    }
+}
+
+struct EventLoop<'a> {
+    poll: Poll,
+    incoming: Receiver<Admitted<'a>>,
+    waker: Arc<Waker>,
+    /// Slots of clients whose blocking pop was rung (by another thread's
+    /// write), to run again this turn.
+    rung: Arc<Mutex<Vec<usize>>>,
+    conns: Vec<Option<Connection<'a>>>,
+    free: Vec<usize>,
+    /// Slots of clients blocked in a pop, and of clients held by a pause.
+    blocked: Vec<usize>,
+    held: Vec<usize>,
+    shared: &'a Shared,
+}
+
+impl<'a> EventLoop<'a> {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS);
+        let mut chunk = vec![0u8; READ_CHUNK];
+        let mut again: Vec<usize> = Vec::new();
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let timeout = if again.is_empty() {
+                self.timeout(next_tick)
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    eprintln!("myongoredis: event loop: {e}");
+                    break;
+                }
+            }
+            if self.shared.shutdown.is_requested() {
+                break;
+            }
+            self.take_incoming();
+            let previous = std::mem::take(&mut again);
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    continue;
+                }
+                let i = event.token().0 - 1;
+                if let Some(conn) = self.conn(i) {
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        conn.readable();
+                    }
+                    let drive = conn.drive(&mut chunk);
+                    self.settle(i, drive, &mut again);
+                }
+            }
+            for i in previous {
+                if let Some(conn) = self.conn(i) {
+                    let drive = conn.drive(&mut chunk);
+                    self.settle(i, drive, &mut again);
+                }
+            }
+            let rung =
+                std::mem::take(&mut *self.rung.lock().unwrap_or_else(PoisonError::into_inner));
+            for i in rung {
+                self.retry(i, &mut chunk, &mut again);
+            }
+            let now_ms = unix_now_us() / 1000;
+            for i in self.blocked.clone() {
+                if self
+                    .conn(i)
+                    .and_then(|c| c.blocked_until_ms())
+                    .is_some_and(|until| until <= now_ms)
+                {
+                    self.retry(i, &mut chunk, &mut again);
+                }
+            }
+            for i in std::mem::take(&mut self.held) {
+                self.retry(i, &mut chunk, &mut again);
+                // Still held (stalled clients wait for their writable
+                // event, paused ones are asked again shortly).
+                if self.conn(i).is_some_and(|c| c.is_held()) && !self.held.contains(&i) {
+                    self.held.push(i);
+                }
+            }
+            if Instant::now() >= next_tick {
+                next_tick = Instant::now() + TICK;
+                self.tick(&mut chunk, &mut again);
+            }
+            if let Some(tracer) = &self.shared.tracer {
+                tracer.flush_thread(false);
+            }
+        }
+        for i in 0..self.conns.len() {
+            if let Some(mut conn) = self.conns[i].take() {
+                conn.finish_for_shutdown();
+                self.close(conn);
+            }
+        }
+        if let Some(tracer) = &self.shared.tracer {
+            tracer.flush_thread(true);
+        }
+    }
+
+    fn conn(&mut self, i: usize) -> Option<&mut Connection<'a>> {
+        self.conns.get_mut(i).and_then(Option::as_mut)
+    }
+
+    /// Until the next tick, the nearest deadline of a blocking pop, or
+    /// shortly when a pause holds somebody.
+    fn timeout(&self, next_tick: Instant) -> Duration {
+        let mut timeout = next_tick.saturating_duration_since(Instant::now());
+        let paused = |&i: &usize| self.conns[i].as_ref().is_some_and(|c| !c.is_stalled());
+        if self.held.iter().any(paused) {
+            timeout = timeout.min(HELD_RECHECK);
+        }
+        let now_ms = unix_now_us() / 1000;
+        for &i in &self.blocked {
+            if let Some(until) = self.conns[i].as_ref().and_then(|c| c.blocked_until_ms()) {
+                timeout = timeout.min(Duration::from_millis(until.saturating_sub(now_ms)));
+            }
+        }
+        timeout
+    }
+
+    /// Register the clients the acceptor handed over.
+    fn take_incoming(&mut self) {
+        while let Ok(client) = self.incoming.try_recv() {
+            let Admitted {
+                stream,
+                slot,
+                registered,
+                session,
+            } = client;
+            let conn_id = session.id;
+            if stream.set_nonblocking(true).is_err() {
+                record_event(self.shared, conn_id, false);
+                continue;
+            }
+            let i = self.free.pop().unwrap_or_else(|| {
+                self.conns.push(None);
+                self.conns.len() - 1
+            });
+            let fd = stream.as_raw_fd();
+            let registered_ok = self
+                .poll
+                .registry()
+                .register(
+                    &mut SourceFd(&fd),
+                    Token(i + 1),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_ok();
+            let conn = Connection::new(stream, slot, registered, session, self.shared, true);
+            if registered_ok {
+                self.conns[i] = Some(conn);
+            } else {
+                self.free.push(i);
+                self.close(conn);
+            }
+        }
+    }
+
+    /// Act on what driving connection `i` said.
+    fn settle(&mut self, i: usize, drive: Drive, again: &mut Vec<usize>) {
+        match drive {
+            Drive::Close => {
+                if let Some(conn) = self.conns[i].take() {
+                    self.free.push(i);
+                    self.blocked.retain(|&b| b != i);
+                    self.held.retain(|&h| h != i);
+                    self.close(conn);
+                }
+                return;
+            }
+            Drive::Again => again.push(i),
+            Drive::Wait => {}
+        }
+        let Some(conn) = self.conns[i].as_ref() else {
+            return;
+        };
+        let (blocked, held, client) = (conn.is_blocked(), conn.is_held(), conn.client_id());
+        if held && !self.held.contains(&i) {
+            self.held.push(i);
+        }
+        if !blocked {
+            self.blocked.retain(|&b| b != i);
+        } else if !self.blocked.contains(&i) {
+            self.blocked.push(i);
+            // Rung by whoever writes a key this client waits on; the ring
+            // runs in that writer's thread, so it only notes the slot and
+            // wakes this loop.
+            if let Some(waiter) = self.shared.exec.blocking().waiter(client) {
+                let (rung, waker) = (self.rung.clone(), self.waker.clone());
+                let already = waiter.on_ring(Arc::new(move || {
+                    rung.lock().unwrap_or_else(PoisonError::into_inner).push(i);
+                    let _ = waker.wake();
+                }));
+                if already {
+                    self.rung
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(i);
+                }
+            }
+        }
+    }
+
+    /// Run a blocked or held client's buffered command again, then go on
+    /// with whatever it sent after it.
+    fn retry(&mut self, i: usize, chunk: &mut [u8], again: &mut Vec<usize>) {
+        let Some(conn) = self.conn(i) else {
+            return;
+        };
+        // A client whose replies wait for the socket resumes on its
+        // writable event, not here.
+        if conn.is_stalled() || (!conn.is_blocked() && !conn.is_held()) {
+            return;
+        }
+        let mut drive = conn.run_and_reply();
+        if drive != Drive::Close && !conn.is_blocked() && !conn.is_held() {
+            drive = conn.drive(chunk);
+        }
+        self.settle(i, drive, again);
+    }
+
+    /// Every [`TICK`]: deadlines, kills, queued messages, statistics, and
+    /// blocked clients looked at again (as the thread model's read tick).
+    fn tick(&mut self, chunk: &mut [u8], again: &mut Vec<usize>) {
+        for i in 0..self.conns.len() {
+            if let Some(conn) = self.conn(i) {
+                let drive = conn.tick();
+                self.settle(i, drive, again);
+            }
+        }
+        for i in self.blocked.clone() {
+            self.retry(i, chunk, again);
+        }
+    }
+
+    fn close(&mut self, conn: Connection<'a>) {
+        let id = conn.client_id();
+        let fd = conn.raw_fd();
+        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        conn.close();
+        record_event(self.shared, id, false);
+    }
+}
