@@ -137,7 +137,8 @@ impl Blocking {
     pub fn enqueue(&self, client: u64, db: u32, keys: &[Bytes]) {
         let mut q = self.lock();
         for key in keys {
-            let queue = q.keys.entry((db, key.clone())).or_default();
+            // A copy: the key is a slice of the client's input buffer.
+            let queue = q.keys.entry((db, Bytes::copy_from_slice(key))).or_default();
             if !queue.contains(&client) {
                 queue.push_back(client);
             }

@@ -153,6 +153,10 @@ pub struct Executor {
     /// AOF). Set once, after the data was loaded: loading must not feed
     /// the file it reads.
     propagate: OnceLock<Arc<dyn Propagate>>,
+    /// Build every write's propagated argv even without a sink (the
+    /// default: tests and tools read it); see
+    /// [`Executor::propagate_only_to_sinks`].
+    argv_without_sink: bool,
     /// A snapshot in progress (see `snapshot.rs`): writers copy the
     /// locks it has not copied yet before they change them.
     pub(crate) snapshot: std::sync::Mutex<Option<Arc<crate::snapshot::Snapshot>>>,
@@ -177,6 +181,7 @@ impl Executor {
             blocking: Default::default(),
             clients: None,
             propagate: OnceLock::new(),
+            argv_without_sink: true,
             snapshot: std::sync::Mutex::new(None),
             snapshot_active: std::sync::atomic::AtomicBool::new(false),
         };
@@ -190,6 +195,19 @@ impl Executor {
         self.propagate
             .set(sink)
             .map_err(|_| "the propagation sink is already set".to_string())
+    }
+
+    /// Build a write's propagated argv only while a sink (the AOF) takes
+    /// it: the server's setting, which spares every write without an AOF
+    /// its one allocation. [`WriteSignal::propagate`] is then empty for
+    /// such writes.
+    pub fn propagate_only_to_sinks(mut self) -> Executor {
+        self.argv_without_sink = false;
+        self
+    }
+
+    fn builds_argv(&self) -> bool {
+        self.argv_without_sink || self.propagate.get().is_some()
     }
 
     /// Hand `signal`'s commands to the sink, if there is one. Called with
@@ -477,7 +495,7 @@ impl Executor {
                 for dbs in view.databases() {
                     dbs.take_expired_seen();
                 }
-                signal = view.take_signal(args);
+                signal = view.take_signal_with(args, self.builds_argv());
                 self.feed(&signal);
                 self.publish_memory(&view);
                 (reply, self.next_seq())
@@ -543,15 +561,15 @@ impl Executor {
     /// else the locks of the keys its key specs find in `args`, sorted and
     /// deduplicated so they are always taken in ascending order (no
     /// deadlock between two multi-key commands).
-    pub fn lock_plan(&self, spec: &CommandSpec, args: &[Bytes]) -> Vec<u32> {
+    pub fn lock_plan(&self, spec: &CommandSpec, args: &[Bytes]) -> LockPlan {
         let count = self.store.lock_count();
         if count == 1 {
-            return vec![0];
+            return smallvec::smallvec![0];
         }
         if spec.has(flags::ALL_KEYS) {
             return (0..count).collect();
         }
-        let mut locks: Vec<u32> = spec
+        let mut locks: LockPlan = spec
             .keys(args)
             .iter()
             .map(|k| lock_of(&args[k.pos], count))
@@ -561,6 +579,10 @@ impl Executor {
         locks
     }
 }
+
+/// The locks one command takes, ascending: inline up to four, so planning a
+/// GET or a SET allocates nothing (shard mode's MSET of many keys spills).
+pub type LockPlan = smallvec::SmallVec<[u32; 4]>;
 
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::str::Str;
+
 /// The protocol a connection speaks (HELLO 2 / HELLO 3): session state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Protocol {
@@ -26,7 +28,7 @@ pub enum Protocol {
 /// returns) in RESP2; clients treat both as nil but the bytes differ, and
 /// this server promises byte-identical replies, so both exist here (RESP3
 /// renders both as `_`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Eq)]
 pub enum Frame {
     /// `+OK\r\n`. Never contains `\r` or `\n`.
     Simple(Bytes),
@@ -37,6 +39,10 @@ pub enum Frame {
     Integer(i64),
     /// `$3\r\nfoo\r\n`: binary-safe.
     Bulk(Bytes),
+    /// The same bulk string held as a [`Str`]: inline up to 22 bytes, so a
+    /// GET of a short value replies without allocating. It equals the
+    /// `Bulk` of the same bytes, and encodes the same.
+    ShortBulk(Str),
     /// `$-1\r\n` (RESP3: `_\r\n`)
     Null,
     /// `*2\r\n...`
@@ -101,6 +107,21 @@ impl Frame {
         data.map_or(Frame::Null, Frame::bulk)
     }
 
+    /// A bulk string copied into a [`Frame::ShortBulk`]: no allocation up
+    /// to 22 bytes (GET's reply).
+    pub fn short_bulk(data: &[u8]) -> Frame {
+        Frame::ShortBulk(Str::copy_from(data))
+    }
+
+    /// The bytes of a bulk string, in either form.
+    pub fn as_bulk(&self) -> Option<&[u8]> {
+        match self {
+            Frame::Bulk(b) => Some(b),
+            Frame::ShortBulk(s) => Some(s.as_slice()),
+            _ => None,
+        }
+    }
+
     /// A map from a flat `key, value, key, value, ...` list (the order
     /// Redis writes them in); a trailing odd item is dropped.
     pub fn map_from_flat(items: Vec<Frame>) -> Frame {
@@ -134,6 +155,7 @@ impl Frame {
                 out.put_slice(b"\r\n");
             }
             Frame::Bulk(data) => blob(out, b'$', b"", data),
+            Frame::ShortBulk(data) => blob(out, b'$', b"", data.as_slice()),
             Frame::Null | Frame::NullArray if resp3 => out.put_slice(b"_\r\n"),
             Frame::Null => out.put_slice(b"$-1\r\n"),
             Frame::NullArray => out.put_slice(b"*-1\r\n"),
@@ -178,6 +200,27 @@ impl Frame {
         let mut out = BytesMut::new();
         self.encode(&mut out);
         out.freeze()
+    }
+}
+
+/// Structural equality, except that the two forms of a bulk string
+/// ([`Frame::Bulk`], [`Frame::ShortBulk`]) are equal when their bytes are:
+/// they are one reply on the wire.
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        use Frame::*;
+        match (self, other) {
+            (Bulk(_) | ShortBulk(_), Bulk(_) | ShortBulk(_)) => self.as_bulk() == other.as_bulk(),
+            (Simple(a), Simple(b)) | (Error(a), Error(b)) => a == b,
+            (Verbatim(a), Verbatim(b)) | (Double(a), Double(b)) => a == b,
+            (Integer(a), Integer(b)) => a == b,
+            (Null, Null) | (NullArray, NullArray) => true,
+            (Array(a), Array(b)) | (Set(a), Set(b)) => a == b,
+            (Push(a), Push(b)) | (Many(a), Many(b)) => a == b,
+            (Map(a), Map(b)) | (Pairs(a), Pairs(b)) => a == b,
+            (Boolean(a), Boolean(b)) => a == b,
+            _ => false,
+        }
     }
 }
 

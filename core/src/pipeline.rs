@@ -20,12 +20,14 @@
 //! * on a protocol error, reply with Redis's `-ERR Protocol error: ...`
 //!   and close: the rest of the stream cannot be framed any more.
 
+use std::ops::Range;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::capture::{self, CommandRecord, Mark, Record};
 use crate::exec::{Executed, Executor, Flow, Session};
 use crate::frame::Frame;
-use crate::resp::{parse_request, Request};
+use crate::resp::{parse_request_in, Parsed};
 
 /// The reply a client gets when its command panicked. The connection is
 /// closed after it: the panic may have left the session half-changed.
@@ -33,6 +35,10 @@ pub const PANIC_REPLY: &str =
     "ERR internal error while executing the command; closing the connection";
 
 /// What the shell made of one command (see [`Shell::command`]).
+// `Ran` is large (the write signal keeps its keys inline); boxing it would
+// cost an allocation per command for a value that lives on the stack for
+// one command.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// It ran; the executor's report.
     Ran(Executed),
@@ -67,8 +73,12 @@ pub trait Shell {
     /// the batch again later. A shell that serves many clients on one
     /// thread (the event loop) cannot sleep in [`Shell::admit`] without
     /// stalling the others, so it holds here instead.
-    fn hold(&mut self, args: &[Bytes]) -> bool {
-        let _ = args;
+    ///
+    /// The command is given by name and argument count (its arity is
+    /// checked first, as for a paused command in Redis), before anything
+    /// is copied out of the input buffer.
+    fn hold(&mut self, name: &[u8], argc: usize) -> bool {
+        let _ = (name, argc);
         false
     }
 
@@ -166,6 +176,11 @@ pub struct Pipeline {
     blocked: Option<(Vec<Bytes>, Bytes)>,
     /// The last batch stopped at a command the shell held ([`Shell::hold`]).
     held: bool,
+    /// Where the arguments of the request being parsed lie in `input`,
+    /// and the arguments as slices of it: kept between requests, so
+    /// parsing allocates nothing once they have grown.
+    ranges: Vec<Range<usize>>,
+    args: Vec<Bytes>,
 }
 
 impl Pipeline {
@@ -177,6 +192,8 @@ impl Pipeline {
             consumed: 0,
             blocked: None,
             held: false,
+            ranges: Vec::new(),
+            args: Vec::new(),
         }
     }
 
@@ -279,16 +296,21 @@ impl Pipeline {
         shell: &mut dyn Shell,
     ) -> Step {
         if let Some((args, request)) = self.blocked.take() {
-            if shell.hold(&args) {
+            if shell.hold(&args[0], args.len()) {
                 self.blocked = Some((args, request));
                 return Step::Held;
             }
             return self.execute(exec, &args, &request, now_us, out, shell);
         }
-        match parse_request(&self.input) {
-            Ok(Request::Incomplete) => Step::Incomplete,
-            Ok(Request::Command { args, .. }) if shell.hold(&args) => Step::Held,
-            Ok(Request::Skip { consumed }) => {
+        match parse_request_in(&self.input, &mut self.ranges) {
+            Ok(Parsed::Incomplete) => Step::Incomplete,
+            Ok(Parsed::InPlace { .. }) if self.held_by(shell) => Step::Held,
+            Ok(Parsed::Owned { ref args, .. })
+                if shell.hold(args.first().map_or(&[][..], |a| a), args.len()) =>
+            {
+                Step::Held
+            }
+            Ok(Parsed::Skip { consumed }) => {
                 self.input.advance(consumed);
                 self.consumed += consumed;
                 Step::Done {
@@ -296,18 +318,25 @@ impl Pipeline {
                     executed: false,
                 }
             }
-            Ok(Request::Command { args, consumed }) => {
-                // With a capture, the request's bytes are kept (split off,
-                // not copied) until the command is recorded.
-                let request = if self.capture.is_on() {
-                    Some(self.input.split_to(consumed))
-                } else {
-                    self.input.advance(consumed);
-                    None
-                };
+            Ok(Parsed::InPlace { consumed }) => {
+                // The request leaves the input buffer as one shared,
+                // reference-counted piece, and every argument is a slice of
+                // it: no copy, no allocation. The buffer is reused for the
+                // next read once the command dropped its slices (see the
+                // module's notes on what must not keep them).
+                let request = self.input.split_to(consumed).freeze();
                 self.consumed += consumed;
-                let request = request.as_deref().unwrap_or_default();
-                self.execute(exec, &args, request, now_us, out, shell)
+                let mut args = std::mem::take(&mut self.args);
+                args.extend(self.ranges.iter().map(|r| request.slice(r.clone())));
+                let step = self.execute(exec, &args, &request, now_us, out, shell);
+                args.clear();
+                self.args = args;
+                step
+            }
+            Ok(Parsed::Owned { args, consumed }) => {
+                let request = self.input.split_to(consumed).freeze();
+                self.consumed += consumed;
+                self.execute(exec, &args, &request, now_us, out, shell)
             }
             Err(e) => {
                 Frame::Error(e.message_bytes().into()).encode(out);
@@ -334,6 +363,15 @@ impl Pipeline {
         }
     }
 
+    /// [`Shell::hold`] for the in-place request just parsed.
+    fn held_by(&self, shell: &mut dyn Shell) -> bool {
+        let name = self
+            .ranges
+            .first()
+            .map_or(&[][..], |r| &self.input[r.clone()]);
+        shell.hold(name, self.ranges.len())
+    }
+
     fn execute(
         &mut self,
         exec: &Executor,
@@ -353,7 +391,10 @@ impl Pipeline {
                 self.capture
                     .command(conn, now_us, args, request, &out[mark..], &executed);
                 if executed.flow == Flow::Block {
-                    self.blocked = Some((args.to_vec(), Bytes::copy_from_slice(request)));
+                    // Copies: a client may stay blocked for hours, and
+                    // slices would keep its whole input buffer alive.
+                    let args = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+                    self.blocked = Some((args, Bytes::copy_from_slice(request)));
                 }
                 Step::Done {
                     flow: executed.flow,

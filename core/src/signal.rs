@@ -22,6 +22,10 @@
 
 use bytes::Bytes;
 
+/// The keys a command changed: inline up to two (a SET, a RENAME), so
+/// signalling them allocates nothing.
+pub type Keys = smallvec::SmallVec<[Bytes; 2]>;
+
 /// What one executed command (or one expiry step) changed.
 ///
 /// Empty, and allocation-free, for a command that changed nothing: a read,
@@ -33,7 +37,7 @@ pub struct WriteSignal {
     /// command's own. FLUSHDB/FLUSHALL list no keys but set
     /// [`WriteSignal::flushed`] instead (Redis's `signalFlushedDb`): a flush
     /// touches every key, and listing a million of them helps nobody.
-    pub modified: Vec<Bytes>,
+    pub modified: Keys,
     /// Every key of the database was removed (FLUSHDB, FLUSHALL).
     pub flushed: bool,
     /// Two databases exchanged their keys (SWAPDB): every key of both
@@ -140,7 +144,7 @@ pub struct Journal {
     /// Keys deleted because their deadline passed, in order, each with its
     /// database.
     expired: Vec<(u32, Bytes)>,
-    modified: Vec<Bytes>,
+    modified: Keys,
     dirty: u64,
     flushed: bool,
     swapped: Option<(u32, u32)>,
@@ -195,26 +199,39 @@ impl Journal {
     /// it made the data dirty, and FLUSHALL/FLUSHDB always are (Redis's
     /// `forceCommandPropagation`, so that a replica that was not empty is
     /// emptied too).
-    pub(crate) fn into_signal(self, args: &[Bytes], db: u32) -> WriteSignal {
+    ///
+    /// `with_argv`: build [`WriteSignal::propagate`]. Only a sink (the AOF)
+    /// and the tests that check it read it, and building it is the one
+    /// allocation left on a write's path, so a server without an AOF
+    /// skips it (see [`crate::Executor::propagate_only_to_sinks`]).
+    pub(crate) fn into_signal(self, args: &[Bytes], db: u32, with_argv: bool) -> WriteSignal {
         let expired = self.expired;
         let propagate_command = self.dirty > 0 || self.flushed;
         let whole = self.flushed || self.swapped.is_some();
         if expired.is_empty() && !propagate_command && self.modified.is_empty() && !whole {
             return WriteSignal::default();
         }
-        let mut propagate = Vec::with_capacity(expired.len() + 1);
-        propagate.extend(expired.iter().map(|(db, key)| Propagated {
-            db: *db,
-            argv: del(key),
-        }));
-        if propagate_command {
+        let mut propagate = Vec::new();
+        if with_argv {
+            propagate.reserve(expired.len() + 1);
+            propagate.extend(expired.iter().map(|(db, key)| Propagated {
+                db: *db,
+                argv: del(key),
+            }));
+        }
+        if propagate_command && with_argv {
             propagate.push(Propagated {
                 db,
                 argv: self.rewritten.unwrap_or_else(|| args.to_vec()),
             });
         }
-        let mut modified: Vec<Bytes> = expired.into_iter().map(|(_, key)| key).collect();
-        modified.extend(self.modified);
+        let modified = if expired.is_empty() {
+            self.modified
+        } else {
+            let mut keys: Keys = expired.into_iter().map(|(_, key)| key).collect();
+            keys.extend(self.modified);
+            keys
+        };
         WriteSignal {
             modified,
             flushed: self.flushed,
@@ -271,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_journal_that_saw_nothing_signals_nothing() {
-        let signal = Journal::default().into_signal(&[b("get"), b("k")], 0);
+        let signal = Journal::default().into_signal(&[b("get"), b("k")], 0, true);
         assert!(signal.is_empty());
         assert_eq!(signal.propagate.capacity(), 0, "nothing allocated");
     }
@@ -283,8 +300,8 @@ mod tests {
         journal.modified(&b("k"));
         journal.modified(&b("k"));
         journal.rewrite(vec![b("SET"), b("k"), b("1.5"), b("KEEPTTL")]);
-        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")], 0);
-        assert_eq!(signal.modified, vec![b("k"), b("k")]);
+        let signal = journal.into_signal(&[b("incrbyfloat"), b("k"), b("1.5")], 0, true);
+        assert_eq!(signal.modified.to_vec(), vec![b("k"), b("k")]);
         assert_eq!(signal.dirty, 2);
         assert_eq!(
             signal.propagate,
@@ -306,7 +323,7 @@ mod tests {
         let mut journal = Journal::default();
         journal.expired(2, vec![b("gone")]);
         journal.modified(&b("k"));
-        let signal = journal.into_signal(&[b("move"), b("k"), b("2")], 0);
+        let signal = journal.into_signal(&[b("move"), b("k"), b("2")], 0, true);
         assert_eq!(
             signal.propagate,
             vec![p(2, &["DEL", "gone"]), p(0, &["move", "k", "2"])]
@@ -333,7 +350,7 @@ mod tests {
     fn a_flush_propagates_even_when_it_removed_nothing() {
         let mut journal = Journal::default();
         journal.flushed(0);
-        let signal = journal.into_signal(&[b("flushall")], 3);
+        let signal = journal.into_signal(&[b("flushall")], 3, true);
         assert!(signal.flushed);
         assert_eq!(signal.propagate, vec![p(3, &["flushall"])]);
     }

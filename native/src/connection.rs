@@ -445,15 +445,15 @@ impl Shell for Around<'_, '_> {
 
     /// The event loop's pause: the command stays buffered until the pause
     /// no longer applies to it.
-    fn hold(&mut self, args: &[Bytes]) -> bool {
+    fn hold(&mut self, name: &[u8], argc: usize) -> bool {
         if self.output_full {
             return true;
         }
         if !self.evented || !self.shared.clients.may_be_paused() {
             return false;
         }
-        cmd::lookup(&args[0])
-            .filter(|s| s.arity_ok(args.len()))
+        cmd::lookup(name)
+            .filter(|s| s.arity_ok(argc))
             .is_some_and(|spec| {
                 self.shared
                     .clients

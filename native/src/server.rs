@@ -209,7 +209,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         config,
     )
     .with_hooks(hooks.clone())
-    .with_clients(clients.clone());
+    .with_clients(clients.clone())
+    .propagate_only_to_sinks();
     if capture.is_some() {
         exec = exec.with_sequencer();
     }

@@ -65,7 +65,12 @@ pub fn show(frame: &Frame) -> String {
         Frame::Simple(s) => String::from_utf8_lossy(s).into_owned(),
         Frame::Error(e) => format!("(error) {}", String::from_utf8_lossy(e)),
         Frame::Integer(n) => format!("(integer) {n}"),
-        Frame::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Frame::Bulk(_) | Frame::ShortBulk(_) => {
+            format!(
+                "{:?}",
+                String::from_utf8_lossy(frame.as_bulk().unwrap_or_default())
+            )
+        }
         Frame::Null => "(nil)".to_string(),
         Frame::NullArray => "(nil array)".to_string(),
         Frame::Many(items) => {

@@ -80,7 +80,9 @@ pub(crate) fn valid_name(name: &[u8]) -> Result<(), Frame> {
 
 /// Name the connection; an empty name removes the name.
 pub(crate) fn set_name(ctx: &mut Ctx<'_>, name: &Bytes) {
-    ctx.session.name = (!name.is_empty()).then(|| name.clone());
+    // A copy: the argument is a slice of the connection's input buffer,
+    // which a name kept for the connection's life would pin.
+    ctx.session.name = (!name.is_empty()).then(|| Bytes::copy_from_slice(name));
 }
 
 fn printable(s: &[u8]) -> bool {

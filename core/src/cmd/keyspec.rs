@@ -196,6 +196,10 @@ impl Begin {
     }
 }
 
+/// The keys found among a command's arguments: inline up to four, the
+/// common case, so finding them allocates nothing.
+pub type KeyRefs = smallvec::SmallVec<[KeyRef; 4]>;
+
 /// One key found among a command's arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyRef {
@@ -215,11 +219,11 @@ pub struct InvalidKeyArgs;
 /// `getKeysUsingKeySpecs` without its `INCLUDE_NOT_KEYS` and
 /// `RETURN_PARTIAL` options (specs of `NOT_KEY` keys are skipped; any
 /// invalid or incomplete spec fails the whole search).
-pub fn keys_from_specs(specs: &[KeySpec], args: &[Bytes]) -> Result<Vec<KeyRef>, InvalidKeyArgs> {
+pub fn keys_from_specs(specs: &[KeySpec], args: &[Bytes]) -> Result<KeyRefs, InvalidKeyArgs> {
     // Indices are i64 so that no argument count or spec value can
     // overflow them; Redis uses int and trusts its own table.
     let argc = args.len() as i64;
-    let mut keys = Vec::new();
+    let mut keys = KeyRefs::new();
     for spec in specs {
         if spec.flags & key_flags::NOT_KEY != 0 {
             continue;

@@ -46,7 +46,7 @@ pub mod zset;
 
 pub use keyspec::{
     has_movable_keys, key_flags, keys_from_specs, legacy_range, Begin, BeginSearch, FindKeys,
-    InvalidKeyArgs, KeyRef, KeySpec,
+    InvalidKeyArgs, KeyRef, KeyRefs, KeySpec,
 };
 pub use row::{flags, CommandSpec, Handler, KeyFinder};
 pub use table::{all, lookup, position};

@@ -36,8 +36,11 @@ fn subscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     for channel in &args[1..] {
         let s = &mut *ctx.session;
         if !s.channels.contains(channel) {
+            // Copies: arguments are slices of the input buffer, which a
+            // subscription kept for hours would pin (see pipeline.rs).
+            let channel = Bytes::copy_from_slice(channel);
             s.channels.push(channel.clone());
-            ctx.exec.pubsub().subscribe(s.id, s.sink.clone(), channel);
+            ctx.exec.pubsub().subscribe(s.id, s.sink.clone(), &channel);
         }
         replies.push(notice(
             "subscribe",
@@ -54,8 +57,9 @@ fn psubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     for pattern in &args[1..] {
         let s = &mut *ctx.session;
         if !s.patterns.contains(pattern) {
+            let pattern = Bytes::copy_from_slice(pattern);
             s.patterns.push(pattern.clone());
-            ctx.exec.pubsub().psubscribe(s.id, s.sink.clone(), pattern);
+            ctx.exec.pubsub().psubscribe(s.id, s.sink.clone(), &pattern);
         }
         replies.push(notice(
             "psubscribe",

@@ -16,7 +16,7 @@ use crate::exec::Ctx;
 use crate::frame::Frame;
 use crate::store::{KeyOutsidePlan, ReadView, WriteView};
 
-use super::keyspec::{key_flags, keys_from_specs, legacy_range, KeyRef, KeySpec};
+use super::keyspec::{key_flags, keys_from_specs, legacy_range, KeyRefs, KeySpec};
 
 /// Command flags, as Redis names them in `COMMAND INFO`.
 pub mod flags {
@@ -101,7 +101,7 @@ pub enum Handler {
 /// A command's own key finder, Redis's `getkeys_proc`: for commands whose
 /// keys (or their flags) no [`KeySpec`] can describe. Only asked when the
 /// specs are missing, fail, or are marked [`key_flags::VARIABLE_FLAGS`].
-pub type KeyFinder = fn(&[Bytes]) -> Vec<KeyRef>;
+pub type KeyFinder = fn(&[Bytes]) -> KeyRefs;
 
 /// One row of the command table.
 pub struct CommandSpec {
@@ -168,7 +168,7 @@ impl CommandSpec {
     /// No keys for arguments the specs cannot read (`numkeys` not a
     /// number, or past the end) is not an error here: the command rejects
     /// those arguments itself, before it touches a key.
-    pub fn keys(&self, args: &[Bytes]) -> Vec<KeyRef> {
+    pub fn keys(&self, args: &[Bytes]) -> KeyRefs {
         let all_flags = self.keys.iter().fold(0, |acc, k| acc | k.flags);
         let some_real_key = self.keys.iter().any(|k| k.flags & key_flags::NOT_KEY == 0);
         if some_real_key && all_flags & key_flags::VARIABLE_FLAGS == 0 {
@@ -176,7 +176,7 @@ impl CommandSpec {
                 return keys;
             }
         }
-        self.key_finder.map_or_else(Vec::new, |find| find(args))
+        self.key_finder.map_or_else(KeyRefs::new, |find| find(args))
     }
 
     /// The legacy `(first, last, step)` of `COMMAND INFO`, derived from the

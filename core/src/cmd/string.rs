@@ -36,7 +36,7 @@ mod tests;
 use bytes::Bytes;
 
 use super::{int_arg, is_keyword, spec};
-use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeySpec};
+use crate::cmd::{flags::*, key_flags::*, CommandSpec, Handler, KeyRef, KeyRefs, KeySpec};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
@@ -123,7 +123,7 @@ fn string_at_mut<'s>(
 /// GETDEL and `SET ... GET` reuse): the value, nil, or WRONGTYPE as `Err`
 /// so the caller stops before changing anything.
 fn get_reply(ks: &Keyspace, key: &[u8], now_ms: u64) -> Result<Frame, Frame> {
-    string_at(ks, key, now_ms).map(|value| Frame::bulk_or_null(value.map(Str::as_slice)))
+    string_at(ks, key, now_ms).map(|value| value.map_or(Frame::Null, |v| Frame::short_bulk(v)))
 }
 
 /// [`get_reply`] in a write command: like Redis's `lookupKeyWrite`, it
@@ -174,7 +174,7 @@ fn get(ctx: &mut Ctx<'_>, view: &ReadView<'_>, args: &[Bytes]) -> Result<Frame, 
 /// RW, ACCESS, UPDATE with GET; OW, UPDATE without. Options start at
 /// argument 3, and an option is compared as C's `char *` sees it (up to a
 /// NUL byte), as in Redis.
-fn set_keys(args: &[Bytes]) -> Vec<KeyRef> {
+fn set_keys(args: &[Bytes]) -> KeyRefs {
     let get = args.iter().skip(3).any(|arg| {
         let arg = arg.split(|&b| b == 0).next().unwrap_or_default();
         is_keyword(arg, "get")
@@ -184,7 +184,7 @@ fn set_keys(args: &[Bytes]) -> Vec<KeyRef> {
     } else {
         OW | UPDATE
     };
-    vec![KeyRef { pos: 1, flags }]
+    smallvec::smallvec![KeyRef { pos: 1, flags }]
 }
 
 /// When a SET-family command makes its key expire.

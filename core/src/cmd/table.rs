@@ -116,7 +116,7 @@ mod tests {
         let set = lookup(b"set").unwrap();
         let plain = set.keys(&argv("set k v"));
         assert_eq!(
-            plain,
+            plain.to_vec(),
             vec![KeyRef {
                 pos: 1,
                 flags: key_flags::OW | key_flags::UPDATE
@@ -124,7 +124,7 @@ mod tests {
         );
         let get = set.keys(&argv("set k v EX 10 gEt"));
         let rw = key_flags::RW | key_flags::ACCESS | key_flags::UPDATE;
-        assert_eq!(get, vec![KeyRef { pos: 1, flags: rw }]);
+        assert_eq!(get.to_vec(), vec![KeyRef { pos: 1, flags: rw }]);
         // The value itself is never taken for the GET option.
         assert_eq!(
             set.keys(&argv("set k get"))[0].flags,

@@ -71,7 +71,9 @@ impl Executor {
         }
         // An aborted transaction keeps answering QUEUED but stores nothing.
         if !txn.aborted {
-            txn.commands.push(args.to_vec());
+            // Copies, not slices of the input buffer (see pipeline.rs).
+            txn.commands
+                .push(args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
         }
         Some(Frame::simple("QUEUED"))
     }
@@ -244,7 +246,7 @@ impl Executor {
                 let watch = ks.watch(key, session.watch_dirty.clone(), now_ms);
                 session.watched.push(Watched {
                     db,
-                    key: key.clone(),
+                    key: Bytes::copy_from_slice(key),
                     watch,
                 });
             }

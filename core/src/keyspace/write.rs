@@ -374,7 +374,7 @@ mod tests {
     }
 
     fn signal_of(journal: Journal) -> crate::signal::WriteSignal {
-        journal.into_signal(&[key("cmd")], 0)
+        journal.into_signal(&[key("cmd")], 0, true)
     }
 
     #[test]
@@ -390,7 +390,7 @@ mod tests {
         assert_eq!(s.as_slice(), b"1", "a read through the guard notes nothing");
         drop(w);
         let signal = signal_of(journal);
-        assert_eq!(signal.modified, vec![key("a")]);
+        assert_eq!(signal.modified.to_vec(), vec![key("a")]);
         assert_eq!(signal.dirty, 1);
     }
 
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(ks.expired_total(), 2);
         assert_eq!(ks.len(), 3, "alive, plain and k");
         let args = [key("SET"), key("k"), key("v"), key("PXAT"), key("5000")];
-        let signal = journal.into_signal(&args, 0);
+        let signal = journal.into_signal(&args, 0, true);
         let mut dels: Vec<Vec<Bytes>> = signal.propagate[..2]
             .iter()
             .map(|p| p.argv.clone())
@@ -449,7 +449,7 @@ mod tests {
             Value::String(Str::from(b"xyz"))
         );
         let signal = signal_of(journal);
-        assert_eq!(signal.modified, vec![key("a")]);
+        assert_eq!(signal.modified.to_vec(), vec![key("a")]);
         assert_eq!(signal.dirty, 2, "the SET and the edit");
     }
 }

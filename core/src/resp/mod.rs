@@ -37,7 +37,7 @@ mod tests;
 
 pub use inline::split_args;
 pub use reply::{encode_request, parse_frame, MAX_FRAME_DEPTH};
-pub use request::parse_request;
+pub use request::{parse_request, parse_request_in, Parsed};
 
 /// Longest inline command line, and longest `*<count>` / `$<len>` header
 /// line, Redis waits for before giving up (`PROTO_INLINE_MAX_SIZE` in

@@ -57,7 +57,7 @@ impl MutexStore {
             || try_mutex(m).map(&wrap),
             || wrap(lock_mutex(m)),
         );
-        View::new(1, vec![(0, held)])
+        View::new(1, smallvec::smallvec![(0, held)])
     }
 }
 
@@ -127,7 +127,7 @@ impl Store for RwStore {
             },
             || ReadGuard::Shared(rw.read().unwrap_or_else(PoisonError::into_inner)),
         );
-        View::new(1, vec![(0, held)])
+        View::new(1, smallvec::smallvec![(0, held)])
     }
 
     fn write<'a>(&'a self, _locks: &[u32], command: &'static str) -> WriteView<'a> {
@@ -144,7 +144,7 @@ impl Store for RwStore {
             },
             || WriteGuard::Exclusive(rw.write().unwrap_or_else(PoisonError::into_inner)),
         );
-        View::new(1, vec![(0, held)])
+        View::new(1, smallvec::smallvec![(0, held)])
     }
 }
 

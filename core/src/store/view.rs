@@ -118,7 +118,7 @@ impl DerefMut for WriteGuard<'_> {
 /// it works in.
 pub struct View<'a, G> {
     lock_count: u32,
-    held: Vec<(u32, Held<'a, G>)>,
+    held: HeldLocks<'a, G>,
     /// The client's selected database: the one [`View::ks`] and
     /// [`View::keyspaces`] look in.
     db: u32,
@@ -129,11 +129,15 @@ pub struct View<'a, G> {
     journal: Journal,
 }
 
+/// The locks a view holds, by lock index: inline when it is one, as for
+/// every single-key command (and every command in mutex and rw mode).
+pub(crate) type HeldLocks<'a, G> = smallvec::SmallVec<[(u32, Held<'a, G>); 1]>;
+
 pub type ReadView<'a> = View<'a, ReadGuard<'a>>;
 pub type WriteView<'a> = View<'a, WriteGuard<'a>>;
 
 impl<'a, G> View<'a, G> {
-    pub(crate) fn new(lock_count: u32, held: Vec<(u32, Held<'a, G>)>) -> Self {
+    pub(crate) fn new(lock_count: u32, held: HeldLocks<'a, G>) -> Self {
         View {
             lock_count,
             held,
@@ -311,11 +315,21 @@ impl<'a, G: DerefMut<Target = Databases>> View<'a, G> {
     /// cycle, in lock and database order), then the changes noted in the
     /// journal. Resets the journal.
     pub(crate) fn take_signal(&mut self, args: &[bytes::Bytes]) -> WriteSignal {
+        self.take_signal_with(args, true)
+    }
+
+    /// [`View::take_signal`], building the argv to propagate only if
+    /// `with_argv` (see `Journal::into_signal`).
+    pub(crate) fn take_signal_with(
+        &mut self,
+        args: &[bytes::Bytes],
+        with_argv: bool,
+    ) -> WriteSignal {
         for (_, h) in &mut self.held {
             let journal = &mut self.journal;
             h.guard
                 .take_expired_logs(|db, keys| journal.expired(db, keys));
         }
-        std::mem::take(&mut self.journal).into_signal(args, self.db)
+        std::mem::take(&mut self.journal).into_signal(args, self.db, with_argv)
     }
 }

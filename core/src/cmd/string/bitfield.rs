@@ -25,7 +25,7 @@ use std::ops::{Deref, DerefMut};
 use bytes::Bytes;
 
 use super::{string_at, string_at_mut};
-use crate::cmd::{is_keyword, key_flags::*, parse_i64, KeyRef};
+use crate::cmd::{is_keyword, key_flags::*, parse_i64, KeyRef, KeyRefs};
 use crate::error;
 use crate::exec::Ctx;
 use crate::frame::Frame;
@@ -150,7 +150,7 @@ pub(super) fn bitfield_ro(
 /// BITFIELD's key finder (Redis's `bitfieldGetKeys`): the key is read-only
 /// when the operations are GETs (and OVERFLOWs) only, read-write otherwise;
 /// arguments that do not parse count as a write, to be safe.
-pub(super) fn bitfield_keys(args: &[Bytes]) -> Vec<KeyRef> {
+pub(super) fn bitfield_keys(args: &[Bytes]) -> KeyRefs {
     let mut readonly = true;
     let mut i = 2;
     while i < args.len() {
@@ -171,7 +171,7 @@ pub(super) fn bitfield_keys(args: &[Bytes]) -> Vec<KeyRef> {
     } else {
         RW | ACCESS | UPDATE
     };
-    vec![KeyRef { pos: 1, flags }]
+    smallvec::smallvec![KeyRef { pos: 1, flags }]
 }
 
 // ---------------------------------------------------------------------------
