@@ -27,7 +27,7 @@ use myongoredis_core::pubsub::Sink;
 use myongoredis_core::{cmd, CaptureSink, Flow, Outcome, Pipeline, Session, Shell};
 
 use crate::clients::{Entry, Registered};
-use crate::clock::unix_now_us;
+use crate::clock::{relay, unix_now_us};
 use crate::limits::{Deadlines, Slot};
 use crate::outbox::Outbox;
 use crate::server::Shared;
@@ -473,14 +473,13 @@ impl Shell for Around<'_, '_> {
             return Outcome::Declined;
         }
         let shared = self.shared;
-        // The trace's span uses the tracer's clock at both ends, so that it
-        // encloses the lock spans stamped (with the same clock) inside it.
-        let trace_start = shared
-            .tracer
-            .as_ref()
-            .filter(|t| t.begin_command())
-            .map(|t| t.now_ns());
-        let started = Instant::now();
+        // One clock (the lock observer's and the tracer's), read twice: the
+        // start is offered to the command's first lock stamp, the end is
+        // its last (see clock::relay). So the trace's command span
+        // encloses its lock spans.
+        let started = shared.clock.now_ns();
+        relay::offer(started);
+        let traced = shared.tracer.as_ref().is_some_and(|t| t.begin_command());
         let result = catch_unwind(AssertUnwindSafe(|| {
             if shared
                 .panic_on
@@ -491,7 +490,8 @@ impl Shell for Around<'_, '_> {
             }
             run()
         }));
-        let elapsed = started.elapsed().as_nanos() as u64;
+        let ended = relay::end(started, || shared.clock.now_ns());
+        let elapsed = ended.saturating_sub(started);
         self.stats.commands += 1;
         self.stats.latency[64 - elapsed.leading_zeros() as usize] += 1;
         if let Some(i) = cmd::position(&args[0]) {
@@ -500,8 +500,8 @@ impl Shell for Around<'_, '_> {
             *self.last_cmd = Some((name, sub.cloned()));
             self.stats.per_command[i].0 += 1;
             self.stats.per_command[i].1 += elapsed;
-            if let (Some(tracer), Some(start)) = (&shared.tracer, trace_start) {
-                tracer.end_command(cmd::all()[i].name, start, tracer.now_ns());
+            if let Some(tracer) = shared.tracer.as_ref().filter(|_| traced) {
+                tracer.end_command(cmd::all()[i].name, started, ended);
             }
         }
         match result {

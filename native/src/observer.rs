@@ -90,7 +90,7 @@ impl LockStats {
 
 impl LockObserver for LockStats {
     fn stamp(&self) -> u64 {
-        self.clock.now_ns()
+        crate::clock::relay::stamp(|| self.clock.now_ns())
     }
 
     fn record(&self, span: &LockSpan) {

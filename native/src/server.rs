@@ -64,6 +64,8 @@ const CONNECTION_STACK: usize = 256 * 1024;
 /// Everything the threads share, borrowed from `run`'s stack.
 pub struct Shared {
     pub exec: Executor,
+    /// The monotonic clock of lock spans, command timings and the trace.
+    pub clock: Monotonic,
     pub hooks: Arc<ShellHooks>,
     pub tracer: Option<Arc<Tracer>>,
     /// A command name that makes its connection thread panic (hidden
@@ -223,6 +225,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     }
     let mut shared = Shared {
         exec,
+        clock,
         hooks,
         tracer,
         panic_on: args
