@@ -154,6 +154,12 @@ impl<'a> EventLoop<'a> {
             if self.shared.shutdown.is_requested() {
                 break;
             }
+            // A turn is a span on the loop's track, with the number of
+            // sockets that were ready: a lock wait inside it stalls all of
+            // them, and the trace shows it.
+            let tracer = self.shared.tracer.as_deref();
+            let turn_start = tracer.map(|t| t.now_ns());
+            let ready = events.iter().filter(|e| e.token() != WAKER).count() + again.len();
             self.take_incoming();
             let previous = std::mem::take(&mut again);
             for event in events.iter() {
@@ -202,7 +208,10 @@ impl<'a> EventLoop<'a> {
                 next_tick = Instant::now() + TICK;
                 self.tick(&mut chunk, &mut again);
             }
-            if let Some(tracer) = &self.shared.tracer {
+            if let (Some(tracer), Some(start)) = (tracer, turn_start) {
+                if ready > 0 {
+                    tracer.span("turn", start, tracer.now_ns(), ("ready", ready as u64));
+                }
                 tracer.flush_thread(false);
             }
         }

@@ -12,22 +12,29 @@
 //!   and the command name as args;
 //! * the command itself (`GET`, `SET`, ...), which contains its wait and
 //!   hold spans;
-//! * `read` and `write` on the socket, with the byte count.
+//! * `read` and `write` on the socket, with the byte count;
+//! * with `--io loop`, each `turn` of an event loop, with the number of
+//!   sockets that were `ready`: the commands, reads and writes of that
+//!   turn nest inside it, and a `lock wait` inside a turn is a wait that
+//!   every one of those clients shared.
 //!
 //! Counter events (`"ph":"C"`) once a second: connected clients, ops/s and
 //! lock wait per second (milliseconds of waiting summed over threads).
 //!
 //! ## How it stays cheap and bounded
-//! Events are serialized straight to JSON text in a buffer owned by the
-//! thread that produced them (no lock, no allocation per event beyond the
-//! buffer's growth). A buffer is handed to the writer thread when it holds
-//! [`FLUSH_BYTES`], when its thread finishes a batch after
-//! [`FLUSH_INTERVAL`], or when the thread ends. The hand-off channel holds
-//! at most [`CHANNEL_CHUNKS`] buffers: if the disk cannot keep up, chunks
-//! are **dropped and counted**, never queued without bound and never
-//! allowed to block a client. So the trace never holds more than about
-//! `threads × FLUSH_BYTES + CHANNEL_CHUNKS × FLUSH_BYTES` (≈ 8 MiB plus
-//! 32 KiB per thread).
+//! A thread records an event as a small fixed-size value (integers and
+//! `'static` names: command, lock and socket names are static strings, so
+//! a name is interned by being a pointer) pushed on a vector it owns: no
+//! lock, no formatting, no allocation beyond the vector. The vector is
+//! handed to the writer thread when it holds [`CHUNK_EVENTS`] events, when
+//! its thread finishes a batch after [`FLUSH_INTERVAL`], or when the
+//! thread ends; the writer renders the events as JSON, digit by digit,
+//! off the clients' threads. The hand-off channel holds at most
+//! [`CHANNEL_CHUNKS`] chunks: if the writer cannot keep up, chunks are
+//! **dropped and counted**, never queued without bound and never allowed
+//! to block a client. So the trace never holds more than about
+//! `(threads + CHANNEL_CHUNKS) × CHUNK_EVENTS × 48` bytes (≈ 48 MiB plus
+//! 192 KiB per thread).
 //!
 //! ## A file that is always loadable
 //! The Trace Event format allows a JSON array without its closing `]`, so
@@ -54,20 +61,64 @@ use myongoredis_core::LockSpan;
 
 use crate::clock::Monotonic;
 
-/// A thread hands its buffer to the writer once it holds this much.
-pub const FLUSH_BYTES: usize = 32 * 1024;
 /// ... or once this much time passed since its last hand-off.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// Buffers waiting for the writer; more are dropped (and counted).
 pub const CHANNEL_CHUNKS: usize = 256;
 
-/// The process id written into every event: one process per trace.
-const PID: u32 = 1;
-
 enum Message {
-    Chunk(Vec<u8>),
+    Chunk(Chunk),
     Finish,
 }
+
+/// One thread's events since its last hand-off.
+struct Chunk {
+    tid: u64,
+    events: Vec<Event>,
+}
+
+/// One event as the recording thread stores it: fixed-size, integers and
+/// `'static` names only (command, lock and socket names are all static
+/// strings, so a name is interned by being a pointer). Turning it into
+/// JSON text is the writer thread's work, off the clients' threads.
+#[derive(Clone, Copy)]
+enum Event {
+    /// The track's name (the thread's, looked up once per thread).
+    ThreadName(&'static str),
+    /// A span with one integer argument (`bytes`, `ready`).
+    Span {
+        name: &'static str,
+        cat: &'static str,
+        start: u64,
+        end: u64,
+        arg: (&'static str, u64),
+    },
+    /// A command.
+    Command {
+        name: &'static str,
+        start: u64,
+        end: u64,
+    },
+    /// A lock wait or hold.
+    Lock {
+        wait: bool,
+        lock: u32,
+        write: bool,
+        cmd: &'static str,
+        start: u64,
+        end: u64,
+    },
+    Counter {
+        name: &'static str,
+        series: &'static str,
+        ts: u64,
+        value: f64,
+    },
+}
+
+/// Events a thread keeps before handing them to the writer (48 bytes
+/// each: 192 KiB per thread at most).
+pub const CHUNK_EVENTS: usize = 4096;
 
 pub struct Tracer {
     clock: Monotonic,
@@ -78,11 +129,11 @@ pub struct Tracer {
     writer: std::sync::Mutex<Option<JoinHandle<io::Result<u64>>>>,
 }
 
-/// Per-thread state: this thread's track id, its buffer and the sampling
+/// Per-thread state: this thread's track id, its events and the sampling
 /// decision for the command in progress.
 struct Local {
     tid: u64,
-    buf: Vec<u8>,
+    events: Vec<Event>,
     last_flush: Instant,
     counter: u64,
     sampled: bool,
@@ -98,14 +149,11 @@ impl Tracer {
     pub fn create(path: &str, sample: u64, clock: Monotonic, process: &str) -> io::Result<Tracer> {
         let mut file = File::create(path)?;
         let mut head = b"[\n".to_vec();
-        write_json_event(
-            &mut head,
-            format_args!(
-                r#"{{"name":"process_name","ph":"M","pid":{PID},"tid":0,"args":{{"name":{}}}}}"#,
-                json_string(process)
-            ),
+        head.extend_from_slice(
+            br#"{"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":"#,
         );
-        head.extend_from_slice(b"]");
+        head.extend_from_slice(json_string(process).as_bytes());
+        head.extend_from_slice(b"}}\n]");
         file.write_all(&head)?;
         let (tx, rx) = channel::bounded(CHANNEL_CHUNKS);
         let writer = std::thread::Builder::new()
@@ -128,18 +176,17 @@ impl Tracer {
             let mut slot = cell.borrow_mut();
             let local = slot.get_or_insert_with(|| {
                 let tid = self.next_tid.fetch_add(1, Relaxed);
-                let mut buf = Vec::with_capacity(FLUSH_BYTES + 1024);
-                let name = std::thread::current().name().unwrap_or("thread").to_string();
-                write_json_event(
-                    &mut buf,
-                    format_args!(
-                        r#"{{"name":"thread_name","ph":"M","pid":{PID},"tid":{tid},"args":{{"name":{}}}}}"#,
-                        json_string(&name)
-                    ),
-                );
+                let mut events = Vec::with_capacity(CHUNK_EVENTS);
+                // Once per thread, for the life of the process: a track
+                // name is the one string a thread owns.
+                let name = std::thread::current()
+                    .name()
+                    .unwrap_or("thread")
+                    .to_string();
+                events.push(Event::ThreadName(Box::leak(name.into_boxed_str())));
                 Local {
                     tid,
-                    buf,
+                    events,
                     last_flush: Instant::now(),
                     counter: 0,
                     sampled: false,
@@ -147,6 +194,10 @@ impl Tracer {
             });
             f(local)
         })
+    }
+
+    fn record(&self, event: Event) {
+        self.with_local(|l| l.events.push(event));
     }
 
     pub fn now_ns(&self) -> u64 {
@@ -163,18 +214,10 @@ impl Tracer {
     }
 
     /// Record the command that `begin_command` sampled.
-    pub fn end_command(&self, name: &str, start_ns: u64, end_ns: u64) {
+    pub fn end_command(&self, name: &'static str, start: u64, end: u64) {
         self.with_local(|l| {
             if l.sampled {
-                complete(
-                    &mut l.buf,
-                    l.tid,
-                    name,
-                    "command",
-                    start_ns,
-                    end_ns,
-                    format_args!("{{}}"),
-                );
+                l.events.push(Event::Command { name, start, end });
                 l.sampled = false;
             }
         });
@@ -187,87 +230,74 @@ impl Tracer {
             if !l.sampled && span.command != "active-expire" {
                 return;
             }
-            let access = match span.access {
-                Access::Read => "read",
-                Access::Write => "write",
+            let lock = |wait, start, end| Event::Lock {
+                wait,
+                lock: span.lock,
+                write: span.access == Access::Write,
+                cmd: span.command,
+                start,
+                end,
             };
-            let args = format_args!(
-                r#"{{"lock":{},"cmd":"{}","access":"{access}"}}"#,
-                span.lock, span.command
-            );
             if span.contended {
-                complete(
-                    &mut l.buf,
-                    l.tid,
-                    "lock wait",
-                    "lock",
-                    span.wait_start,
-                    span.acquired,
-                    args,
-                );
+                l.events.push(lock(true, span.wait_start, span.acquired));
             }
-            let args = format_args!(
-                r#"{{"lock":{},"cmd":"{}","access":"{access}"}}"#,
-                span.lock, span.command
-            );
-            complete(
-                &mut l.buf,
-                l.tid,
-                "lock hold",
-                "lock",
-                span.acquired,
-                span.released,
-                args,
-            );
+            l.events.push(lock(false, span.acquired, span.released));
         });
     }
 
     /// A socket read or write of `bytes`, sampled one in N.
-    pub fn io(&self, name: &str, start_ns: u64, end_ns: u64, bytes: usize) {
+    pub fn io(&self, name: &'static str, start: u64, end: u64, bytes: usize) {
         self.with_local(|l| {
             if l.counter % self.sample == 0 {
-                complete(
-                    &mut l.buf,
-                    l.tid,
+                l.events.push(Event::Span {
                     name,
-                    "io",
-                    start_ns,
-                    end_ns,
-                    format_args!(r#"{{"bytes":{bytes}}}"#),
-                );
+                    cat: "io",
+                    start,
+                    end,
+                    arg: ("bytes", bytes as u64),
+                });
             }
+        });
+    }
+
+    /// A span of this thread's own (an event loop's turn), with one
+    /// integer argument.
+    pub fn span(&self, name: &'static str, start: u64, end: u64, arg: (&'static str, u64)) {
+        self.record(Event::Span {
+            name,
+            cat: "loop",
+            start,
+            end,
+            arg,
         });
     }
 
     /// A counter sample (`"ph":"C"`): one track per name in Perfetto.
-    pub fn counter(&self, name: &str, series: &str, value: f64) {
+    pub fn counter(&self, name: &'static str, series: &'static str, value: f64) {
         let ts = self.now_ns();
-        self.with_local(|l| {
-            write_json_event(
-                &mut l.buf,
-                format_args!(
-                    r#"{{"name":"{name}","ph":"C","ts":{},"pid":{PID},"args":{{"{series}":{value:.3}}}}}"#,
-                    micros(ts)
-                ),
-            );
+        self.record(Event::Counter {
+            name,
+            series,
+            ts,
+            value,
         });
     }
 
-    /// Hand this thread's buffer to the writer if it is full or old
-    /// enough; `force` at the end of a thread's life.
+    /// Hand this thread's events to the writer if there are enough or they
+    /// are old enough; `force` at the end of a thread's life.
     pub fn flush_thread(&self, force: bool) {
         let chunk = LOCAL.with(|cell| {
             let mut slot = cell.borrow_mut();
             let l = slot.as_mut()?;
-            let due = l.buf.len() >= FLUSH_BYTES || l.last_flush.elapsed() >= FLUSH_INTERVAL;
-            if l.buf.is_empty() || !(force || due) {
+            let due = l.events.len() >= CHUNK_EVENTS || l.last_flush.elapsed() >= FLUSH_INTERVAL;
+            if l.events.is_empty() || !(force || due) {
                 return None;
             }
             l.last_flush = Instant::now();
-            Some(std::mem::replace(
-                &mut l.buf,
-                Vec::with_capacity(FLUSH_BYTES + 1024),
-            ))
+            Some(Chunk {
+                tid: l.tid,
+                events: std::mem::replace(&mut l.events, Vec::with_capacity(CHUNK_EVENTS)),
+            })
         });
         if let Some(chunk) = chunk {
             if self.tx.try_send(Message::Chunk(chunk)).is_err() {
@@ -292,23 +322,26 @@ impl Tracer {
     }
 }
 
-/// The writer thread: append each chunk before the closing `]`, then put
-/// the `]` back, so the file is valid JSON between writes.
+/// The writer thread: turn each chunk into JSON lines, append them before
+/// the closing `]`, then put the `]` back, so the file is valid JSON
+/// between writes.
 fn write_loop(mut file: File, rx: Receiver<Message>) -> io::Result<u64> {
     let mut written = 0u64;
     let mut pending = Vec::new();
     loop {
         let msg = rx.recv();
-        let finish = !matches!(msg, Ok(Message::Chunk(_)));
+        let mut finish_seen = !matches!(msg, Ok(Message::Chunk(_)));
         if let Ok(Message::Chunk(chunk)) = msg {
-            pending.extend_from_slice(&chunk);
+            render(&chunk, &mut pending);
         }
         // Take whatever else is already queued: one write for many chunks.
-        let mut finish_seen = finish;
         while let Ok(more) = rx.try_recv() {
             match more {
-                Message::Chunk(chunk) => pending.extend_from_slice(&chunk),
+                Message::Chunk(chunk) => render(&chunk, &mut pending),
                 Message::Finish => finish_seen = true,
+            }
+            if pending.len() >= 4 << 20 {
+                break;
             }
         }
         if !pending.is_empty() {
@@ -325,42 +358,120 @@ fn write_loop(mut file: File, rx: Receiver<Message>) -> io::Result<u64> {
     }
 }
 
-/// Append one event object, preceded by a comma unless it is the first
-/// event of the file (the file starts `[\n` and each event goes on its own
-/// line as `,{...}` after the first; the process-name event is first).
-fn write_json_event(buf: &mut Vec<u8>, event: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    let first_of_file = buf == b"[\n";
-    if !first_of_file {
-        buf.extend_from_slice(b",");
+/// Each event as one `,{...}` line of the Trace Event format. Written by
+/// hand, digit by digit: this runs for every event of a busy server, and
+/// `format!` with its machinery cost several times more.
+fn render(chunk: &Chunk, out: &mut Vec<u8>) {
+    let tid = chunk.tid;
+    for event in &chunk.events {
+        out.extend_from_slice(b",{\"name\":\"");
+        match *event {
+            Event::ThreadName(name) => {
+                out.extend_from_slice(b"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":");
+                put_u64(out, tid);
+                out.extend_from_slice(b",\"args\":{\"name\":");
+                out.extend_from_slice(json_string(name).as_bytes());
+                out.push(b'}');
+            }
+            Event::Command { name, start, end } => {
+                out.extend_from_slice(name.as_bytes());
+                complete(out, "command", start, end, tid);
+                out.extend_from_slice(b"{}");
+            }
+            Event::Span {
+                name,
+                cat,
+                start,
+                end,
+                arg: (key, value),
+            } => {
+                out.extend_from_slice(name.as_bytes());
+                complete(out, cat, start, end, tid);
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                put_u64(out, value);
+                out.push(b'}');
+            }
+            Event::Lock {
+                wait,
+                lock,
+                write,
+                cmd,
+                start,
+                end,
+            } => {
+                out.extend_from_slice(if wait { b"lock wait" } else { b"lock hold" });
+                complete(out, "lock", start, end, tid);
+                out.extend_from_slice(b"{\"lock\":");
+                put_u64(out, u64::from(lock));
+                out.extend_from_slice(b",\"cmd\":\"");
+                out.extend_from_slice(cmd.as_bytes());
+                out.extend_from_slice(if write {
+                    b"\",\"access\":\"write\"}"
+                } else {
+                    b"\",\"access\":\"read\"}"
+                });
+            }
+            Event::Counter {
+                name,
+                series,
+                ts,
+                value,
+            } => {
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\",\"ph\":\"C\",\"ts\":");
+                put_micros(out, ts);
+                out.extend_from_slice(b",\"pid\":1,\"args\":{\"");
+                out.extend_from_slice(series.as_bytes());
+                out.extend_from_slice(b"\":");
+                let _ = write!(out, "{value:.3}");
+                out.push(b'}');
+            }
+        }
+        out.extend_from_slice(b"}\n");
     }
-    let _ = buf.write_fmt(event);
-    buf.push(b'\n');
 }
 
-#[allow(clippy::too_many_arguments)]
-fn complete(
-    buf: &mut Vec<u8>,
-    tid: u64,
-    name: &str,
-    cat: &str,
-    start_ns: u64,
-    end_ns: u64,
-    args: std::fmt::Arguments<'_>,
-) {
-    write_json_event(
-        buf,
-        format_args!(
-            r#"{{"name":"{name}","cat":"{cat}","ph":"X","ts":{},"dur":{},"pid":{PID},"tid":{tid},"args":{args}}}"#,
-            micros(start_ns),
-            micros(end_ns.saturating_sub(start_ns)),
-        ),
-    );
+/// The middle of a complete (`"ph":"X"`) event, after its name and up to
+/// its `args` object.
+fn complete(out: &mut Vec<u8>, cat: &str, start: u64, end: u64, tid: u64) {
+    out.extend_from_slice(b"\",\"cat\":\"");
+    out.extend_from_slice(cat.as_bytes());
+    out.extend_from_slice(b"\",\"ph\":\"X\",\"ts\":");
+    put_micros(out, start);
+    out.extend_from_slice(b",\"dur\":");
+    put_micros(out, end.saturating_sub(start));
+    out.extend_from_slice(b",\"pid\":1,\"tid\":");
+    put_u64(out, tid);
+    out.extend_from_slice(b",\"args\":");
 }
 
-/// Nanoseconds as the microseconds (with fraction) the format expects.
-fn micros(ns: u64) -> String {
-    format!("{}.{:03}", ns / 1000, ns % 1000)
+fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Nanoseconds as the microseconds (with three decimals) the format
+/// expects.
+fn put_micros(out: &mut Vec<u8>, ns: u64) {
+    put_u64(out, ns / 1000);
+    let frac = ns % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
 }
 
 /// A JSON string literal.
