@@ -31,6 +31,17 @@ pub struct Args {
     )]
     pub modes: Vec<ModeName>,
 
+    /// I/O models to start each mode's server with (`--io`): a thread per
+    /// connection, event loops, or both (the experiment's second axis:
+    /// one row per mode × model, labelled `shard/loop`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "threads")]
+    pub io: Vec<IoName>,
+
+    /// `--io-threads N` for servers with `--io loop` [default: the server's
+    /// own, the number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub io_threads: Option<u32>,
+
     /// `--shards N` for the server in shard mode [default: the server's own, 32].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shards: Option<u32>,
@@ -118,6 +129,24 @@ pub struct Args {
     /// still printed.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The server's `--io` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IoName {
+    /// A thread per connection.
+    Threads,
+    /// Event loops.
+    Loop,
+}
+
+impl IoName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IoName::Threads => "threads",
+            IoName::Loop => "loop",
+        }
+    }
 }
 
 /// The server's `--mode` values.

@@ -53,7 +53,10 @@ pub fn run(args: &Args, logs: &Path) -> Result<i32, String> {
                 [one] => one,
                 _ => ModeName::Shard,
             };
-            Server::start_mode(&binary, mode, args.shards, logs, None)?
+            // And the first I/O model named with --io.
+            let io = (args.io[0], args.io_threads);
+            let label = mode.as_str().to_string();
+            Server::start_mode(&binary, mode, io, args.shards, logs, None, label)?
         }
     };
     let addr = server.addr();

@@ -38,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::Args;
+use cli::{Args, IoName};
 use report::{Config, Git, Machine, Results, RunResult};
 use servers::Server;
 use workload::{value_of_size, Prefill};
@@ -222,12 +222,34 @@ fn start_servers(args: &Args, logs: &Path) -> Result<Vec<Server>, String> {
         let binary = server_binary(args)?;
         let mut modes = args.modes.clone();
         modes.dedup();
+        let mut ios = args.io.clone();
+        ios.dedup();
+        // Rows are named by mode alone while there is one I/O model (the
+        // thread model, the default), else `mode/io`.
+        let named_by_io = ios != [IoName::Threads];
         for mode in modes {
-            // On error, the servers already started are killed by Drop.
-            let trace = args
-                .trace_sample
-                .map(|n| (args.out.join(format!("trace-{}.json", mode.as_str())), n));
-            servers.push(Server::start_mode(&binary, mode, args.shards, logs, trace)?);
+            for &io in &ios {
+                let label = if named_by_io {
+                    format!("{}/{}", mode.as_str(), io.as_str())
+                } else {
+                    mode.as_str().to_string()
+                };
+                // On error, the servers already started are killed by Drop.
+                let trace = args.trace_sample.map(|n| {
+                    let file = format!("trace-{}.json", label.replace('/', "-"));
+                    (args.out.join(file), n)
+                });
+                let io = (io, args.io_threads);
+                servers.push(Server::start_mode(
+                    &binary,
+                    mode,
+                    io,
+                    args.shards,
+                    logs,
+                    trace,
+                    label,
+                )?);
+            }
         }
     }
     if let Some(path) = &args.redis_server {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use myongoredis_core::Frame;
 use serde::Serialize;
 
-use crate::cli::ModeName;
+use crate::cli::{IoName, ModeName};
 use crate::client::Conn;
 use crate::info;
 
@@ -63,11 +63,13 @@ impl Server {
     pub fn start_mode(
         binary: &Path,
         mode: ModeName,
+        (io, io_threads): (IoName, Option<u32>),
         shards: Option<u32>,
         logs: &Path,
         trace: Option<(PathBuf, u64)>,
+        label: String,
     ) -> Result<Server, String> {
-        let log_path = logs.join(format!("server-{}.log", mode.as_str()));
+        let log_path = logs.join(format!("server-{}.log", label.replace('/', "-")));
         let log = File::create(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let mut cmd = Command::new(binary);
@@ -81,6 +83,10 @@ impl Server {
         ]);
         if let (ModeName::Shard, Some(n)) = (mode, shards) {
             cmd.args(["--shards", &n.to_string()]);
+        }
+        cmd.args(["--io", io.as_str()]);
+        if let (IoName::Loop, Some(n)) = (io, io_threads) {
+            cmd.args(["--io-threads", &n.to_string()]);
         }
         if let Some((path, sample)) = &trace {
             cmd.arg("--trace")
@@ -126,7 +132,7 @@ impl Server {
         };
         Ok(Server {
             row: RowInfo {
-                label: mode.as_str().to_string(),
+                label,
                 server: "myongoredis".into(),
                 mode: Some(mode.as_str().to_string()),
                 shards: shards.filter(|_| mode == ModeName::Shard),
