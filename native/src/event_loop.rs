@@ -10,12 +10,17 @@
 //! ready, and serve it without sleeping:
 //!
 //! ```text
-//! acceptor ──(admitted client, round robin)──▶ loop 0: epoll ─ conn, conn, …
-//!                                           ▶ loop 1: epoll ─ conn, conn, …
+//! port 6379 ─ SO_REUSEPORT ─┬─ listener 0 ─ loop 0: epoll ─ conn, conn, …
+//!    (the kernel spreads    └─ listener 1 ─ loop 1: epoll ─ conn, conn, …
+//!     new connections)
 //! ```
 //!
-//! A turn of a loop: wait for readiness (or the next deadline), take the
-//! clients the acceptor handed over, drive every ready socket (read,
+//! Each loop accepts on a listener of its own, so a client is accepted,
+//! admitted (the same checks as the thread model's acceptor) and served by
+//! one thread: no hand-off, no wake-up of another thread per connection.
+//!
+//! A turn of a loop: wait for readiness (or the next deadline), accept
+//! what the listener has, drive every ready socket (read,
 //! parse every complete request, execute, one write: see
 //! `connection/evented.rs`), retry clients whose blocking pop was rung or
 //! whose pause may be over, and every [`TICK`] look at deadlines, kills and
@@ -27,58 +32,63 @@
 //! the layer tokio is built on, without a runtime, which is what a
 //! synchronous server needs.
 
+use std::io;
+use std::net::TcpListener;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, Receiver, Sender};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::clock::unix_now_us;
 use crate::connection::{Connection, Drive, READ_CHUNK};
-use crate::server::{record_event, Admitted, Shared};
+use crate::server::{admit, is_resource_exhaustion, record_event, Admitted, Shared};
 use crate::shutdown::TICK;
 
-/// The token of each loop's waker; a connection's token is its slot + 1.
+/// The token of each loop's waker and of its listener; a connection's
+/// token is its slot + 1.
 const WAKER: Token = Token(0);
+const LISTENER: Token = Token(usize::MAX);
 /// Readiness events taken per `epoll_wait`.
 const EVENTS: usize = 1024;
 /// How soon a loop looks again at clients held by CLIENT PAUSE (the thread
 /// model is woken at once by UNPAUSE; a loop polls for it).
 const HELD_RECHECK: Duration = Duration::from_millis(10);
 
-/// The acceptor's handle on the loops.
-pub struct Loops<'a> {
-    loops: Vec<Handle<'a>>,
-    next: AtomicUsize,
+/// The loops, as the server's main thread sees them.
+pub struct Loops {
+    wakers: Vec<Arc<Waker>>,
 }
 
-struct Handle<'a> {
-    tx: Sender<Admitted<'a>>,
-    waker: Arc<Waker>,
-}
-
-impl<'a> Loops<'a> {
-    /// Start `n` loops in the server's scope.
+impl Loops {
+    /// Start one loop per listener in the server's scope.
     pub fn start<'scope>(
         s: &'scope thread::Scope<'scope, '_>,
-        n: usize,
+        listeners: Vec<TcpListener>,
         shared: &'scope Shared,
-    ) -> Result<Loops<'scope>, String> {
-        let mut loops = Vec::with_capacity(n);
-        for i in 0..n {
+    ) -> Result<Loops, String> {
+        let mut wakers = Vec::with_capacity(listeners.len());
+        for (i, listener) in listeners.into_iter().enumerate() {
             let poll = Poll::new().map_err(|e| format!("cannot create an epoll set: {e}"))?;
             let waker = Arc::new(
                 Waker::new(poll.registry(), WAKER)
                     .map_err(|e| format!("cannot create a loop waker: {e}"))?,
             );
-            let (tx, rx) = channel::unbounded();
+            listener
+                .set_nonblocking(true)
+                .and_then(|()| {
+                    poll.registry().register(
+                        &mut SourceFd(&listener.as_raw_fd()),
+                        LISTENER,
+                        Interest::READABLE,
+                    )
+                })
+                .map_err(|e| format!("cannot watch the listener: {e}"))?;
             let event_loop = EventLoop {
                 poll,
-                incoming: rx,
+                listener,
                 waker: waker.clone(),
                 rung: Arc::new(Mutex::new(Vec::new())),
                 conns: Vec::new(),
@@ -91,36 +101,24 @@ impl<'a> Loops<'a> {
                 .name(format!("loop {i}"))
                 .spawn_scoped(s, move || event_loop.run())
                 .map_err(|e| format!("cannot start event loop {i}: {e}"))?;
-            loops.push(Handle { tx, waker });
+            wakers.push(waker);
         }
-        Ok(Loops {
-            loops,
-            next: AtomicUsize::new(0),
-        })
-    }
-
-    /// Give an admitted client to the next loop (round robin: clients are
-    /// alike, and a loop's load moves with its clients' traffic anyway).
-    pub fn hand(&self, client: Admitted<'a>) {
-        let i = self.next.fetch_add(1, Relaxed) % self.loops.len();
-        let handle = &self.loops[i];
-        if handle.tx.send(client).is_ok() {
-            let _ = handle.waker.wake();
-        }
+        Ok(Loops { wakers })
     }
 
     /// Wake every loop (shutdown: they notice at once rather than at
     /// their next tick).
     pub fn wake_all(&self) {
-        for handle in &self.loops {
-            let _ = handle.waker.wake();
+        for waker in &self.wakers {
+            let _ = waker.wake();
         }
     }
 }
 
 struct EventLoop<'a> {
     poll: Poll,
-    incoming: Receiver<Admitted<'a>>,
+    /// This loop's listener (one of the port's SO_REUSEPORT sockets).
+    listener: TcpListener,
     waker: Arc<Waker>,
     /// Slots of clients whose blocking pop was rung (by another thread's
     /// write), to run again this turn.
@@ -159,11 +157,18 @@ impl<'a> EventLoop<'a> {
             // them, and the trace shows it.
             let tracer = self.shared.tracer.as_deref();
             let turn_start = tracer.map(|t| t.now_ns());
-            let ready = events.iter().filter(|e| e.token() != WAKER).count() + again.len();
-            self.take_incoming();
+            let ready = events
+                .iter()
+                .filter(|e| e.token() != WAKER && e.token() != LISTENER)
+                .count()
+                + again.len();
             let previous = std::mem::take(&mut again);
             for event in events.iter() {
                 if event.token() == WAKER {
+                    continue;
+                }
+                if event.token() == LISTENER {
+                    self.accept();
                     continue;
                 }
                 let i = event.token().0 - 1;
@@ -247,41 +252,61 @@ impl<'a> EventLoop<'a> {
         timeout
     }
 
-    /// Register the clients the acceptor handed over.
-    fn take_incoming(&mut self) {
-        while let Ok(client) = self.incoming.try_recv() {
-            let Admitted {
-                stream,
-                slot,
-                registered,
-                session,
-            } = client;
-            let conn_id = session.id;
-            if stream.set_nonblocking(true).is_err() {
-                record_event(self.shared, conn_id, false);
-                continue;
+    /// Accept every pending connection, run the acceptor's checks, and
+    /// serve the admitted here.
+    fn accept(&mut self) {
+        loop {
+            let (stream, peer) = match self.listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Out of file descriptors: the listener stays readable and
+                // the next turn tries again; a slot frees when a client
+                // leaves.
+                Err(e) if is_resource_exhaustion(&e) => return,
+                Err(e) => {
+                    eprintln!("accept: {e}");
+                    return;
+                }
+            };
+            // The checks write their refusals on the still blocking socket.
+            if let Some(client) = admit(stream, peer, self.shared) {
+                self.register(client);
             }
-            let i = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.conns.len() - 1
-            });
-            let fd = stream.as_raw_fd();
-            let registered_ok = self
-                .poll
-                .registry()
-                .register(
-                    &mut SourceFd(&fd),
-                    Token(i + 1),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-                .is_ok();
-            let conn = Connection::new(stream, slot, registered, session, self.shared, true);
-            if registered_ok {
-                self.conns[i] = Some(conn);
-            } else {
-                self.free.push(i);
-                self.close(conn);
-            }
+        }
+    }
+
+    fn register(&mut self, client: Admitted<'a>) {
+        let Admitted {
+            stream,
+            slot,
+            registered,
+            session,
+        } = client;
+        let conn_id = session.id;
+        if stream.set_nonblocking(true).is_err() {
+            record_event(self.shared, conn_id, false);
+            return;
+        }
+        let i = self.free.pop().unwrap_or_else(|| {
+            self.conns.push(None);
+            self.conns.len() - 1
+        });
+        let registered_ok = self
+            .poll
+            .registry()
+            .register(
+                &mut SourceFd(&stream.as_raw_fd()),
+                Token(i + 1),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_ok();
+        let conn = Connection::new(stream, slot, registered, session, self.shared, true);
+        if registered_ok {
+            self.conns[i] = Some(conn);
+        } else {
+            self.free.push(i);
+            self.close(conn);
         }
     }
 
@@ -351,6 +376,9 @@ impl<'a> EventLoop<'a> {
     /// Every [`TICK`]: deadlines, kills, queued messages, statistics, and
     /// blocked clients looked at again (as the thread model's read tick).
     fn tick(&mut self, chunk: &mut [u8], again: &mut Vec<usize>) {
+        // Connections left waiting when the descriptors ran out (the
+        // listener's edge has passed).
+        self.accept();
         for i in 0..self.conns.len() {
             if let Some(conn) = self.conn(i) {
                 let drive = conn.tick();

@@ -19,7 +19,7 @@
 //! gives the same guarantee and detaches a thread when it finishes.)
 
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
@@ -33,7 +33,7 @@ use myongoredis_core::keyspace::ACTIVE_EXPIRE_ACCEPTABLE_STALE;
 use myongoredis_core::{cmd, new_store, Executor, Mode, Session};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use socket2::{SockRef, TcpKeepalive};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::aof::{Aof, AofConfig, AofStatus, Fsync};
 use crate::capture::Capture;
@@ -137,9 +137,17 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     }
     // The row bounds the port to 0..=65535.
     let port = u16::try_from(config.int(named("port"))).map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind((bind.as_str(), port))
-        .map_err(|e| format!("cannot listen on {bind}:{port}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // With event loops, every loop accepts on a listener of its own, all
+    // bound to the one port with SO_REUSEPORT (the kernel spreads new
+    // connections over them): a client is accepted, admitted and served
+    // by one thread, as in Redis, with no hand-off between threads.
+    let loops = match args.io {
+        IoArg::Threads => 0,
+        IoArg::Loop => io_threads,
+    };
+    let listeners =
+        listen(&bind, port, loops).map_err(|e| format!("cannot listen on {bind}:{port}: {e}"))?;
+    let addr = listeners[0].local_addr().map_err(|e| e.to_string())?;
     let metrics_server = match &args.metrics_addr {
         Some(a) => Some(crate::metrics::bind(a)?),
         None => None,
@@ -269,13 +277,16 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
                 server.serve(&snapshot, &shared.shutdown);
             })?;
         }
-        let serve = match args.io {
-            IoArg::Threads => Serve::Threads(s),
-            IoArg::Loop => Serve::Loops(Loops::start(s, io_threads, shared)?),
-        };
-        accept_loop(&serve, &listener, shared);
-        if let Serve::Loops(loops) = &serve {
-            loops.wake_all();
+        match args.io {
+            IoArg::Threads => accept_loop(s, &listeners[0], shared),
+            IoArg::Loop => {
+                let loops = Loops::start(s, listeners, shared)?;
+                // The loops accept; this thread only waits for the end.
+                while !shared.shutdown.is_requested() {
+                    thread::sleep(crate::shutdown::TICK);
+                }
+                loops.wake_all();
+            }
         }
         // No new clients. Stop the background threads; the scope now waits
         // for the connection threads to flush their last replies and close.
@@ -450,7 +461,11 @@ fn watch_signals(shutdown: Arc<Shutdown>) -> Result<(), String> {
         .map_err(|e| format!("cannot start the signal thread: {e}"))
 }
 
-fn accept_loop<'scope>(serve: &Serve<'scope, '_>, listener: &TcpListener, shared: &'scope Shared) {
+fn accept_loop<'scope>(
+    s: &'scope thread::Scope<'scope, '_>,
+    listener: &TcpListener,
+    shared: &'scope Shared,
+) {
     loop {
         let accepted = listener.accept();
         if shared.shutdown.is_requested() {
@@ -459,7 +474,7 @@ fn accept_loop<'scope>(serve: &Serve<'scope, '_>, listener: &TcpListener, shared
         match accepted {
             Ok((stream, peer)) => {
                 if let Some(client) = admit(stream, peer, shared) {
-                    serve.serve(client, peer, shared);
+                    spawn_connection(s, client, peer, shared);
                 }
             }
             // Out of file descriptors: back off instead of spinning; a slot
@@ -481,26 +496,14 @@ pub struct Admitted<'a> {
     pub session: Session,
 }
 
-/// Where the acceptor sends the clients it admits: a thread each, or one
-/// of the event loops.
-enum Serve<'scope, 'env> {
-    Threads(&'scope thread::Scope<'scope, 'env>),
-    Loops(Loops<'scope>),
-}
-
-impl<'scope> Serve<'scope, '_> {
-    fn serve(&self, client: Admitted<'scope>, peer: SocketAddr, shared: &'scope Shared) {
-        match self {
-            Serve::Threads(s) => spawn_connection(s, client, peer, shared),
-            Serve::Loops(loops) => loops.hand(client),
-        }
-    }
-}
-
 /// The acceptor's checks, as Redis's `acceptCommonHandler`: the client
 /// limit, keep-alive, protected mode; then a session and a registry entry.
 /// `None`: refused (and told why) or already gone.
-fn admit(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<Admitted<'_>> {
+pub(crate) fn admit(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Option<Admitted<'_>> {
     shared.stats().total_connections.fetch_add(1, Relaxed);
     let Some(slot) = shared.hooks.slots.try_acquire() else {
         // Over --maxclients: Redis accepts, sends this error and closes.
@@ -593,7 +596,32 @@ fn spawn_connection<'scope>(
     }
 }
 
-fn is_resource_exhaustion(e: &io::Error) -> bool {
+/// Bind the listening socket; with `loops` > 0, one per event loop, all on
+/// the port the first one got (`--port 0` picks it), with SO_REUSEPORT.
+/// The backlog is Redis's `tcp-backlog` default, 511.
+fn listen(bind: &str, port: u16, loops: usize) -> io::Result<Vec<TcpListener>> {
+    if loops == 0 {
+        return Ok(vec![TcpListener::bind((bind, port))?]);
+    }
+    let mut addr = (bind, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::other("no address"))?;
+    let mut listeners = Vec::with_capacity(loops);
+    for _ in 0..loops {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(511)?;
+        let listener: TcpListener = socket.into();
+        addr = listener.local_addr()?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     // EMFILE / ENFILE / ENOBUFS / ENOMEM
     matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
 }
