@@ -72,8 +72,9 @@ pub struct Entry {
     laddr: String,
     fd: i64,
     opened: Instant,
-    /// A second handle on the socket, to shut it down from another thread.
-    socket: TcpStream,
+    /// The connection's socket (shared, not duplicated: one descriptor per
+    /// client, as in Redis), to shut it down from another thread.
+    socket: Arc<TcpStream>,
     /// Set by CLIENT KILL; the connection's thread checks it after every
     /// batch and every read tick.
     killed: AtomicBool,
@@ -200,15 +201,15 @@ impl Registry {
     }
 
     /// Add a connection; it leaves the registry when the result is
-    /// dropped. `None` if the socket cannot be described or duplicated.
-    pub fn register(&self, stream: &TcpStream, session: &Session) -> Option<Registered<'_>> {
+    /// dropped. `None` if the socket cannot be described.
+    pub fn register(&self, stream: &Arc<TcpStream>, session: &Session) -> Option<Registered<'_>> {
         let entry = Arc::new(Entry {
             id: session.id,
             addr: redis_addr(stream.peer_addr().ok()?),
             laddr: redis_addr(stream.local_addr().ok()?),
             fd: raw_fd(stream),
             opened: Instant::now(),
-            socket: stream.try_clone().ok()?,
+            socket: stream.clone(),
             killed: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             report: Mutex::new(Report {

@@ -49,7 +49,10 @@ const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 const STATS_FOLD: Duration = Duration::from_millis(100);
 
 pub struct Connection<'a> {
-    stream: TcpStream,
+    /// The socket, shared with this client's registry entry (CLIENT KILL
+    /// shuts it down) and its outbox (publishers write to it): one
+    /// descriptor per client, as in Redis.
+    stream: Arc<TcpStream>,
     /// This client in the registry (CLIENT LIST, KILL, PAUSE); it leaves
     /// when the connection ends.
     registered: Registered<'a>,
@@ -100,7 +103,7 @@ struct LocalStats {
 
 impl<'a> Connection<'a> {
     pub fn new(
-        stream: TcpStream,
+        stream: Arc<TcpStream>,
         slot: Slot<'a>,
         registered: Registered<'a>,
         session: Session,
@@ -113,7 +116,7 @@ impl<'a> Connection<'a> {
         };
         // A second handle on the socket lets publishers write to it
         // directly (see outbox.rs).
-        let outbox = Arc::new(Outbox::new(stream.try_clone().ok()));
+        let outbox = Arc::new(Outbox::new(stream.clone()));
         let mut session = session;
         session.sink = Some(Sink(outbox.clone()));
         Connection {
@@ -163,7 +166,7 @@ impl<'a> Connection<'a> {
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let read_start = self.trace_stamp();
-            let n = match self.stream.read(&mut chunk) {
+            let n = match (&*self.stream).read(&mut chunk) {
                 Ok(0) => return,
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => {
@@ -301,7 +304,7 @@ impl<'a> Connection<'a> {
         loop {
             self.outbox.drain_into(&mut self.output);
             let all = flush(
-                &mut self.stream,
+                &self.stream,
                 self.shared,
                 &mut self.stats,
                 &mut self.output,
@@ -335,7 +338,7 @@ impl<'a> Connection<'a> {
         let now_us = unix_now_us();
         let mut shell = Around {
             evented: self.evented,
-            stream: &mut self.stream,
+            stream: &self.stream,
             shared: self.shared,
             stats: &mut self.stats,
             entry: &self.registered.entry,
@@ -407,7 +410,7 @@ struct Around<'c, 'a> {
     /// rather than sleeping in [`Shell::admit`], which would stall every
     /// client of the loop (CLIENT UNPAUSE among them).
     evented: bool,
-    stream: &'c mut TcpStream,
+    stream: &'c TcpStream,
     shared: &'a Shared,
     stats: &'c mut LocalStats,
     entry: &'c Entry,
@@ -532,7 +535,7 @@ impl Shell for Around<'_, '_> {
 /// `output` for the next writable event; on a blocking one a write that
 /// cannot progress for the I/O deadline is an error.
 fn flush(
-    stream: &mut TcpStream,
+    mut stream: &TcpStream,
     shared: &Shared,
     stats: &mut LocalStats,
     output: &mut BytesMut,
@@ -588,6 +591,9 @@ fn is_timeout(e: &io::Error) -> bool {
 /// it: a WATCH left registered would keep its key's watch list growing.
 impl Drop for Connection<'_> {
     fn drop(&mut self) {
+        // The peer sees the end now, whoever else still holds the socket
+        // (a publisher mid-delivery, a CLIENT LIST snapshot).
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.pipeline.end(&self.shared.exec);
     }
 }

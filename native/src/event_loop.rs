@@ -94,6 +94,7 @@ impl Loops {
                 conns: Vec::new(),
                 free: Vec::new(),
                 blocked: Vec::new(),
+                watched: Vec::new(),
                 held: Vec::new(),
                 shared,
             };
@@ -127,6 +128,10 @@ struct EventLoop<'a> {
     free: Vec<usize>,
     /// Slots of clients blocked in a pop, and of clients held by a pause.
     blocked: Vec<usize>,
+    /// Slots of clients the next tick must look at (see
+    /// `Connection::needs_tick`); with an idle `timeout` set, the tick
+    /// looks at everyone instead.
+    watched: Vec<usize>,
     held: Vec<usize>,
     shared: &'a Shared,
 }
@@ -325,9 +330,12 @@ impl<'a> EventLoop<'a> {
             Drive::Again => again.push(i),
             Drive::Wait => {}
         }
-        let Some(conn) = self.conns[i].as_ref() else {
+        let Some(conn) = self.conns[i].as_mut() else {
             return;
         };
+        if conn.needs_tick() && conn.watch(true) {
+            self.watched.push(i);
+        }
         let (blocked, held, client) = (conn.is_blocked(), conn.is_held(), conn.client_id());
         if held && !self.held.contains(&i) {
             self.held.push(i);
@@ -379,8 +387,18 @@ impl<'a> EventLoop<'a> {
         // Connections left waiting when the descriptors ran out (the
         // listener's edge has passed).
         self.accept();
-        for i in 0..self.conns.len() {
+        // Idle clients cost nothing here unless an idle timeout is set
+        // (then everyone's deadline is looked at, as Redis's clientsCron).
+        let everyone = self.shared.deadlines().idle().is_some();
+        let look_at = if everyone {
+            self.watched.clear();
+            (0..self.conns.len()).collect()
+        } else {
+            std::mem::take(&mut self.watched)
+        };
+        for i in look_at {
             if let Some(conn) = self.conn(i) {
+                conn.watch(false);
                 let drive = conn.tick();
                 self.settle(i, drive, again);
             }

@@ -145,6 +145,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         IoArg::Threads => 0,
         IoArg::Loop => io_threads,
     };
+    raise_open_files_limit(config.int(named("maxclients")) as u64);
     let listeners =
         listen(&bind, port, loops).map_err(|e| format!("cannot listen on {bind}:{port}: {e}"))?;
     let addr = listeners[0].local_addr().map_err(|e| e.to_string())?;
@@ -490,7 +491,7 @@ fn accept_loop<'scope>(
 
 /// A client past the acceptor's checks, ready to be served.
 pub struct Admitted<'a> {
-    pub stream: TcpStream,
+    pub stream: Arc<TcpStream>,
     pub slot: Slot<'a>,
     pub registered: Registered<'a>,
     pub session: Session,
@@ -546,6 +547,7 @@ pub(crate) fn admit(
     let session = shared.exec.new_session();
     // Registered before it is served, so a CLIENT LIST that follows this
     // client's connect sees it. A socket already gone is dropped.
+    let stream = Arc::new(stream);
     let registered = shared.clients.register(&stream, &session)?;
     record_event(shared, session.id, true);
     Some(Admitted {
@@ -593,6 +595,32 @@ fn spawn_connection<'scope>(
         // The client was moved into the failed closure and is released
         // with it.
         eprintln!("cannot start a thread for {peer}: {e}");
+    }
+}
+
+/// Redis's `adjustOpenFilesLimit`: a client is a descriptor, so raise the
+/// soft limit to `maxclients` plus 32 for everything else (files, the
+/// listeners, epoll sets), as far as the hard limit allows, and say so
+/// when it cannot reach it.
+fn raise_open_files_limit(maxclients: u64) {
+    let want = maxclients + 32;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= want {
+            return;
+        }
+        let target = want.min(limit.rlim_max);
+        limit.rlim_cur = target;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 || target < want {
+            eprintln!(
+                "myongoredis: open files limit is {target}, below maxclients {maxclients} + 32: \
+                 clients past it wait in the listen queue (raise it with ulimit -n)"
+            );
+        }
     }
 }
 

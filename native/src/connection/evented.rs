@@ -59,9 +59,15 @@ pub(crate) struct Readiness {
     pub input: bool,
     /// Replies (or messages) wait in `output` for the socket to take them.
     pub stalled: bool,
+    /// Since when nothing of them could be written: past the I/O deadline
+    /// the client is closed, as a blocking write times out in the thread
+    /// model.
+    pub stalled_since: Option<Instant>,
     /// The client is to be closed once `output` is written (QUIT, an
     /// error reply before closing, a kill noticed mid-batch).
     pub ending: bool,
+    /// On the loop's list of clients to look at on its next tick.
+    pub watched: bool,
 }
 
 impl Default for Readiness {
@@ -70,7 +76,9 @@ impl Default for Readiness {
         Readiness {
             input: true,
             stalled: false,
+            stalled_since: None,
             ending: false,
+            watched: false,
         }
     }
 }
@@ -80,11 +88,23 @@ impl Connection<'_> {
     /// write what waits, then read and run what the client sent.
     pub(crate) fn drive(&mut self, chunk: &mut [u8]) -> Drive {
         for _ in 0..READS_PER_TURN {
+            // Messages a publisher queued because the socket was full: the
+            // writable edge that brought us here is their turn.
+            if !self.readiness.stalled && self.outbox.has_queued() {
+                self.outbox.begin();
+                self.readiness.stalled = true;
+            }
             if self.readiness.stalled {
                 match self.flush_with_messages() {
                     Err(_) => return Drive::Close,
-                    Ok(false) => return Drive::Wait,
-                    Ok(true) => self.readiness.stalled = false,
+                    Ok(false) => {
+                        self.stall();
+                        return Drive::Wait;
+                    }
+                    Ok(true) => {
+                        self.readiness.stalled = false;
+                        self.readiness.stalled_since = None;
+                    }
                 }
             }
             if self.readiness.ending {
@@ -113,7 +133,7 @@ impl Connection<'_> {
                 };
             }
             let read_start = self.trace_stamp();
-            let n = match self.stream.read(chunk) {
+            let n = match (&*self.stream).read(chunk) {
                 Ok(0) => return Drive::Close,
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => {
@@ -169,7 +189,7 @@ impl Connection<'_> {
         match self.flush_with_messages() {
             Err(_) => Drive::Close,
             Ok(false) => {
-                self.readiness.stalled = true;
+                self.stall();
                 Drive::Wait
             }
             Ok(true) if self.readiness.ending => Drive::Close,
@@ -203,6 +223,34 @@ impl Connection<'_> {
         self.pipeline.session().id
     }
 
+    /// Replies wait for the socket; the I/O deadline starts now unless it
+    /// already runs.
+    fn stall(&mut self) {
+        self.readiness.stalled = true;
+        self.readiness
+            .stalled_since
+            .get_or_insert_with(Instant::now);
+    }
+
+    /// Must the loop look at this client on its next tick: statistics to
+    /// fold, a request or replies that are stuck (their deadline runs),
+    /// messages queued? An idle client needs nothing: a kill or an
+    /// overflow shuts its socket down, which the loop sees as readiness.
+    pub(crate) fn needs_tick(&self) -> bool {
+        self.stats.commands > 0
+            || self.partial_since.is_some()
+            || self.readiness.stalled
+            || self.outbox.has_queued()
+    }
+
+    /// Put on (or taken off) the loop's tick list; returns whether it was
+    /// newly put on.
+    pub(crate) fn watch(&mut self, on: bool) -> bool {
+        let newly = on && !self.readiness.watched;
+        self.readiness.watched = on;
+        newly
+    }
+
     /// The loop's tick (every `TICK`): what the thread model checks when
     /// its read times out. `Close` when the client must go.
     pub(crate) fn tick(&mut self) -> Drive {
@@ -214,11 +262,18 @@ impl Connection<'_> {
         if !self.pipeline.is_blocked() && self.deadline_passed() {
             return Drive::Close;
         }
+        if self
+            .readiness
+            .stalled_since
+            .is_some_and(|since| since.elapsed() >= self.deadlines.io)
+        {
+            return Drive::Close;
+        }
         if !self.readiness.stalled && self.outbox.has_queued() {
             self.outbox.begin();
             match self.flush_with_messages() {
                 Err(_) => return Drive::Close,
-                Ok(false) => self.readiness.stalled = true,
+                Ok(false) => self.stall(),
                 Ok(true) => {}
             }
         }
@@ -262,6 +317,6 @@ impl Connection<'_> {
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.stream)
+        std::os::fd::AsRawFd::as_raw_fd(&*self.stream)
     }
 }
