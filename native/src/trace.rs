@@ -88,7 +88,6 @@ enum Event {
     /// A span with one integer argument (`bytes`, `ready`).
     Span {
         name: &'static str,
-        cat: &'static str,
         start: u64,
         end: u64,
         arg: (&'static str, u64),
@@ -251,7 +250,6 @@ impl Tracer {
             if l.counter % self.sample == 0 {
                 l.events.push(Event::Span {
                     name,
-                    cat: "io",
                     start,
                     end,
                     arg: ("bytes", bytes as u64),
@@ -265,7 +263,6 @@ impl Tracer {
     pub fn span(&self, name: &'static str, start: u64, end: u64, arg: (&'static str, u64)) {
         self.record(Event::Span {
             name,
-            cat: "loop",
             start,
             end,
             arg,
@@ -375,19 +372,17 @@ fn render(chunk: &Chunk, out: &mut Vec<u8>) {
             }
             Event::Command { name, start, end } => {
                 out.extend_from_slice(name.as_bytes());
-                complete(out, "command", start, end, tid);
-                out.extend_from_slice(b"{}");
+                complete(out, start, end, tid);
             }
             Event::Span {
                 name,
-                cat,
                 start,
                 end,
                 arg: (key, value),
             } => {
                 out.extend_from_slice(name.as_bytes());
-                complete(out, cat, start, end, tid);
-                out.extend_from_slice(b"{\"");
+                complete(out, start, end, tid);
+                out.extend_from_slice(b",\"args\":{\"");
                 out.extend_from_slice(key.as_bytes());
                 out.extend_from_slice(b"\":");
                 put_u64(out, value);
@@ -402,8 +397,8 @@ fn render(chunk: &Chunk, out: &mut Vec<u8>) {
                 end,
             } => {
                 out.extend_from_slice(if wait { b"lock wait" } else { b"lock hold" });
-                complete(out, "lock", start, end, tid);
-                out.extend_from_slice(b"{\"lock\":");
+                complete(out, start, end, tid);
+                out.extend_from_slice(b",\"args\":{\"lock\":");
                 put_u64(out, u64::from(lock));
                 out.extend_from_slice(b",\"cmd\":\"");
                 out.extend_from_slice(cmd.as_bytes());
@@ -433,18 +428,16 @@ fn render(chunk: &Chunk, out: &mut Vec<u8>) {
     }
 }
 
-/// The middle of a complete (`"ph":"X"`) event, after its name and up to
-/// its `args` object.
-fn complete(out: &mut Vec<u8>, cat: &str, start: u64, end: u64, tid: u64) {
-    out.extend_from_slice(b"\",\"cat\":\"");
-    out.extend_from_slice(cat.as_bytes());
+/// The middle of a complete (`"ph":"X"`) event, after its name, up to its
+/// `args` (a command has none: the file is written for every command, so
+/// every byte left out counts; categories are left out for that reason).
+fn complete(out: &mut Vec<u8>, start: u64, end: u64, tid: u64) {
     out.extend_from_slice(b"\",\"ph\":\"X\",\"ts\":");
     put_micros(out, start);
     out.extend_from_slice(b",\"dur\":");
     put_micros(out, end.saturating_sub(start));
     out.extend_from_slice(b",\"pid\":1,\"tid\":");
     put_u64(out, tid);
-    out.extend_from_slice(b",\"args\":");
 }
 
 fn put_u64(out: &mut Vec<u8>, mut n: u64) {
