@@ -502,6 +502,12 @@ impl Keyspace {
     /// place where a key expires, lazily or actively: it logs the key for
     /// the write signal (Redis's `deleteExpiredKeyAndPropagate`).
     pub(crate) fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
+        // No key here has a deadline (the common case): nothing can be
+        // due, and the lookup is saved (Redis's `dictSize(db->expires)`
+        // check in `keyIsExpired`).
+        if self.volatile.is_empty() {
+            return false;
+        }
         let due = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
         if due {
             if let Some(entry) = self.entries.remove(key) {
