@@ -57,7 +57,7 @@ mod text;
 use std::fmt;
 
 pub(crate) use text::Fields;
-pub use text::{decode, escape_into, escaped, put_payload};
+pub use text::{decode, escape_into, escaped, put_payload, put_u64};
 
 use crate::frame::Frame;
 use crate::store::Mode;

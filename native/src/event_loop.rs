@@ -282,14 +282,8 @@ impl<'a> EventLoop<'a> {
     }
 
     fn register(&mut self, client: Admitted<'a>) {
-        let Admitted {
-            stream,
-            slot,
-            registered,
-            session,
-        } = client;
-        let conn_id = session.id;
-        if stream.set_nonblocking(true).is_err() {
+        let (fd, conn_id) = (client.stream.as_raw_fd(), client.session.id);
+        if client.stream.set_nonblocking(true).is_err() {
             record_event(self.shared, conn_id, false);
             return;
         }
@@ -301,12 +295,12 @@ impl<'a> EventLoop<'a> {
             .poll
             .registry()
             .register(
-                &mut SourceFd(&stream.as_raw_fd()),
+                &mut SourceFd(&fd),
                 Token(i + 1),
                 Interest::READABLE | Interest::WRITABLE,
             )
             .is_ok();
-        let conn = Connection::new(stream, slot, registered, session, self.shared, true);
+        let conn = client.into_connection(self.shared, true);
         if registered_ok {
             self.conns[i] = Some(conn);
         } else {

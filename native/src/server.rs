@@ -497,6 +497,20 @@ pub struct Admitted<'a> {
     pub session: Session,
 }
 
+impl<'a> Admitted<'a> {
+    /// The connection that serves it: on a thread of its own, or
+    /// (`evented`) in an event loop.
+    pub fn into_connection(self, shared: &'a Shared, evented: bool) -> Connection<'a> {
+        let Admitted {
+            stream,
+            slot,
+            registered,
+            session,
+        } = self;
+        Connection::new(stream, slot, registered, session, shared, evented)
+    }
+}
+
 /// The acceptor's checks, as Redis's `acceptCommonHandler`: the client
 /// limit, keep-alive, protected mode; then a session and a registry entry.
 /// `None`: refused (and told why) or already gone.
@@ -582,13 +596,7 @@ fn spawn_connection<'scope>(
         .name(name)
         .stack_size(CONNECTION_STACK)
         .spawn_scoped(s, move || {
-            let Admitted {
-                stream,
-                slot,
-                registered,
-                session,
-            } = client;
-            Connection::new(stream, slot, registered, session, shared, false).serve();
+            client.into_connection(shared, false).serve();
             record_event(shared, conn, false);
         });
     if let Err(e) = spawned {

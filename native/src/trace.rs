@@ -56,6 +56,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, Sender};
+use myongoredis_core::capture::put_u64;
 use myongoredis_core::store::Access;
 use myongoredis_core::LockSpan;
 
@@ -438,20 +439,6 @@ fn complete(out: &mut Vec<u8>, start: u64, end: u64, tid: u64) {
     put_micros(out, end.saturating_sub(start));
     out.extend_from_slice(b",\"pid\":1,\"tid\":");
     put_u64(out, tid);
-}
-
-fn put_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// Nanoseconds as the microseconds (with three decimals) the format

@@ -111,8 +111,9 @@ fn put_fields(out: &mut Vec<u8>, tag: u8, numbers: &[u64]) {
     }
 }
 
-/// Decimal digits of `n`, without going through a `String`.
-fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+/// Decimal digits of `n`, without going through a `String` (the capture
+/// writer's, and the trace writer's in the native shell).
+pub fn put_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
