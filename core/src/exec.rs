@@ -42,6 +42,7 @@ use std::sync::OnceLock;
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
+mod cluster;
 mod evict;
 mod expiry;
 mod multi;
@@ -159,6 +160,10 @@ pub struct Executor {
     pub(crate) snapshot_active: std::sync::atomic::AtomicBool,
     /// maxmemory: what each lock holds, the limit, the eviction pool.
     memory: evict::Memory,
+    /// Cluster mode (`cluster-enabled yes`): the slot table and nodes.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The shell's network, for MIGRATE.
+    network: Option<Arc<dyn crate::cluster::ClusterShell>>,
 }
 
 impl Executor {
@@ -179,6 +184,8 @@ impl Executor {
             propagate: OnceLock::new(),
             snapshot: std::sync::Mutex::new(None),
             snapshot_active: std::sync::atomic::AtomicBool::new(false),
+            cluster: None,
+            network: None,
         };
         exec.apply_memory_config();
         exec
@@ -373,6 +380,8 @@ impl Executor {
             }
             Some(_) => None,
         };
+        // Cluster mode: a key of another node's slot is redirected.
+        let refused = refused.or_else(|| self.cluster_gate(spec?, session, args, now_us / 1000));
         // Persistence failing: writes (and PING) get MISCONF.
         let refused = refused.or_else(|| {
             spec.filter(|s| s.has(flags::WRITE) || s.name == "ping")?;
@@ -401,6 +410,10 @@ impl Executor {
                 }
             };
         executed.evictions = evictions;
+        // ASKING lasts for one command (the whole transaction in MULTI).
+        if session.asking && session.multi.is_none() && spec.is_none_or(|s| s.name != "asking") {
+            session.asking = false;
+        }
         (reply, executed)
     }
 

@@ -194,6 +194,8 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         )?),
         None => None,
     };
+    // Cluster mode: nodes.conf and the bus port, before the first client.
+    let bus = crate::cluster::start(&config, &dir, addr)?;
     let clients = Arc::new(Registry::new(crate::connection::READ_CHUNK));
     let mut exec = Executor::new(
         new_store(mode, args.shards, config.databases(), locks),
@@ -201,7 +203,11 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         config,
     )
     .with_hooks(hooks.clone())
-    .with_clients(clients.clone());
+    .with_clients(clients.clone())
+    .with_network(Arc::new(crate::cluster::Network));
+    if let Some(bus) = &bus {
+        exec = exec.with_cluster(bus.cluster.clone());
+    }
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
@@ -249,6 +255,9 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             let stop = stop.clone();
             move || persistence_loop(shared, &jobs, &stop)
         })?;
+        if let Some(bus) = &bus {
+            bus.run(s, shared.exec.config(), &stop)?;
+        }
         if let Some(server) = metrics_server {
             spawn_named(s, "metrics", move || {
                 let snapshot = || shared.hooks.snapshot(shared.exec.store());

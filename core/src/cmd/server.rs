@@ -223,6 +223,27 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             ("evicted_keys".into(), ctx.exec.evicted_keys().to_string()),
         );
     }
+    if ctx.exec.cluster().is_some() {
+        if let Some(server) = sections.iter_mut().find(|s| s.name == "server") {
+            for (k, v) in &mut server.fields {
+                if k == "redis_mode" {
+                    *v = "cluster".into();
+                }
+            }
+        }
+    }
+    let at = sections
+        .iter()
+        .position(|s| s.name == "contention")
+        .unwrap_or(sections.len());
+    sections.insert(
+        at,
+        InfoSection {
+            name: "cluster",
+            default: true,
+            fields: super::cluster::info_fields(ctx),
+        },
+    );
     let keyspace = InfoSection {
         name: "keyspace",
         default: true,

@@ -1,0 +1,437 @@
+//! Redis Cluster's slot protocol: who serves which of the 16384 hash
+//! slots, and what a node answers about it.
+//!
+//! This module is the cluster's *state*, pure data as Redis's
+//! `clusterState` is: the known nodes, the slot table, slots being moved
+//! (MIGRATING here, IMPORTING there), epochs and failure reports. Every
+//! change arrives as a call with the time it happened (`now_ms`): from a
+//! CLUSTER command, or from the native shell's cluster bus handing over a
+//! peer's message ([`bus`]). Nothing here opens a socket, reads a clock or
+//! draws a random number: node IDs are random, so the shell makes them
+//! (see [`ClusterShell`]), and the bus and `nodes.conf` file live in
+//! `native/src/cluster*`.
+//!
+//! Reading order: [`slot`] (a key's slot), this file (the state and its
+//! changes), [`route`] (MOVED / ASK / CROSSSLOT for a command),
+//! [`render`] (CLUSTER NODES / SLOTS / SHARDS / INFO), [`conf`]
+//! (`nodes.conf`), [`bus`] (the gossip the nodes exchange).
+//!
+//! Out of scope: replicas and failover. Every node is a master; a node
+//! that stops answering is marked failing (PFAIL, then FAIL once a majority
+//! of masters agree), and the cluster goes down while its slots are not
+//! served, as Redis does without replicas.
+
+pub mod bus;
+pub mod conf;
+pub mod render;
+pub mod route;
+pub mod slot;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use bytes::Bytes;
+
+pub use slot::{key_slot, SLOTS};
+
+/// Redis's `CLUSTER_FAIL_REPORT_VALIDITY_MULT`: a failure report older
+/// than this many node timeouts is forgotten.
+pub const FAIL_REPORT_VALIDITY_MULT: u64 = 2;
+
+/// How long a FORGET keeps a node from being re-added by gossip
+/// (Redis's `CLUSTER_BLACKLIST_TTL`, 60 seconds).
+pub const BLACKLIST_TTL_MS: u64 = 60_000;
+
+/// What the shell around the cluster state does for it: the things that
+/// need randomness or the network.
+pub trait ClusterShell: Send + Sync {
+    /// A fresh random node ID (40 lowercase hex characters), for CLUSTER
+    /// RESET HARD.
+    fn fresh_node_id(&self) -> String;
+
+    /// MIGRATE's transfer: connect to `target`, authenticate, select the
+    /// database, send every command of `commands` (RESTORE-ASKING ...)
+    /// and read one reply each. `Err` is a connection failure (the text
+    /// is MIGRATE's `-IOERR ...` reply without the `-`); otherwise one
+    /// result per command, `Err(text)` for an error reply.
+    fn migrate(
+        &self,
+        target: &MigrateTarget,
+        commands: &[Vec<Bytes>],
+    ) -> Result<Vec<Result<(), String>>, String>;
+}
+
+/// Where MIGRATE sends its keys.
+#[derive(Clone, Debug)]
+pub struct MigrateTarget {
+    pub host: String,
+    pub port: u16,
+    pub db: u32,
+    pub timeout_ms: u64,
+    /// `AUTH password` or `AUTH2 username password`.
+    pub auth: Option<(Option<Bytes>, Bytes)>,
+}
+
+/// One node as this node knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// 40 hex characters.
+    pub id: String,
+    pub ip: String,
+    pub port: u16,
+    pub bus_port: u16,
+    /// The epoch of its slot claims: the higher one wins a conflict.
+    pub config_epoch: u64,
+    /// When we sent the ping still unanswered (0: none outstanding).
+    pub ping_sent_ms: u64,
+    /// When it last answered us.
+    pub pong_received_ms: u64,
+    /// Our bus link to it worked the last time we used it.
+    pub connected: bool,
+    /// We could not reach it within the node timeout (`fail?`).
+    pub pfail: bool,
+    /// A majority of masters could not reach it (`fail`).
+    pub fail: bool,
+    pub fail_time_ms: u64,
+    /// Which masters told us they cannot reach it, and when.
+    pub fail_reports: BTreeMap<String, u64>,
+}
+
+impl Node {
+    pub fn new(id: String, ip: String, port: u16, bus_port: u16) -> Node {
+        Node {
+            id,
+            ip,
+            port,
+            bus_port,
+            config_epoch: 0,
+            ping_sent_ms: 0,
+            pong_received_ms: 0,
+            connected: false,
+            pfail: false,
+            fail: false,
+            fail_time_ms: 0,
+            fail_reports: BTreeMap::new(),
+        }
+    }
+}
+
+/// A CLUSTER MEET not yet carried out by the bus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meet {
+    pub ip: String,
+    pub port: u16,
+    pub bus_port: u16,
+}
+
+/// Bus message counters (CLUSTER INFO's `cluster_stats_messages_*`), by
+/// Redis's message type names.
+#[derive(Clone, Debug, Default)]
+pub struct MessageStats {
+    pub sent: BTreeMap<&'static str, u64>,
+    pub received: BTreeMap<&'static str, u64>,
+}
+
+/// Redis's `clusterState` (without replication).
+#[derive(Clone, Debug)]
+pub struct ClusterState {
+    /// This node's ID.
+    pub myself: String,
+    /// Every known node, myself included, by ID (a fixed order: CLUSTER
+    /// NODES lists them so).
+    pub nodes: BTreeMap<String, Node>,
+    /// The owner of each slot.
+    slots: Vec<Option<Arc<str>>>,
+    /// Slots this node is handing over: slot → the target's ID.
+    pub migrating: BTreeMap<u16, String>,
+    /// Slots this node is receiving: slot → the source's ID.
+    pub importing: BTreeMap<u16, String>,
+    pub current_epoch: u64,
+    pub last_vote_epoch: u64,
+    /// Forgotten nodes and until when gossip may not bring them back.
+    pub blacklist: BTreeMap<String, u64>,
+    /// MEETs for the bus to carry out.
+    pub meets: Vec<Meet>,
+    /// Is the cluster up (`cluster_state:ok`)?
+    pub ok: bool,
+    /// `cluster-require-full-coverage`, as the shell last told us.
+    pub require_full_coverage: bool,
+    /// Bumped on every change worth saving: the shell rewrites
+    /// `nodes.conf` when it moves.
+    pub version: u64,
+    pub stats: MessageStats,
+}
+
+impl ClusterState {
+    /// A node alone in its own cluster, owning nothing.
+    pub fn new(myself: Node) -> ClusterState {
+        let mut nodes = BTreeMap::new();
+        let id = myself.id.clone();
+        nodes.insert(id.clone(), myself);
+        ClusterState {
+            myself: id,
+            nodes,
+            slots: vec![None; SLOTS],
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
+            current_epoch: 0,
+            last_vote_epoch: 0,
+            blacklist: BTreeMap::new(),
+            meets: Vec::new(),
+            ok: false,
+            require_full_coverage: true,
+            version: 0,
+            stats: MessageStats::default(),
+        }
+    }
+
+    pub fn me(&self) -> &Node {
+        // Invariant: `myself` is always a key of `nodes` (no operation
+        // removes it; RESET HARD renames it in place).
+        &self.nodes[&self.myself]
+    }
+
+    pub fn me_mut(&mut self) -> &mut Node {
+        self.nodes
+            .get_mut(&self.myself)
+            .expect("myself is always among the nodes")
+    }
+
+    /// The ID of the node serving `slot`.
+    pub fn owner(&self, slot: u16) -> Option<&str> {
+        self.slots[slot as usize].as_deref()
+    }
+
+    /// The node serving `slot`.
+    pub fn owner_node(&self, slot: u16) -> Option<&Node> {
+        self.owner(slot).and_then(|id| self.nodes.get(id))
+    }
+
+    pub fn is_mine(&self, slot: u16) -> bool {
+        self.owner(slot) == Some(self.myself.as_str())
+    }
+
+    /// Give `slot` to `id` (`None`: unassign it).
+    pub fn assign(&mut self, slot: u16, id: Option<&str>) {
+        self.slots[slot as usize] = id.map(Arc::from);
+        self.version += 1;
+    }
+
+    /// The slots of `id` as inclusive ranges, ascending.
+    pub fn ranges_of(&self, id: &str) -> Vec<(u16, u16)> {
+        let mut ranges: Vec<(u16, u16)> = Vec::new();
+        for slot in 0..SLOTS as u16 {
+            if self.owner(slot) != Some(id) {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some((_, end)) if *end + 1 == slot => *end = slot,
+                _ => ranges.push((slot, slot)),
+            }
+        }
+        ranges
+    }
+
+    pub fn slot_count(&self, id: &str) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| s.as_deref() == Some(id))
+            .count()
+    }
+
+    /// Masters serving at least one slot (Redis's `cluster_size`).
+    pub fn size(&self) -> usize {
+        let mut owners: Vec<&str> = self.slots.iter().flatten().map(|s| &**s).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners.len()
+    }
+
+    /// Add a node learned from MEET or gossip, unless it is known or
+    /// forgotten a moment ago. Returns whether it was added.
+    pub fn learn(&mut self, node: Node, now_ms: u64) -> bool {
+        if self.nodes.contains_key(&node.id) || !valid_node_id(&node.id) {
+            return false;
+        }
+        if self
+            .blacklist
+            .get(&node.id)
+            .is_some_and(|&until| until > now_ms)
+        {
+            return false;
+        }
+        self.nodes.insert(node.id.clone(), node);
+        self.version += 1;
+        true
+    }
+
+    /// CLUSTER FORGET: drop the node and keep gossip from bringing it
+    /// back for a minute. Its slots become unassigned, as in Redis
+    /// (`clusterDelNode`).
+    pub fn forget(&mut self, id: &str, now_ms: u64) {
+        self.blacklist.retain(|_, until| *until > now_ms);
+        self.blacklist
+            .insert(id.to_string(), now_ms + BLACKLIST_TTL_MS);
+        self.remove_node(id);
+    }
+
+    fn remove_node(&mut self, id: &str) {
+        for slot in 0..SLOTS as u16 {
+            if self.owner(slot) == Some(id) {
+                self.slots[slot as usize] = None;
+            }
+        }
+        self.migrating.retain(|_, to| to != id);
+        self.importing.retain(|_, from| from != id);
+        for node in self.nodes.values_mut() {
+            node.fail_reports.remove(id);
+        }
+        self.nodes.remove(id);
+        self.version += 1;
+    }
+
+    /// CLUSTER RESET: forget every other node and every slot; a hard
+    /// reset also takes a new ID and sets the epochs back to 0.
+    pub fn reset(&mut self, hard: Option<String>) {
+        let others: Vec<String> = self
+            .nodes
+            .keys()
+            .filter(|id| **id != self.myself)
+            .cloned()
+            .collect();
+        for id in others {
+            self.remove_node(&id);
+        }
+        self.slots.iter_mut().for_each(|s| *s = None);
+        self.migrating.clear();
+        self.importing.clear();
+        self.meets.clear();
+        if let Some(new_id) = hard {
+            self.current_epoch = 0;
+            self.last_vote_epoch = 0;
+            let mut me = self.nodes.remove(&self.myself).expect("myself is known");
+            me.id = new_id.clone();
+            me.config_epoch = 0;
+            self.nodes.insert(new_id.clone(), me);
+            self.myself = new_id;
+        }
+        self.version += 1;
+    }
+
+    /// Take a new config epoch without asking the cluster (Redis's
+    /// `clusterBumpConfigEpochWithoutConsensus`), as the target of a slot
+    /// move does so that its claim beats the old owner's.
+    pub fn bump_epoch(&mut self) -> bool {
+        let max_epoch = self
+            .nodes
+            .values()
+            .map(|n| n.config_epoch)
+            .max()
+            .unwrap_or(0)
+            .max(self.current_epoch);
+        let mine = self.me().config_epoch;
+        if mine == 0 || mine != max_epoch {
+            self.current_epoch += 1;
+            let epoch = self.current_epoch;
+            self.me_mut().config_epoch = epoch;
+            self.version += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Recompute `cluster_state` (Redis's `clusterUpdateState`): down when
+    /// a slot is unassigned or served by a failed node (with
+    /// `cluster-require-full-coverage yes`), or when this node cannot
+    /// reach a majority of the masters that serve slots.
+    pub fn update_state(&mut self) {
+        let mut ok = true;
+        if self.require_full_coverage {
+            ok = self.slots.iter().all(|owner| match owner {
+                None => false,
+                Some(id) => self.nodes.get(&**id).is_some_and(|n| !n.fail),
+            });
+        }
+        let mut owners: Vec<&str> = self.slots.iter().flatten().map(|s| &**s).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let size = owners.len();
+        let reachable = owners
+            .iter()
+            .filter(|id| self.nodes.get(**id).is_some_and(|n| !n.pfail && !n.fail))
+            .count();
+        if size > 0 && reachable < size / 2 + 1 {
+            ok = false;
+        }
+        self.ok = ok;
+    }
+
+    /// Slots assigned, and those whose owner is PFAIL or FAIL.
+    pub fn slot_health(&self) -> (usize, usize, usize) {
+        let (mut assigned, mut pfail, mut fail) = (0, 0, 0);
+        for owner in self.slots.iter().flatten() {
+            assigned += 1;
+            match self.nodes.get(&**owner) {
+                Some(n) if n.fail => fail += 1,
+                Some(n) if n.pfail => pfail += 1,
+                _ => {}
+            }
+        }
+        (assigned, pfail, fail)
+    }
+
+    /// Valid failure reports about `id` (older ones are dropped).
+    pub fn failure_reports(&mut self, id: &str, now_ms: u64, node_timeout: u64) -> usize {
+        let max_age = node_timeout * FAIL_REPORT_VALIDITY_MULT;
+        let Some(node) = self.nodes.get_mut(id) else {
+            return 0;
+        };
+        node.fail_reports
+            .retain(|_, at| now_ms.saturating_sub(*at) <= max_age);
+        node.fail_reports.len()
+    }
+}
+
+/// A node ID is 40 hex digits (Redis's `CLUSTER_NAMELEN`, lowercase as it
+/// makes them; any case accepted).
+pub fn valid_node_id(id: &str) -> bool {
+    id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The cluster state shared by every connection and the bus: read on
+/// every keyed command (routing), written by CLUSTER commands and bus
+/// messages. An `RwLock` because reads outnumber writes by far; no
+/// keyspace lock is ever taken while it is held for writing, and it is
+/// never held while a keyspace lock is awaited (MIGRATE, which does
+/// network I/O, holds neither it nor the executor's shared state).
+pub struct Cluster {
+    state: RwLock<ClusterState>,
+    shell: Arc<dyn ClusterShell>,
+}
+
+impl Cluster {
+    pub fn new(state: ClusterState, shell: Arc<dyn ClusterShell>) -> Cluster {
+        Cluster {
+            state: RwLock::new(state),
+            shell,
+        }
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, ClusterState> {
+        // A panic while holding the lock leaves plain data behind, still
+        // consistent enough to serve (every change is one assignment).
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, ClusterState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn shell(&self) -> &dyn ClusterShell {
+        &*self.shell
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! The cluster state's rules: slot claims, epochs, failure detection,
+//! `nodes.conf` and bus messages round-tripping.
+
+use super::bus::{Health, Kind, Message};
+use super::*;
+
+fn id(c: char) -> String {
+    std::iter::repeat_n(c, 40).collect()
+}
+
+fn node(c: char, port: u16) -> Node {
+    Node::new(id(c), "127.0.0.1".into(), port, port + 10_000)
+}
+
+#[test]
+fn a_greater_config_epoch_wins_a_slot() {
+    let mut a = ClusterState::new(node('a', 7000));
+    let mut b = ClusterState::new(node('b', 7001));
+    a.me_mut().config_epoch = 1;
+    b.me_mut().config_epoch = 2;
+    a.assign(5, Some(&id('a')));
+    b.assign(5, Some(&id('b')));
+    a.receive(&b.message(Kind::Ping), 1000, 15_000);
+    assert_eq!(a.owner(5), Some(id('b').as_str()), "b's epoch is greater");
+    b.receive(&a.message(Kind::Pong), 1000, 15_000);
+    assert_eq!(b.owner(5), Some(id('b').as_str()), "a no longer claims it");
+    assert_eq!(a.nodes.len(), 2);
+    assert_eq!(b.nodes.len(), 2);
+}
+
+#[test]
+fn an_importing_slot_ignores_claims_until_it_is_committed() {
+    let mut a = ClusterState::new(node('a', 7000));
+    let mut b = ClusterState::new(node('b', 7001));
+    b.me_mut().config_epoch = 5;
+    b.assign(9, Some(&id('b')));
+    a.importing.insert(9, id('b'));
+    a.receive(&b.message(Kind::Ping), 0, 15_000);
+    assert_eq!(a.owner(9), None);
+}
+
+#[test]
+fn equal_epochs_are_resolved_by_the_greater_id_bumping() {
+    let mut a = ClusterState::new(node('a', 7000));
+    let mut b = ClusterState::new(node('b', 7001));
+    a.me_mut().config_epoch = 3;
+    b.me_mut().config_epoch = 3;
+    a.current_epoch = 3;
+    b.current_epoch = 3;
+    a.receive(&b.message(Kind::Ping), 0, 15_000);
+    assert_eq!(a.me().config_epoch, 3, "a has the smaller ID and keeps it");
+    b.receive(&a.message(Kind::Ping), 0, 15_000);
+    assert_eq!(b.me().config_epoch, 4);
+}
+
+#[test]
+fn a_silent_node_is_pfail_then_fail_with_a_majority() {
+    let mut a = ClusterState::new(node('a', 7000));
+    for (c, port) in [('b', 7001), ('c', 7002)] {
+        a.learn(node(c, port), 0);
+    }
+    for (slot, owner) in [(0, 'a'), (1, 'b'), (2, 'c')] {
+        a.assign(slot, Some(&id(owner)));
+    }
+    a.require_full_coverage = false;
+    a.ping_sent(&id('c'), Kind::Ping, 1000);
+    a.tick(2000, 5000);
+    assert!(!a.nodes[&id('c')].pfail);
+    a.tick(7000, 5000);
+    assert!(a.nodes[&id('c')].pfail && !a.nodes[&id('c')].fail);
+    // b reports c too: with a, two of three masters.
+    let mut b = ClusterState::new(node('b', 7001));
+    b.learn(node('c', 7002), 0);
+    b.nodes.get_mut(&id('c')).unwrap().pfail = true;
+    a.receive(&b.message(Kind::Pong), 7100, 5000);
+    assert!(a.nodes[&id('c')].fail);
+    a.require_full_coverage = true;
+    a.update_state();
+    assert!(!a.ok, "slot 2 is served by a failed node");
+    // c answers again.
+    let c = ClusterState::new(node('c', 7002));
+    a.receive(&c.message(Kind::Pong), 8000, 5000);
+    assert!(!a.nodes[&id('c')].fail && !a.nodes[&id('c')].pfail);
+}
+
+#[test]
+fn nodes_conf_round_trips() {
+    let mut a = ClusterState::new(node('a', 7000));
+    a.learn(node('b', 7001), 0);
+    a.me_mut().config_epoch = 7;
+    a.current_epoch = 9;
+    for slot in 0..100 {
+        a.assign(slot, Some(&id('a')));
+    }
+    a.assign(200, Some(&id('b')));
+    a.migrating.insert(5, id('b'));
+    a.importing.insert(300, id('b'));
+    let text = conf::save(&a);
+    assert!(text.contains(&format!(
+        "{} 127.0.0.1:7000@17000 myself,master - 0 0 7 connected 0-99 [5->-{}] [300-<-{}]\n",
+        id('a'),
+        id('b'),
+        id('b')
+    )));
+    assert!(text.ends_with("vars currentEpoch 9 lastVoteEpoch 0\n"));
+    let back = conf::load(&text).expect("loads");
+    assert_eq!(back.myself, a.myself);
+    assert_eq!(back.ranges_of(&id('a')), vec![(0, 99)]);
+    assert_eq!(back.ranges_of(&id('b')), vec![(200, 200)]);
+    assert_eq!(back.migrating, a.migrating);
+    assert_eq!(back.importing, a.importing);
+    assert_eq!(back.current_epoch, 9);
+    assert_eq!(conf::save(&back).lines().count(), text.lines().count());
+}
+
+#[test]
+fn bad_nodes_conf_is_an_error_with_its_line() {
+    for (text, line) in [
+        ("garbage\n", 1),
+        (
+            &*format!(
+                "{} 127.0.0.1:1@2 myself,master - 0 0 0 connected 99999\n",
+                id('a')
+            ),
+            1,
+        ),
+        (
+            &*format!("{} nonsense myself,master - 0 0 0 connected\n", id('a')),
+            1,
+        ),
+        (
+            &*format!("{} 127.0.0.1:1@2 master - 0 0 0 connected\n", id('a')),
+            0,
+        ),
+        ("vars currentEpoch x\n", 1),
+    ] {
+        let err = conf::load(text).expect_err(text);
+        assert_eq!(err.line, line, "{text}: {err}");
+    }
+}
+
+#[test]
+fn bus_messages_round_trip_and_garbage_is_refused() {
+    let mut a = ClusterState::new(node('a', 7000));
+    a.learn(node('b', 7001), 0);
+    a.nodes.get_mut(&id('b')).unwrap().pfail = true;
+    a.assign(3, Some(&id('a')));
+    a.assign(4, Some(&id('a')));
+    let msg = a.message(Kind::Meet);
+    assert_eq!(msg.slots, vec![(3, 4)]);
+    assert_eq!(msg.gossip[0].health, Health::Pfail);
+    assert_eq!(Message::decode(&msg.encode()), Ok(msg));
+    for bad in [
+        &b""[..],
+        b"hello",
+        b"myongoredis-bus 1 ping\nsender x",
+        b"myongoredis-bus 2 ping\n",
+        b"myongoredis-bus 1 ping\nsender aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1.2.3.4 1 2 3 4\nslots 5-3\n",
+        b"\xff\xfe",
+    ] {
+        assert!(Message::decode(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn forget_blacklists_for_a_minute() {
+    let mut a = ClusterState::new(node('a', 7000));
+    a.learn(node('b', 7001), 0);
+    a.assign(1, Some(&id('b')));
+    a.forget(&id('b'), 1000);
+    assert!(!a.nodes.contains_key(&id('b')));
+    assert_eq!(a.owner(1), None);
+    assert!(!a.learn(node('b', 7001), 2000));
+    assert!(a.learn(node('b', 7001), 1000 + BLACKLIST_TTL_MS + 1));
+}

@@ -1,0 +1,429 @@
+//! Cluster mode's shell: the cluster bus, `nodes.conf`, node IDs and
+//! MIGRATE's connections: everything of Redis Cluster that needs a
+//! socket, a file, the clock or randomness. The state and every rule are
+//! core's (`myongoredis_core::cluster`); this file moves its messages.
+//!
+//! ```text
+//! bus-listen: accept a peer's connection, read one message, hand it to
+//!             the state, answer with our PONG, close
+//! bus-cron:   ten times a second: carry out CLUSTER MEETs; ping each
+//!             peer every ping interval (its PONG goes to the state, a
+//!             failure marks the link down); let the state age its
+//!             suspicions (PFAIL/FAIL); rewrite nodes.conf if it changed
+//! ```
+//!
+//! A message is framed by a 4-byte big-endian length. One short-lived
+//! connection per exchange keeps the bus simple (no link state to repair);
+//! at a handful of nodes and a few pings a second per peer it costs
+//! nothing measurable.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use bytes::Bytes;
+use crossbeam::channel::{Receiver, TryRecvError};
+use myongoredis_core::cluster::bus::{Kind, Message};
+use myongoredis_core::cluster::{conf, Cluster, ClusterShell, ClusterState, MigrateTarget, Node};
+use myongoredis_core::config::{named, Value};
+use myongoredis_core::Config;
+
+use crate::clock::unix_now_us;
+
+/// How often the cron runs.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The largest bus message accepted (a message lists every node once).
+const MAX_MESSAGE: usize = 4 << 20;
+
+/// Redis's `CLUSTER_PORT_INCR`: the default bus port is the port + this.
+pub const PORT_INCR: u32 = 10_000;
+
+fn now_ms() -> u64 {
+    unix_now_us() / 1000
+}
+
+/// 40 random lowercase hex digits (Redis's `getRandomHexChars`).
+pub fn random_node_id() -> String {
+    let mut bytes = [0u8; 20];
+    let urandom = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if urandom.is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(unix_now_us() ^ i as u64);
+            let v = h.finish().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shell's side of core's [`ClusterShell`]: random IDs and MIGRATE's
+/// connections.
+pub struct Network;
+
+impl ClusterShell for Network {
+    fn fresh_node_id(&self) -> String {
+        random_node_id()
+    }
+
+    fn migrate(
+        &self,
+        target: &MigrateTarget,
+        commands: &[Vec<Bytes>],
+    ) -> Result<Vec<Result<(), String>>, String> {
+        migrate(target, commands)
+    }
+}
+
+const CONNECT_ERROR: &str = "IOERR error or timeout connecting to the client";
+const WRITE_ERROR: &str = "IOERR error or timeout writing to target instance";
+const READ_ERROR: &str = "IOERR error or timeout reading to target instance";
+
+/// MIGRATE's exchange with the target (Redis's `migrateCommand`): AUTH if
+/// asked, SELECT, then the commands, pipelined; one reply each.
+fn migrate(
+    target: &MigrateTarget,
+    commands: &[Vec<Bytes>],
+) -> Result<Vec<Result<(), String>>, String> {
+    let timeout = Duration::from_millis(target.timeout_ms.max(1));
+    let addr = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or(CONNECT_ERROR)?;
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| CONNECT_ERROR)?;
+    let _ = stream.set_nodelay(true);
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .map_err(|_| CONNECT_ERROR)?;
+    let mut out = Vec::new();
+    let mut preamble = 0;
+    if let Some((user, password)) = &target.auth {
+        let mut auth = vec![Bytes::from_static(b"AUTH")];
+        auth.extend(user.clone());
+        auth.push(password.clone());
+        encode(&mut out, &auth);
+        preamble += 1;
+    }
+    encode(
+        &mut out,
+        &[
+            Bytes::from_static(b"SELECT"),
+            Bytes::from(target.db.to_string()),
+        ],
+    );
+    preamble += 1;
+    for command in commands {
+        encode(&mut out, command);
+    }
+    (&stream).write_all(&out).map_err(|_| WRITE_ERROR)?;
+    let mut reader = BufReader::new(&stream);
+    let mut failed = None;
+    for _ in 0..preamble {
+        if let Err(e) = read_reply(&mut reader)? {
+            failed.get_or_insert(e);
+        }
+    }
+    let mut replies = Vec::with_capacity(commands.len());
+    for _ in commands {
+        let reply = read_reply(&mut reader)?;
+        replies.push(match &failed {
+            Some(e) => Err(e.clone()),
+            None => reply,
+        });
+    }
+    Ok(replies)
+}
+
+fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// One reply: `Ok(Err(text))` for an error reply; a bulk's body is
+/// skipped (MIGRATE only needs to know whether each command worked).
+fn read_reply(reader: &mut impl BufRead) -> Result<Result<(), String>, String> {
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Ok(0) | Err(_) => return Err(READ_ERROR.into()),
+        Ok(_) => {}
+    }
+    let line = line.trim_end_matches(['\r', '\n']);
+    match line.as_bytes().first() {
+        Some(b'-') => Ok(Err(line[1..].to_string())),
+        Some(b'$') => {
+            let len: i64 = line[1..].parse().map_err(|_| READ_ERROR.to_string())?;
+            if len >= 0 {
+                let mut skip = vec![0u8; len as usize + 2];
+                reader
+                    .read_exact(&mut skip)
+                    .map_err(|_| READ_ERROR.to_string())?;
+            }
+            Ok(Ok(()))
+        }
+        Some(b'+' | b':') => Ok(Ok(())),
+        _ => Err(READ_ERROR.into()),
+    }
+}
+
+/// Cluster mode, set up: the state, where it is saved, the bus socket.
+pub struct ClusterBus {
+    pub cluster: Arc<Cluster>,
+    listener: TcpListener,
+    conf_path: PathBuf,
+}
+
+/// `cluster-enabled yes`: load `nodes.conf` (or make a new node with a
+/// random ID), bind the bus port, and save the file at once, as Redis
+/// does. `addr` is the client port really bound.
+pub fn start(config: &Config, dir: &Path, addr: SocketAddr) -> Result<Option<ClusterBus>, String> {
+    if config.value(named("cluster-enabled")) != Value::Bool(true) {
+        return Ok(None);
+    }
+    let bus_port = match config.int(named("cluster-port")) {
+        0 => u32::from(addr.port()) + PORT_INCR,
+        p => p as u32,
+    };
+    let bus_port = u16::try_from(bus_port).map_err(|_| {
+        format!(
+            "the cluster bus port {bus_port} (port + {PORT_INCR}) is out of range: set cluster-port"
+        )
+    })?;
+    let listener = TcpListener::bind((addr.ip(), bus_port)).map_err(|e| {
+        format!(
+            "cannot listen on the cluster bus port {}:{bus_port}: {e}",
+            addr.ip()
+        )
+    })?;
+    let bus_port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("cluster bus: {e}"))?;
+    let conf_path = dir.join(config.text(named("cluster-config-file")));
+    let ip = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let mut state = match std::fs::read_to_string(&conf_path) {
+        Ok(text) => conf::load(&text).map_err(|e| format!("{}: {e}", conf_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClusterState::new(Node::new(
+            random_node_id(),
+            ip.clone(),
+            addr.port(),
+            bus_port,
+        )),
+        Err(e) => return Err(format!("cannot read {}: {e}", conf_path.display())),
+    };
+    {
+        let me = state.me_mut();
+        me.ip = ip;
+        me.port = addr.port();
+        me.bus_port = bus_port;
+    }
+    state.require_full_coverage =
+        config.value(named("cluster-require-full-coverage")) == Value::Bool(true);
+    state.update_state();
+    save(&conf_path, &state)?;
+    eprintln!(
+        "myongoredis: cluster mode, node {} (bus port {bus_port}, config {})",
+        state.myself,
+        conf_path.display()
+    );
+    Ok(Some(ClusterBus {
+        cluster: Arc::new(Cluster::new(state, Arc::new(Network))),
+        listener,
+        conf_path,
+    }))
+}
+
+/// Write `nodes.conf` whole (a temporary file renamed over it, so a crash
+/// leaves the old or the new file, never half of one).
+fn save(path: &Path, state: &ClusterState) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    let text = conf::save(state);
+    std::fs::write(&tmp, text.as_bytes())
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+impl ClusterBus {
+    /// The bus's two threads, until `stop` is closed.
+    pub fn run<'scope>(
+        &'scope self,
+        s: &'scope thread::Scope<'scope, '_>,
+        config: &'scope Config,
+        stop: &Receiver<()>,
+    ) -> Result<(), String> {
+        let stop_listen = stop.clone();
+        thread::Builder::new()
+            .name("bus-listen".into())
+            .spawn_scoped(s, move || self.listen(config, &stop_listen))
+            .map_err(|e| format!("cannot start the cluster bus: {e}"))?;
+        let stop_cron = stop.clone();
+        thread::Builder::new()
+            .name("bus-cron".into())
+            .spawn_scoped(s, move || self.cron(config, &stop_cron))
+            .map_err(|e| format!("cannot start the cluster bus: {e}"))?;
+        Ok(())
+    }
+
+    fn node_timeout(config: &Config) -> u64 {
+        config.int(named("cluster-node-timeout")).max(1) as u64
+    }
+
+    fn listen(&self, config: &Config, stop: &Receiver<()>) {
+        while !stopped(stop) {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = self.answer(stream, Self::node_timeout(config)) {
+                        // A peer that sent garbage or vanished: its next
+                        // message will do.
+                        let _ = e;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    thread::sleep(Duration::from_millis(5))
+                }
+                Err(_) => thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// One peer's message in, our PONG out.
+    fn answer(&self, stream: TcpStream, node_timeout: u64) -> std::io::Result<()> {
+        stream.set_nonblocking(false)?;
+        let timeout = io_timeout(node_timeout);
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        let msg = read_message(&stream)?;
+        let reply = {
+            let mut state = self.cluster.write();
+            state.receive(&msg, now_ms(), node_timeout);
+            state.count_sent(Kind::Pong);
+            state.message(Kind::Pong)
+        };
+        write_message(&stream, &reply)
+    }
+
+    fn cron(&self, config: &Config, stop: &Receiver<()>) {
+        let mut last_ping: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut saved = self.cluster.read().version;
+        while !stopped(stop) {
+            thread::sleep(TICK);
+            let node_timeout = Self::node_timeout(config);
+            let meets = std::mem::take(&mut self.cluster.write().meets);
+            for meet in meets {
+                let addr = format!("{}:{}", meet.ip, meet.bus_port);
+                self.exchange(&addr, None, Kind::Meet, node_timeout);
+            }
+            // Ping each peer a few times per node timeout, at most once a
+            // tick and at least once a second.
+            let interval = (node_timeout / 4).clamp(TICK.as_millis() as u64, 1000);
+            let peers: Vec<(String, String)> = {
+                let state = self.cluster.read();
+                state
+                    .nodes
+                    .values()
+                    .filter(|n| n.id != state.myself)
+                    .map(|n| (n.id.clone(), format!("{}:{}", n.ip, n.bus_port)))
+                    .collect()
+            };
+            let now = now_ms();
+            for (id, addr) in peers {
+                if now.saturating_sub(last_ping.get(&id).copied().unwrap_or(0)) < interval {
+                    continue;
+                }
+                last_ping.insert(id.clone(), now);
+                self.exchange(&addr, Some(&id), Kind::Ping, node_timeout);
+            }
+            last_ping.retain(|id, _| self.cluster.read().nodes.contains_key(id));
+            let mut state = self.cluster.write();
+            state.require_full_coverage =
+                config.value(named("cluster-require-full-coverage")) == Value::Bool(true);
+            state.tick(now_ms(), node_timeout);
+            if state.version != saved {
+                saved = state.version;
+                if let Err(e) = save(&self.conf_path, &state) {
+                    eprintln!("myongoredis: {e}");
+                }
+            }
+        }
+    }
+
+    /// Send one message to `addr` and take in the PONG. `id`: the peer we
+    /// think is there (its link is marked down on failure).
+    fn exchange(&self, addr: &str, id: Option<&str>, kind: Kind, node_timeout: u64) {
+        let msg = {
+            let mut state = self.cluster.write();
+            match id {
+                Some(id) => state.ping_sent(id, kind, now_ms()),
+                None => state.count_sent(kind),
+            }
+            state.message(kind)
+        };
+        match send(addr, &msg, io_timeout(node_timeout)) {
+            Ok(pong) if pong.kind == Kind::Pong => {
+                self.cluster.write().receive(&pong, now_ms(), node_timeout)
+            }
+            _ => {
+                if let Some(id) = id {
+                    self.cluster.write().link_failed(id);
+                }
+            }
+        }
+    }
+}
+
+/// How long one bus exchange may take: a fraction of the node timeout,
+/// so a stalled peer cannot hold the cron for long.
+fn io_timeout(node_timeout: u64) -> Duration {
+    Duration::from_millis((node_timeout / 2).clamp(100, 2000))
+}
+
+fn stopped(stop: &Receiver<()>) -> bool {
+    matches!(stop.try_recv(), Err(TryRecvError::Disconnected))
+}
+
+fn send(addr: &str, msg: &Message, timeout: Duration) -> std::io::Result<Message> {
+    let addr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let _ = stream.set_nodelay(true);
+    write_message(&stream, msg)?;
+    read_message(&stream)
+}
+
+fn write_message(mut stream: &TcpStream, msg: &Message) -> std::io::Result<()> {
+    let body = msg.encode();
+    let mut framed = (body.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&body);
+    stream.write_all(&framed)
+}
+
+fn read_message(mut stream: &TcpStream) -> std::io::Result<Message> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_MESSAGE {
+        return Err(std::io::Error::other("bus message too long"));
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body)?;
+    Message::decode(&body).map_err(std::io::Error::other)
+}
