@@ -185,12 +185,21 @@ pub struct ClusterBus {
 
 /// `cluster-enabled yes`: load `nodes.conf` (or make a new node with a
 /// random ID), bind the bus port, and save the file at once, as Redis
-/// does. `addr` is the client port really bound.
-pub fn start(config: &Config, dir: &Path, addr: SocketAddr) -> Result<Option<ClusterBus>, String> {
+/// does. `addr` is the client port really bound; `ephemeral`: it was
+/// asked for as `--port 0`, and then `cluster-port 0` picks a free bus
+/// port too (port + 10000 may not exist), shown in CLUSTER NODES as
+/// `@cport` where `redis-cli --cluster` reads it.
+pub fn start(
+    config: &Config,
+    dir: &Path,
+    addr: SocketAddr,
+    ephemeral: bool,
+) -> Result<Option<ClusterBus>, String> {
     if config.value(named("cluster-enabled")) != Value::Bool(true) {
         return Ok(None);
     }
     let bus_port = match config.int(named("cluster-port")) {
+        0 if ephemeral => 0,
         0 => u32::from(addr.port()) + PORT_INCR,
         p => p as u32,
     };

@@ -195,7 +195,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         None => None,
     };
     // Cluster mode: nodes.conf and the bus port, before the first client.
-    let bus = crate::cluster::start(&config, &dir, addr)?;
+    let bus = crate::cluster::start(&config, &dir, addr, port == 0)?;
     let clients = Arc::new(Registry::new(crate::connection::READ_CHUNK));
     let mut exec = Executor::new(
         new_store(mode, args.shards, config.databases(), locks),
