@@ -359,9 +359,12 @@ mod tests {
     }
 
     #[test]
-    fn info_without_hooks_has_the_keyspace_section() {
+    fn info_without_hooks_has_the_cluster_and_keyspace_sections() {
         let mut db = TestDb::new(crate::store::Mode::Shard, 4);
-        assert_eq!(db.cmd(&["INFO"]), bulk("# Keyspace\r\n"));
+        assert_eq!(
+            db.cmd(&["INFO"]),
+            bulk("# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\n")
+        );
         for i in 0..10 {
             db.cmd(&["SET", &format!("k{i}"), "v"]);
         }
