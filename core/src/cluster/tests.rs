@@ -173,3 +173,140 @@ fn forget_blacklists_for_a_minute() {
     assert!(!a.learn(node('b', 7001), 2000));
     assert!(a.learn(node('b', 7001), 1000 + BLACKLIST_TTL_MS + 1));
 }
+
+mod routing {
+    use bytes::Bytes;
+
+    use super::{id, node};
+    use crate::cluster::route::{route, Query, Route, CROSSSLOT, DOWN, TRYAGAIN, UNBOUND};
+    use crate::cluster::{key_slot, ClusterState};
+    use crate::cmd;
+    use crate::frame::Frame;
+
+    fn argv(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    /// `a` (us, port 7000) owns every slot but foo's, which `b` owns.
+    fn state() -> ClusterState {
+        let mut s = ClusterState::new(node('a', 7000));
+        s.learn(node('b', 7001), 0);
+        for slot in 0..crate::cluster::SLOTS as u16 {
+            s.assign(slot, Some(&id('a')));
+        }
+        s.assign(key_slot(b"foo"), Some(&id('b')));
+        s.update_state();
+        s
+    }
+
+    fn check(s: &ClusterState, words: &[&str], asking: bool, present: &[&str]) -> Route {
+        let args = argv(words);
+        let spec = cmd::lookup(&args[0]).expect("a command");
+        let queries: [Query<'_>; 1] = [(spec, &args)];
+        let mut exists = |k: &[u8]| present.iter().any(|p| p.as_bytes() == k);
+        route(s, &queries, asking, false, &mut exists)
+    }
+
+    fn refused(text: &str) -> Route {
+        Route::Refuse(Frame::error(text.to_string()))
+    }
+
+    #[test]
+    fn moved_crossslot_and_keyless_commands() {
+        let s = state();
+        assert_eq!(check(&s, &["GET", "bar"], false, &[]), Route::Here);
+        assert_eq!(
+            check(&s, &["GET", "foo"], false, &[]),
+            refused("MOVED 12182 127.0.0.1:7001")
+        );
+        assert_eq!(
+            check(&s, &["MSET", "a", "1", "b", "2"], false, &[]),
+            refused(CROSSSLOT)
+        );
+        assert_eq!(
+            check(&s, &["MSET", "{t}a", "1", "{t}b", "2"], false, &[]),
+            Route::Here
+        );
+        assert_eq!(check(&s, &["MGET", "bar", "bar"], false, &[]), Route::Here);
+        assert_eq!(check(&s, &["PING"], false, &[]), Route::Here);
+    }
+
+    #[test]
+    fn a_migrating_slot_asks_for_missing_keys() {
+        let mut s = state();
+        let slot = key_slot(b"bar");
+        s.migrating.insert(slot, id('b'));
+        assert_eq!(check(&s, &["GET", "bar"], false, &["bar"]), Route::Here);
+        assert_eq!(
+            check(&s, &["GET", "bar"], false, &[]),
+            refused(&format!("ASK {slot} 127.0.0.1:7001"))
+        );
+        // Two keys of the slot, one already moved: try again later.
+        assert_eq!(
+            check(&s, &["MGET", "{bar}1", "{bar}2"], false, &["{bar}1"]),
+            refused(TRYAGAIN)
+        );
+        // MIGRATE itself is served while the slot is open.
+        assert_eq!(
+            check(&s, &["MIGRATE", "h", "1", "bar", "0", "10"], false, &[]),
+            Route::Here
+        );
+    }
+
+    #[test]
+    fn an_importing_slot_serves_only_after_asking() {
+        let mut s = state();
+        let slot = key_slot(b"foo");
+        s.importing.insert(slot, id('b'));
+        assert_eq!(
+            check(&s, &["GET", "foo"], false, &[]),
+            refused(&format!("MOVED {slot} 127.0.0.1:7001"))
+        );
+        assert_eq!(check(&s, &["GET", "foo"], true, &[]), Route::Here);
+        assert_eq!(
+            check(&s, &["MGET", "{foo}1", "foo"], true, &["foo"]),
+            refused(TRYAGAIN)
+        );
+    }
+
+    #[test]
+    fn uncovered_slots_and_a_down_cluster() {
+        let mut s = state();
+        s.assign(key_slot(b"bar"), None);
+        s.update_state();
+        assert_eq!(check(&s, &["GET", "bar"], false, &[]), refused(UNBOUND));
+        assert_eq!(check(&s, &["GET", "x"], false, &[]), refused(DOWN));
+        let args = argv(&["GET", "x"]);
+        let spec = cmd::lookup(b"get").unwrap();
+        let mut none = |_: &[u8]| false;
+        assert_eq!(
+            route(&s, &[(spec, &args)], false, true, &mut none),
+            Route::Here
+        );
+        let args = argv(&["SET", "x", "1"]);
+        let spec = cmd::lookup(b"set").unwrap();
+        assert_eq!(
+            route(&s, &[(spec, &args)], false, true, &mut none),
+            Route::Refuse(Frame::static_error(crate::cluster::route::DOWN_READONLY))
+        );
+    }
+
+    #[test]
+    fn exec_routes_its_whole_queue() {
+        let s = state();
+        let (a, b) = (argv(&["SET", "{t}a", "1"]), argv(&["SET", "b", "2"]));
+        let set = cmd::lookup(b"set").unwrap();
+        let mut none = |_: &[u8]| false;
+        assert_eq!(
+            route(&s, &[(set, &a), (set, &b)], false, false, &mut none),
+            Route::Refuse(Frame::static_error(CROSSSLOT))
+        );
+        assert_eq!(
+            route(&s, &[(set, &a), (set, &a)], false, false, &mut none),
+            Route::Here
+        );
+    }
+}

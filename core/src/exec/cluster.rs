@@ -91,3 +91,170 @@ impl Executor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use crate::cluster::{key_slot, Cluster, ClusterShell, ClusterState, MigrateTarget, Node};
+    use crate::exec::{Config, Executor, AOF_CLIENT_ID};
+    use crate::frame::Frame;
+    use crate::store::{new_store, Mode, NoObserver};
+    use crate::testkit::TestDb;
+
+    /// The shell of a node that never talks to anyone.
+    struct Offline;
+
+    impl ClusterShell for Offline {
+        fn fresh_node_id(&self) -> String {
+            "f".repeat(40)
+        }
+
+        fn migrate(
+            &self,
+            _: &MigrateTarget,
+            _: &[Vec<Bytes>],
+        ) -> Result<Vec<Result<(), String>>, String> {
+            Err("IOERR error or timeout connecting to the client".into())
+        }
+    }
+
+    /// Node `a` (us) serves every slot but foo's, which `b` serves.
+    fn node_a(mode: Mode, shards: u32) -> (TestDb, Arc<Cluster>) {
+        let id = |c: char| c.to_string().repeat(40);
+        let mut state = ClusterState::new(Node::new(id('a'), "127.0.0.1".into(), 7000, 17000));
+        state.learn(Node::new(id('b'), "127.0.0.1".into(), 7001, 17001), 0);
+        for slot in 0..crate::cluster::SLOTS as u16 {
+            state.assign(slot, Some(&id('a')));
+        }
+        state.assign(key_slot(b"foo"), Some(&id('b')));
+        state.update_state();
+        let cluster = Arc::new(Cluster::new(state, Arc::new(Offline)));
+        let exec = Executor::new(
+            new_store(mode, shards, 16, Arc::new(NoObserver)),
+            1,
+            Config::with_defaults(),
+        )
+        .with_cluster(cluster.clone());
+        let session = exec.new_session();
+        let db = TestDb {
+            exec,
+            session,
+            now_ms: 1_700_000_000_000,
+        };
+        (db, cluster)
+    }
+
+    const MOVED: &str = "MOVED 12182 127.0.0.1:7001";
+
+    #[test]
+    fn redirects_and_transactions() {
+        for (mode, shards) in [(Mode::Mutex, 1), (Mode::Shard, 8)] {
+            let (mut db, _) = node_a(mode, shards);
+            assert_eq!(db.cmd(&["SET", "bar", "1"]), Frame::ok());
+            assert_eq!(db.cmd(&["GET", "foo"]), Frame::error(MOVED));
+            assert_eq!(
+                db.cmd(&["SELECT", "1"]),
+                Frame::error("ERR SELECT is not allowed in cluster mode")
+            );
+            assert_eq!(db.cmd(&["SELECT", "0"]), Frame::ok());
+            // A refused command in MULTI aborts the transaction.
+            assert_eq!(db.cmd(&["MULTI"]), Frame::ok());
+            assert_eq!(db.cmd(&["SET", "foo", "1"]), Frame::error(MOVED));
+            assert_eq!(db.cmd(&["SET", "bar", "2"]), Frame::simple("QUEUED"));
+            assert!(db.cmd(&["EXEC"]).is_error());
+            assert_eq!(db.cmd(&["GET", "bar"]), Frame::bulk(b"1"));
+            // The AOF's commands are never redirected.
+            let mut aof = db.exec.session_with_id(AOF_CLIENT_ID);
+            let args: Vec<Bytes> = ["SET", "foo", "x"]
+                .iter()
+                .map(|w| Bytes::from_static(w.as_bytes()))
+                .collect();
+            assert_eq!(db.exec.dispatch(&mut aof, &args, 0).0, Frame::ok());
+        }
+    }
+
+    #[test]
+    fn asking_lasts_one_command() {
+        let (mut db, cluster) = node_a(Mode::Shard, 4);
+        cluster
+            .write()
+            .importing
+            .insert(key_slot(b"foo"), "b".repeat(40));
+        assert_eq!(db.cmd(&["ASKING"]), Frame::ok());
+        assert_eq!(db.cmd(&["SET", "foo", "here"]), Frame::ok());
+        assert_eq!(db.cmd(&["GET", "foo"]), Frame::error(MOVED));
+        assert_eq!(db.cmd(&["ASKING"]), Frame::ok());
+        assert_eq!(db.cmd(&["GET", "foo"]), Frame::bulk(b"here"));
+        // In MULTI, ASKING covers the whole transaction (Redis keeps the
+        // flag until EXEC).
+        assert_eq!(db.cmd(&["ASKING"]), Frame::ok());
+        assert_eq!(db.cmd(&["MULTI"]), Frame::ok());
+        assert_eq!(db.cmd(&["GET", "foo"]), Frame::simple("QUEUED"));
+        assert_eq!(db.cmd(&["GET", "foo"]), Frame::simple("QUEUED"));
+        assert_eq!(
+            db.cmd(&["EXEC"]),
+            Frame::Array(vec![Frame::bulk(b"here"), Frame::bulk(b"here")])
+        );
+        assert_eq!(db.cmd(&["GET", "foo"]), Frame::error(MOVED));
+    }
+
+    #[test]
+    fn migrate_without_a_reachable_target_keeps_the_key() {
+        let (mut db, _) = node_a(Mode::Mutex, 1);
+        assert_eq!(db.cmd(&["SET", "bar", "v"]), Frame::ok());
+        assert_eq!(
+            db.cmd(&["MIGRATE", "127.0.0.1", "1", "bar", "0", "100"]),
+            Frame::error("IOERR error or timeout connecting to the client")
+        );
+        assert_eq!(db.cmd(&["GET", "bar"]), Frame::bulk(b"v"));
+        assert_eq!(
+            db.cmd(&["MIGRATE", "127.0.0.1", "1", "nosuch", "0", "100"]),
+            Frame::simple("NOKEY")
+        );
+    }
+
+    #[test]
+    fn dump_restore_round_trip_every_type() {
+        let (mut db, _) = node_a(Mode::Shard, 4);
+        for setup in [
+            &["SET", "{k}s", "text"][..],
+            &["SET", "{k}i", "12345"],
+            &["RPUSH", "{k}l", "a", "b", "c"],
+            &["HSET", "{k}h", "f", "v", "g", "w"],
+            &["SADD", "{k}set", "1", "2", "x"],
+            &["ZADD", "{k}z", "1.5", "m", "2", "n"],
+        ] {
+            assert!(!db.cmd(setup).is_error(), "{setup:?}");
+            let key = setup[1];
+            let Frame::Bulk(payload) = db.cmd(&["DUMP", key]) else {
+                panic!("DUMP {key}")
+            };
+            let copy = format!("{key}:copy");
+            let args: Vec<&[u8]> = vec![b"RESTORE", copy.as_bytes(), b"0", &payload];
+            assert_eq!(db.cmd_bytes(&args), Frame::ok(), "{key}");
+            if key == "{k}set" {
+                // A hash-table set's order follows its insertions.
+                let sorted = |f: Frame| match f {
+                    Frame::Array(mut items) => {
+                        items.sort_by_key(|i| i.to_bytes());
+                        items
+                    }
+                    other => panic!("SMEMBERS gave {other:?}"),
+                };
+                assert_eq!(
+                    sorted(db.cmd(&["SMEMBERS", &copy])),
+                    sorted(db.cmd(&["SMEMBERS", key]))
+                );
+            } else {
+                assert_eq!(
+                    db.cmd(&["DUMP", &copy]),
+                    Frame::Bulk(payload.clone()),
+                    "{key} restores to the same value"
+                );
+            }
+        }
+    }
+}
