@@ -196,6 +196,11 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     };
     // Cluster mode: nodes.conf and the bus port, before the first client.
     let bus = crate::cluster::start(&config, &dir, addr, port == 0)?;
+    if bus.is_some() && args.capture.is_some() {
+        return Err(
+            "--capture is not supported in cluster mode: replay has no cluster state".into(),
+        );
+    }
     let clients = Arc::new(Registry::new(crate::connection::READ_CHUNK));
     let mut exec = Executor::new(
         new_store(mode, args.shards, config.databases(), locks),

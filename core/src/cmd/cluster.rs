@@ -45,6 +45,7 @@ const SUBS: &[Sub] = &[
     ("help", 2, help),
     ("info", 2, info),
     ("keyslot", 3, keyslot),
+    ("links", 2, links),
     ("meet", -4, meet),
     ("myid", 2, myid),
     ("nodes", 2, nodes),
@@ -407,6 +408,14 @@ fn help(_: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
 
 fn info(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
     Frame::Verbatim(read(ctx, render::info).into())
+}
+
+/// LINKS: the bus links open now. This node's bus opens a connection per
+/// exchange and closes it after the answer (see `native/src/cluster.rs`),
+/// so between exchanges there is no link to describe: an empty array,
+/// which is also what Redis answers for a node with no peers.
+fn links(_: &mut Ctx<'_>, _: &[Bytes]) -> Frame {
+    Frame::Array(Vec::new())
 }
 
 fn keyslot(_: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
