@@ -10,6 +10,9 @@
 //!             peer every ping interval (its PONG goes to the state, a
 //!             failure marks the link down); let the state age its
 //!             suspicions (PFAIL/FAIL); rewrite nodes.conf if it changed
+//! bus-publish: each PUBLISH made on this node, sent to every peer, whose
+//!             listener delivers it to its own subscribers (a queue, so
+//!             the publisher never waits for the network)
 //! ```
 //!
 //! A message is framed by a 4-byte big-endian length. One short-lived
@@ -25,11 +28,11 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam::channel::{Receiver, TryRecvError};
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use myongoredis_core::cluster::bus::{Kind, Message};
 use myongoredis_core::cluster::{conf, Cluster, ClusterShell, ClusterState, MigrateTarget, Node};
 use myongoredis_core::config::{named, Value};
-use myongoredis_core::Config;
+use myongoredis_core::{Config, Executor};
 
 use crate::clock::unix_now_us;
 
@@ -77,6 +80,37 @@ impl ClusterShell for Network {
         commands: &[Vec<Bytes>],
     ) -> Result<Vec<Result<(), String>>, String> {
         migrate(target, commands)
+    }
+
+    /// Standalone: there is no other node to tell.
+    fn publish(&self, _: &Bytes, _: &Bytes) {}
+}
+
+/// How many PUBLISHes may wait for the bus before new ones are dropped
+/// (a peer that stalls must not make publishers' memory grow without
+/// bound; Redis bounds its bus links' buffers the same way).
+const PUBLISH_QUEUE: usize = 100_000;
+
+/// The cluster's shell: the network's, plus PUBLISH going out on the bus.
+struct BusShell {
+    publishes: Sender<(Bytes, Bytes)>,
+}
+
+impl ClusterShell for BusShell {
+    fn fresh_node_id(&self) -> String {
+        random_node_id()
+    }
+
+    fn migrate(
+        &self,
+        target: &MigrateTarget,
+        commands: &[Vec<Bytes>],
+    ) -> Result<Vec<Result<(), String>>, String> {
+        migrate(target, commands)
+    }
+
+    fn publish(&self, channel: &Bytes, message: &Bytes) {
+        let _ = self.publishes.try_send((channel.clone(), message.clone()));
     }
 }
 
@@ -181,6 +215,7 @@ pub struct ClusterBus {
     pub cluster: Arc<Cluster>,
     listener: TcpListener,
     conf_path: PathBuf,
+    publishes: Receiver<(Bytes, Bytes)>,
 }
 
 /// `cluster-enabled yes`: load `nodes.conf` (or make a new node with a
@@ -249,10 +284,12 @@ pub fn start(
         state.myself,
         conf_path.display()
     );
+    let (tx, publishes) = channel::bounded(PUBLISH_QUEUE);
     Ok(Some(ClusterBus {
-        cluster: Arc::new(Cluster::new(state, Arc::new(Network))),
+        cluster: Arc::new(Cluster::new(state, Arc::new(BusShell { publishes: tx }))),
         listener,
         conf_path,
+        publishes,
     }))
 }
 
@@ -268,17 +305,23 @@ fn save(path: &Path, state: &ClusterState) -> Result<(), String> {
 }
 
 impl ClusterBus {
-    /// The bus's two threads, until `stop` is closed.
+    /// The bus's threads, until `stop` is closed.
     pub fn run<'scope>(
         &'scope self,
         s: &'scope thread::Scope<'scope, '_>,
-        config: &'scope Config,
+        exec: &'scope Executor,
         stop: &Receiver<()>,
     ) -> Result<(), String> {
+        let config = exec.config();
         let stop_listen = stop.clone();
         thread::Builder::new()
             .name("bus-listen".into())
-            .spawn_scoped(s, move || self.listen(config, &stop_listen))
+            .spawn_scoped(s, move || self.listen(exec, &stop_listen))
+            .map_err(|e| format!("cannot start the cluster bus: {e}"))?;
+        let stop_publish = stop.clone();
+        thread::Builder::new()
+            .name("bus-publish".into())
+            .spawn_scoped(s, move || self.send_publishes(config, &stop_publish))
             .map_err(|e| format!("cannot start the cluster bus: {e}"))?;
         let stop_cron = stop.clone();
         thread::Builder::new()
@@ -292,11 +335,11 @@ impl ClusterBus {
         config.int(named("cluster-node-timeout")).max(1) as u64
     }
 
-    fn listen(&self, config: &Config, stop: &Receiver<()>) {
+    fn listen(&self, exec: &Executor, stop: &Receiver<()>) {
         while !stopped(stop) {
             match self.listener.accept() {
                 Ok((stream, _)) => {
-                    if let Err(e) = self.answer(stream, Self::node_timeout(config)) {
+                    if let Err(e) = self.answer(exec, stream, Self::node_timeout(exec.config())) {
                         // A peer that sent garbage or vanished: its next
                         // message will do.
                         let _ = e;
@@ -310,8 +353,9 @@ impl ClusterBus {
         }
     }
 
-    /// One peer's message in, our PONG out.
-    fn answer(&self, stream: TcpStream, node_timeout: u64) -> std::io::Result<()> {
+    /// One peer's message in, our PONG out; a PUBLISH is delivered to
+    /// this node's subscribers (after the state's lock is released).
+    fn answer(&self, exec: &Executor, stream: TcpStream, node_timeout: u64) -> std::io::Result<()> {
         stream.set_nonblocking(false)?;
         let timeout = io_timeout(node_timeout);
         stream.set_read_timeout(Some(timeout))?;
@@ -323,7 +367,47 @@ impl ClusterBus {
             state.count_sent(Kind::Pong);
             state.message(Kind::Pong)
         };
+        if let Some((channel, message)) = &msg.publish {
+            // Publisher 0: no client of this node sent it.
+            exec.pubsub().publish(
+                0,
+                &Bytes::copy_from_slice(channel),
+                &Bytes::copy_from_slice(message),
+            );
+        }
         write_message(&stream, &reply)
+    }
+
+    /// Send each queued PUBLISH to every peer.
+    fn send_publishes(&self, config: &Config, stop: &Receiver<()>) {
+        while !stopped(stop) {
+            let (channel, message) = match self.publishes.recv_timeout(TICK) {
+                Ok(p) => p,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let node_timeout = Self::node_timeout(config);
+            let (msg, peers) = {
+                let mut state = self.cluster.write();
+                let mut msg = state.message(Kind::Publish);
+                msg.publish = Some((channel.to_vec(), message.to_vec()));
+                let peers: Vec<String> = state
+                    .nodes
+                    .values()
+                    .filter(|n| n.id != state.myself && !n.fail)
+                    .map(|n| format!("{}:{}", n.ip, n.bus_port))
+                    .collect();
+                for _ in &peers {
+                    state.count_sent(Kind::Publish);
+                }
+                (msg, peers)
+            };
+            for addr in peers {
+                if let Ok(pong) = send(&addr, &msg, io_timeout(node_timeout)) {
+                    self.cluster.write().receive(&pong, now_ms(), node_timeout);
+                }
+            }
+        }
     }
 
     fn cron(&self, config: &Config, stop: &Receiver<()>) {

@@ -261,7 +261,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             move || persistence_loop(shared, &jobs, &stop)
         })?;
         if let Some(bus) = &bus {
-            bus.run(s, shared.exec.config(), &stop)?;
+            bus.run(s, &shared.exec, &stop)?;
         }
         if let Some(server) = metrics_server {
             spawn_named(s, "metrics", move || {

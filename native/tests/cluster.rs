@@ -310,6 +310,30 @@ fn redis_cli_builds_checks_reshards_and_notices_a_failure() {
         );
     }
 
+    // PUBLISH is cluster-wide: a subscriber on one node hears a message
+    // published on another (the reply counts this node's receivers).
+    let mut subscriber = Raw::connect(nodes[1].addr);
+    assert_eq!(
+        subscriber.call(&[b"SUBSCRIBE", b"news"]),
+        Frame::Array(vec![
+            Frame::bulk(b"subscribe"),
+            Frame::bulk(b"news"),
+            Frame::Integer(1)
+        ])
+    );
+    assert_eq!(
+        Raw::connect(nodes[0].addr).call(&[b"PUBLISH", b"news", b"hello"]),
+        Frame::Integer(0)
+    );
+    assert_eq!(
+        subscriber.read_frame(),
+        Some(Frame::Array(vec![
+            Frame::bulk(b"message"),
+            Frame::bulk(b"news"),
+            Frame::bulk(b"hello")
+        ]))
+    );
+
     // A node stops answering: the others mark it failing and, its slots
     // uncovered, the cluster down.
     nodes[2].kill();

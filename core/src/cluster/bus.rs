@@ -14,7 +14,9 @@
 //!
 //! A node pings every other node a few times a node timeout; the pinged
 //! node answers `pong` with its own view. `meet` is CLUSTER MEET's first
-//! message to a node that does not know us. From each message the
+//! message to a node that does not know us. `publish` carries a PUBLISH
+//! to every other node (Redis Cluster's pub/sub is cluster-wide), as a
+//! line `publish <channel hex> <message hex>` after the slots. From each message the
 //! receiver learns (Redis's `clusterProcessPacket`): the sender is alive;
 //! its epochs; its slots (a claim with a greater config epoch than the
 //! current owner's wins, which is how a slot move or a reshard spreads);
@@ -42,6 +44,7 @@ pub enum Kind {
     Ping,
     Pong,
     Meet,
+    Publish,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::Ping => "ping",
             Kind::Pong => "pong",
             Kind::Meet => "meet",
+            Kind::Publish => "publish",
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct Message {
     /// The sender's slots, as inclusive ranges.
     pub slots: Vec<(u16, u16)>,
     pub gossip: Vec<Gossip>,
+    /// A `publish` message's channel and message.
+    pub publish: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Message {
@@ -102,6 +108,16 @@ impl Message {
             let _ = write!(out, " {a}-{b}");
         }
         out.push('\n');
+        if let Some((channel, message)) = &self.publish {
+            let text = |b: &[u8]| {
+                if b.is_empty() {
+                    "-".to_string()
+                } else {
+                    hex(b)
+                }
+            };
+            let _ = writeln!(out, "publish {} {}", text(channel), text(message));
+        }
         for g in &self.gossip {
             let health = match g.health {
                 Health::Ok => "ok",
@@ -125,6 +141,7 @@ impl Message {
             [MAGIC, VERSION, "ping"] => Kind::Ping,
             [MAGIC, VERSION, "pong"] => Kind::Pong,
             [MAGIC, VERSION, "meet"] => Kind::Meet,
+            [MAGIC, VERSION, "publish"] => Kind::Publish,
             _ => return Err("not a myongoredis-bus 1 message".into()),
         };
         let sender: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
@@ -148,8 +165,16 @@ impl Message {
             slots.push((a, b));
         }
         let mut gossip = Vec::new();
+        let mut publish = None;
         for line in lines {
             let words: Vec<&str> = line.split(' ').collect();
+            if let ["publish", channel, message] = words.as_slice() {
+                if publish.is_some() || !gossip.is_empty() || kind != Kind::Publish {
+                    return Err("misplaced publish line".into());
+                }
+                publish = Some((unhex(channel)?, unhex(message)?));
+                continue;
+            }
             let ["node", id, ip, port, bus_port, health] = words.as_slice() else {
                 return Err("bad node line".into());
             };
@@ -179,8 +204,30 @@ impl Message {
             current_epoch: number(current_epoch)?,
             slots,
             gossip,
+            publish: match (kind, publish) {
+                (Kind::Publish, None) => return Err("a publish message without its line".into()),
+                (_, publish) => publish,
+            },
         })
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    // `-` stands for the empty string, which has no hex digits to show.
+    if s == "-" {
+        return Ok(Vec::new());
+    }
+    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("bad hex".into());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| e.to_string()))
+        .collect()
 }
 
 fn node_id(s: &str) -> Result<String, String> {
@@ -246,6 +293,7 @@ impl ClusterState {
                     },
                 })
                 .collect(),
+            publish: None,
         }
     }
 

@@ -59,6 +59,11 @@ pub trait ClusterShell: Send + Sync {
         target: &MigrateTarget,
         commands: &[Vec<Bytes>],
     ) -> Result<Vec<Result<(), String>>, String>;
+
+    /// A PUBLISH on this node, to be delivered on every other node too
+    /// (in Redis Cluster a channel's subscribers may be on any node). The
+    /// shell sends it over the bus; it must not block the publisher.
+    fn publish(&self, channel: &Bytes, message: &Bytes);
 }
 
 /// Where MIGRATE sends its keys.

@@ -150,8 +150,14 @@ fn bus_messages_round_trip_and_garbage_is_refused() {
     assert_eq!(msg.slots, vec![(3, 4)]);
     assert_eq!(msg.gossip[0].health, Health::Pfail);
     assert_eq!(Message::decode(&msg.encode()), Ok(msg));
+    let mut publish = a.message(Kind::Publish);
+    publish.publish = Some((b"news".to_vec(), b"\x00hi there\r\n".to_vec()));
+    assert_eq!(Message::decode(&publish.encode()), Ok(publish.clone()));
+    publish.publish = Some((Vec::new(), Vec::new()));
+    assert_eq!(Message::decode(&publish.encode()), Ok(publish));
     for bad in [
         &b""[..],
+        b"myongoredis-bus 1 publish\nsender aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1.2.3.4 1 2 3 4\nslots\n",
         b"hello",
         b"myongoredis-bus 1 ping\nsender x",
         b"myongoredis-bus 2 ping\n",

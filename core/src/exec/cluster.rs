@@ -119,6 +119,8 @@ mod tests {
         ) -> Result<Vec<Result<(), String>>, String> {
             Err("IOERR error or timeout connecting to the client".into())
         }
+
+        fn publish(&self, _: &Bytes, _: &Bytes) {}
     }
 
     /// Node `a` (us) serves every slot but foo's, which `b` serves.
