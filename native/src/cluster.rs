@@ -326,7 +326,7 @@ impl ClusterBus {
         let stop_cron = stop.clone();
         thread::Builder::new()
             .name("bus-cron".into())
-            .spawn_scoped(s, move || self.cron(config, &stop_cron))
+            .spawn_scoped(s, move || self.cron(exec, &stop_cron))
             .map_err(|e| format!("cannot start the cluster bus: {e}"))?;
         Ok(())
     }
@@ -410,7 +410,8 @@ impl ClusterBus {
         }
     }
 
-    fn cron(&self, config: &Config, stop: &Receiver<()>) {
+    fn cron(&self, exec: &Executor, stop: &Receiver<()>) {
+        let config = exec.config();
         let mut last_ping: std::collections::BTreeMap<String, u64> = Default::default();
         let mut saved = self.cluster.read().version;
         while !stopped(stop) {
@@ -451,6 +452,10 @@ impl ClusterBus {
                 if let Err(e) = save(&self.conf_path, &state) {
                     eprintln!("myongoredis: {e}");
                 }
+                drop(state);
+                // Slots or failures changed: blocked pops re-check their
+                // slot (and get MOVED or CLUSTERDOWN if it is gone).
+                exec.blocking().changed_all();
             }
         }
     }

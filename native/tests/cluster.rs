@@ -334,6 +334,43 @@ fn redis_cli_builds_checks_reshards_and_notices_a_failure() {
         ]))
     );
 
+    // A pop blocked on a slot that moves away is answered with MOVED.
+    // (A key of node 0 in a slot without keys: SETSLOT ... NODE refuses
+    // to give away a slot whose keys are still here.)
+    let mut node0 = Raw::connect(nodes[0].addr);
+    let (key, slot) = (0..)
+        .map(|i| format!("blocked:{i}"))
+        .find_map(|k| {
+            let slot = int(node0.call(&[b"CLUSTER", b"KEYSLOT", k.as_bytes()]));
+            let mine = !node0.call(&[b"GET", k.as_bytes()]).is_error();
+            let count = node0.call(&[b"CLUSTER", b"COUNTKEYSINSLOT", slot.to_string().as_bytes()]);
+            (mine && count == Frame::Integer(0)).then_some((k, slot))
+        })
+        .expect("node 0 owns an empty slot");
+    let mut blocked = Raw::connect(nodes[0].addr);
+    let mut blpop = bytes::BytesMut::new();
+    myongoredis_core::resp::encode_request(&[b"BLPOP", key.as_bytes(), b"0"], &mut blpop);
+    blocked.send_raw(&blpop);
+    let new_owner = bulk_text(Raw::connect(nodes[1].addr).call(&[b"CLUSTER", b"MYID"]));
+    wait_for("the BLPOP to block", || {
+        let list = bulk_text(Raw::connect(nodes[0].addr).call(&[b"CLIENT", b"LIST"]));
+        list.contains("cmd=blpop")
+    });
+    for node in &nodes {
+        let reply = Raw::connect(node.addr).call(&[
+            b"CLUSTER",
+            b"SETSLOT",
+            slot.to_string().as_bytes(),
+            b"NODE",
+            new_owner.as_bytes(),
+        ]);
+        assert_eq!(reply, Frame::ok());
+    }
+    assert_eq!(
+        blocked.read_frame(),
+        Some(Frame::error(format!("MOVED {slot} {}", nodes[1].addr)))
+    );
+
     // A node stops answering: the others mark it failing and, its slots
     // uncovered, the cluster down.
     nodes[2].kill();

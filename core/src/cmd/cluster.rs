@@ -102,6 +102,10 @@ fn change<T>(ctx: &Ctx<'_>, f: impl FnOnce(&mut ClusterState) -> T) -> T {
     let mut state = cluster.write();
     let out = f(&mut state);
     state.update_state();
+    drop(state);
+    // Blocked pops re-check their slot: one that moved away answers with
+    // the redirection instead of waiting on a key no longer served here.
+    ctx.exec.blocking().changed_all();
     out
 }
 

@@ -86,6 +86,12 @@ impl Executor {
                 if is_exec {
                     self.end_transaction(session);
                 }
+                // A blocked pop woken after its slot moved away is
+                // answered with the redirection and leaves its queue
+                // (Redis's clusterRedirectBlockedClientIfNeeded).
+                if session.blocked.take().is_some() {
+                    self.blocking.dequeue(session.id);
+                }
                 Some(error)
             }
         }
