@@ -353,10 +353,11 @@ impl Executor {
             return early(Frame::Null);
         };
         let spec = cmd::lookup(name);
-        // Redis 7.0's `processCommand` order: unknown command, arity, then
-        // authentication. Only the session's flag is read on the common
-        // path; the config (a shared lock) only for a client not
-        // authenticated, which a password removed since may let through.
+        // Redis 7.0's `processCommand` order: unknown command, arity,
+        // authentication, cluster redirection, then the subscribed
+        // context. Only the session's flag is read on the common path;
+        // the config (a shared lock) only for a client not authenticated,
+        // which a password removed since may let through.
         let refused = match spec {
             None => Some(error::unknown_command(args)),
             Some(spec) if !spec.arity_ok(args.len()) => Some(error::wrong_arity(spec.name)),
@@ -367,21 +368,23 @@ impl Executor {
             {
                 Some(Frame::static_error(error::NOAUTH))
             }
-            // A RESP2 client in subscribed mode can only (un)subscribe.
-            Some(spec)
-                if session.protocol == Protocol::Resp2
-                    && session.subscribed()
-                    && !SUBSCRIBED_MODE.contains(&spec.name) =>
-            {
-                Some(Frame::error(format!(
-                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                    cmd::full_name(args).unwrap_or_else(|| spec.name.to_string())
-                )))
-            }
             Some(_) => None,
         };
         // Cluster mode: a key of another node's slot is redirected.
         let refused = refused.or_else(|| self.cluster_gate(spec?, session, args, now_us / 1000));
+        // A RESP2 client in subscribed mode can only (un)subscribe.
+        let refused = refused.or_else(|| {
+            let spec = spec?;
+            (session.protocol == Protocol::Resp2
+                && session.subscribed()
+                && !SUBSCRIBED_MODE.contains(&spec.name))
+            .then(|| {
+                Frame::error(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd::full_name(args).unwrap_or_else(|| spec.name.to_string())
+                ))
+            })
+        });
         // Persistence failing: writes (and PING) get MISCONF.
         let refused = refused.or_else(|| {
             spec.filter(|s| s.has(flags::WRITE) || s.name == "ping")?;
