@@ -216,6 +216,30 @@ pub struct ClusterBus {
     listener: TcpListener,
     conf_path: PathBuf,
     publishes: Receiver<(Bytes, Bytes)>,
+    /// `<nodes.conf>.lock`, locked (flock) while this server runs: two
+    /// servers sharing one nodes.conf would share one node ID.
+    _lock: std::fs::File,
+}
+
+/// Lock `<conf>.lock` for this process (Redis's `clusterLockConfig`; a
+/// separate file because nodes.conf itself is replaced on every save).
+fn lock_config(conf: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    let path = conf.with_extension("conf.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(format!(
+            "Sorry, the cluster configuration file {} is already used by a different Redis Cluster node. Please make sure that different nodes use different cluster configuration files.",
+            conf.display()
+        ));
+    }
+    Ok(file)
 }
 
 /// `cluster-enabled yes`: load `nodes.conf` (or make a new node with a
@@ -254,6 +278,7 @@ pub fn start(
         .set_nonblocking(true)
         .map_err(|e| format!("cluster bus: {e}"))?;
     let conf_path = dir.join(config.text(named("cluster-config-file")));
+    let lock = lock_config(&conf_path)?;
     let ip = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else {
@@ -290,6 +315,7 @@ pub fn start(
         listener,
         conf_path,
         publishes,
+        _lock: lock,
     }))
 }
 

@@ -399,12 +399,13 @@ impl ClusterState {
         }
     }
 
-    /// Two masters with one config epoch: the one with the smaller ID
+    /// Two masters with one config epoch: the one with the greater ID
     /// keeps it, the other takes a new one (Redis's
-    /// `clusterHandleConfigEpochCollision`).
+    /// `clusterHandleConfigEpochCollision`), so every master ends with
+    /// an epoch of its own and slot conflicts always have a winner.
     fn resolve_epoch_collision(&mut self, msg: &Message) {
         let mine = self.me().config_epoch;
-        if msg.config_epoch == mine && mine != 0 && msg.id < self.myself {
+        if msg.config_epoch == mine && msg.id > self.myself {
             self.current_epoch += 1;
             let epoch = self.current_epoch;
             self.me_mut().config_epoch = epoch;

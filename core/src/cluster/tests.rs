@@ -40,17 +40,18 @@ fn an_importing_slot_ignores_claims_until_it_is_committed() {
 }
 
 #[test]
-fn equal_epochs_are_resolved_by_the_greater_id_bumping() {
+fn equal_epochs_are_resolved_by_the_smaller_id_bumping() {
     let mut a = ClusterState::new(node('a', 7000));
     let mut b = ClusterState::new(node('b', 7001));
     a.me_mut().config_epoch = 3;
     b.me_mut().config_epoch = 3;
     a.current_epoch = 3;
     b.current_epoch = 3;
-    a.receive(&b.message(Kind::Ping), 0, 15_000);
-    assert_eq!(a.me().config_epoch, 3, "a has the smaller ID and keeps it");
     b.receive(&a.message(Kind::Ping), 0, 15_000);
-    assert_eq!(b.me().config_epoch, 4);
+    assert_eq!(b.me().config_epoch, 3, "b has the greater ID and keeps it");
+    a.receive(&b.message(Kind::Ping), 0, 15_000);
+    assert_eq!(a.me().config_epoch, 4);
+    assert_eq!(a.current_epoch, 4);
 }
 
 #[test]
