@@ -484,6 +484,13 @@ impl ClusterBus {
                 exec.blocking().changed_all();
             }
         }
+        // Shutting down: what changed since the last tick is saved too.
+        let state = self.cluster.read();
+        if state.version != saved {
+            if let Err(e) = save(&self.conf_path, &state) {
+                eprintln!("myongoredis: {e}");
+            }
+        }
     }
 
     /// Send one message to `addr` and take in the PONG. `id`: the peer we
