@@ -216,6 +216,10 @@ pub struct ClusterBus {
     listener: TcpListener,
     conf_path: PathBuf,
     publishes: Receiver<(Bytes, Bytes)>,
+    /// Listening on every address (`bind 0.0.0.0`): this node's address
+    /// for the others is learned from the bus, as Redis learns it (the
+    /// local end of a MEET), instead of the loopback guess it starts with.
+    learn_ip: bool,
     /// `<nodes.conf>.lock`, locked (flock) while this server runs: two
     /// servers sharing one nodes.conf would share one node ID.
     _lock: std::fs::File,
@@ -315,6 +319,7 @@ pub fn start(
         listener,
         conf_path,
         publishes,
+        learn_ip: addr.ip().is_unspecified(),
         _lock: lock,
     }))
 }
@@ -387,8 +392,12 @@ impl ClusterBus {
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         let msg = read_message(&stream)?;
+        let local = stream.local_addr()?.ip();
         let reply = {
             let mut state = self.cluster.write();
+            if self.learn_ip && msg.kind == Kind::Meet {
+                learn_my_ip(&mut state, local);
+            }
             state.receive(&msg, now_ms(), node_timeout);
             state.count_sent(Kind::Pong);
             state.message(Kind::Pong)
@@ -429,7 +438,7 @@ impl ClusterBus {
                 (msg, peers)
             };
             for addr in peers {
-                if let Ok(pong) = send(&addr, &msg, io_timeout(node_timeout)) {
+                if let Ok((pong, _)) = send(&addr, &msg, io_timeout(node_timeout)) {
                     self.cluster.write().receive(&pong, now_ms(), node_timeout);
                 }
             }
@@ -505,8 +514,12 @@ impl ClusterBus {
             state.message(kind)
         };
         match send(addr, &msg, io_timeout(node_timeout)) {
-            Ok(pong) if pong.kind == Kind::Pong => {
-                self.cluster.write().receive(&pong, now_ms(), node_timeout)
+            Ok((pong, local)) if pong.kind == Kind::Pong => {
+                let mut state = self.cluster.write();
+                if self.learn_ip && kind == Kind::Meet {
+                    learn_my_ip(&mut state, local);
+                }
+                state.receive(&pong, now_ms(), node_timeout)
             }
             _ => {
                 if let Some(id) = id {
@@ -527,7 +540,23 @@ fn stopped(stop: &Receiver<()>) -> bool {
     matches!(stop.try_recv(), Err(TryRecvError::Disconnected))
 }
 
-fn send(addr: &str, msg: &Message, timeout: Duration) -> std::io::Result<Message> {
+/// This node's address as a peer sees it (the local end of a bus
+/// connection), unless it is loopback's and we know better already.
+fn learn_my_ip(state: &mut ClusterState, local: std::net::IpAddr) {
+    let ip = local.to_string();
+    if state.me().ip != ip {
+        state.me_mut().ip = ip;
+        state.version += 1;
+    }
+}
+
+/// One exchange: our message out, the peer's answer in, and the local
+/// address the connection used.
+fn send(
+    addr: &str,
+    msg: &Message,
+    timeout: Duration,
+) -> std::io::Result<(Message, std::net::IpAddr)> {
     let addr = addr
         .to_socket_addrs()?
         .next()
@@ -537,7 +566,8 @@ fn send(addr: &str, msg: &Message, timeout: Duration) -> std::io::Result<Message
     stream.set_write_timeout(Some(timeout))?;
     let _ = stream.set_nodelay(true);
     write_message(&stream, msg)?;
-    read_message(&stream)
+    let local = stream.local_addr()?.ip();
+    Ok((read_message(&stream)?, local))
 }
 
 fn write_message(mut stream: &TcpStream, msg: &Message) -> std::io::Result<()> {
