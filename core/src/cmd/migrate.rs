@@ -175,6 +175,11 @@ fn restore(
         return Ok(Frame::ok());
     }
     ks.set(key, value, deadline);
+    ks.restore_access(
+        key,
+        idle.map(|s| (s as u64).saturating_mul(1000)),
+        freq.map(|f| f as u8),
+    );
     if let (Some(at), false) = (deadline, absttl) {
         // Propagate the deadline, not the relative TTL, as Redis does.
         let mut argv = args.to_vec();

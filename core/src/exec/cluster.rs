@@ -266,3 +266,41 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod restore_tests {
+    use crate::frame::Frame;
+    use crate::store::Mode;
+    use crate::testkit::TestDb;
+
+    /// RESTORE's IDLETIME and FREQ set the access clock as Redis's
+    /// `objectSetLRUOrLFU` does: the one the policy reads.
+    #[test]
+    fn restore_sets_idle_time_or_frequency() {
+        let mut db = TestDb::new(Mode::Shard, 4);
+        db.cmd(&["SET", "src", "v"]);
+        let Frame::Bulk(payload) = db.cmd(&["DUMP", "src"]) else {
+            panic!("DUMP")
+        };
+        let restore = |db: &mut TestDb, key: &str, hint: &str, n: &str| {
+            db.cmd_bytes(&[
+                b"RESTORE",
+                key.as_bytes(),
+                b"0",
+                &payload,
+                hint.as_bytes(),
+                n.as_bytes(),
+            ])
+        };
+        assert_eq!(restore(&mut db, "idle", "IDLETIME", "100"), Frame::ok());
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Integer(100));
+        db.advance_ms(5000);
+        assert_eq!(db.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Integer(105));
+        assert_eq!(
+            db.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+            Frame::ok()
+        );
+        assert_eq!(restore(&mut db, "freq", "FREQ", "7"), Frame::ok());
+        assert_eq!(db.cmd(&["OBJECT", "FREQ", "freq"]), Frame::Integer(7));
+    }
+}
