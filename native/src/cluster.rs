@@ -307,7 +307,7 @@ pub fn start(
     state.require_full_coverage =
         config.value(named("cluster-require-full-coverage")) == Value::Bool(true);
     state.update_state();
-    save(&conf_path, &state)?;
+    save(&conf_path, &conf::save(&state))?;
     eprintln!(
         "myongoredis: cluster mode, node {} (bus port {bus_port}, config {})",
         state.myself,
@@ -326,9 +326,12 @@ pub fn start(
 
 /// Write `nodes.conf` whole (a temporary file renamed over it, so a crash
 /// leaves the old or the new file, never half of one).
-fn save(path: &Path, state: &ClusterState) -> Result<(), String> {
+///
+/// Takes the text, not the state: the caller renders it under the state's
+/// lock and writes it after releasing it, so no command waits for the
+/// fsync.
+fn save(path: &Path, text: &str) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
-    let text = conf::save(state);
     std::fs::write(&tmp, text.as_bytes())
         .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
         .and_then(|_| std::fs::rename(&tmp, path))
@@ -484,10 +487,11 @@ impl ClusterBus {
             state.tick(now_ms(), node_timeout);
             if state.version != saved {
                 saved = state.version;
-                if let Err(e) = save(&self.conf_path, &state) {
+                let text = conf::save(&state);
+                drop(state);
+                if let Err(e) = save(&self.conf_path, &text) {
                     eprintln!("myongoredis: {e}");
                 }
-                drop(state);
                 // Slots or failures changed: blocked pops re-check their
                 // slot (and get MOVED or CLUSTERDOWN if it is gone).
                 exec.blocking().changed_all();
@@ -496,7 +500,9 @@ impl ClusterBus {
         // Shutting down: what changed since the last tick is saved too.
         let state = self.cluster.read();
         if state.version != saved {
-            if let Err(e) = save(&self.conf_path, &state) {
+            let text = conf::save(&state);
+            drop(state);
+            if let Err(e) = save(&self.conf_path, &text) {
                 eprintln!("myongoredis: {e}");
             }
         }
