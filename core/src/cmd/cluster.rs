@@ -612,7 +612,14 @@ fn setslot(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
         let target = target.expect("argc is 5");
         // Counted before the state is locked for writing: counting takes
         // keyspace locks, which are never awaited under the state's lock.
-        let keys = count_keys_in_slot(ctx, slot);
+        // Only a slot this node serves or hands over can hold keys that
+        // matter here (the walk is the cost of a reshard's every slot).
+        let relevant = read(ctx, |s| s.is_mine(slot) || s.migrating.contains_key(&slot));
+        let keys = if relevant {
+            count_keys_in_slot(ctx, slot)
+        } else {
+            0
+        };
         change(ctx, |state| {
             let Some(id) = node_id(state, target) else {
                 return Frame::error(format!("ERR Unknown node {}", id_text(target)));
