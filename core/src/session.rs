@@ -76,6 +76,9 @@ pub struct Session {
     pub asking: bool,
     /// READONLY was sent (cluster mode; kept for READWRITE to clear).
     pub readonly: bool,
+    /// Cluster mode: this connection's copy of the cluster state, for
+    /// routing without a shared lock (see `cluster::Cluster`).
+    pub cluster_view: Option<crate::cluster::ClusterView>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).
@@ -166,6 +169,7 @@ impl Session {
             blocked: None,
             asking: false,
             readonly: false,
+            cluster_view: None,
         }
     }
 }

@@ -28,7 +28,8 @@ pub mod route;
 pub mod slot;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
@@ -145,8 +146,13 @@ pub struct ClusterState {
     /// Every known node, myself included, by ID (a fixed order: CLUSTER
     /// NODES lists them so).
     pub nodes: BTreeMap<String, Node>,
-    /// The owner of each slot.
-    slots: Vec<Option<Arc<str>>>,
+    /// The owner of each slot: 0 for none, else 1 + its index in
+    /// `owner_ids`. Small integers rather than IDs, so that copying the
+    /// state for routing (see [`Cluster`]) is one 32 KB copy.
+    slots: Vec<u16>,
+    /// The IDs slots were ever given to, interned (append-only: a few
+    /// per node that ever served a slot).
+    owner_ids: Vec<Arc<str>>,
     /// Slots this node is handing over: slot → the target's ID.
     pub migrating: BTreeMap<u16, String>,
     /// Slots this node is receiving: slot → the source's ID.
@@ -161,8 +167,11 @@ pub struct ClusterState {
     pub ok: bool,
     /// `cluster-require-full-coverage`, as the shell last told us.
     pub require_full_coverage: bool,
-    /// Bumped on every change worth saving: the shell rewrites
-    /// `nodes.conf` when it moves.
+    /// Bumped on every change that routing or `nodes.conf` depends on
+    /// (slots, open slots, nodes and their addresses, epochs, failure
+    /// flags, `ok`): routing's copy is republished and the shell rewrites
+    /// `nodes.conf` when it moves. A change that does not bump it is not
+    /// seen by routing.
     pub version: u64,
     pub stats: MessageStats,
 }
@@ -176,7 +185,8 @@ impl ClusterState {
         ClusterState {
             myself: id,
             nodes,
-            slots: vec![None; SLOTS],
+            slots: vec![0; SLOTS],
+            owner_ids: Vec::new(),
             migrating: BTreeMap::new(),
             importing: BTreeMap::new(),
             current_epoch: 0,
@@ -204,7 +214,7 @@ impl ClusterState {
 
     /// The ID of the node serving `slot`.
     pub fn owner(&self, slot: u16) -> Option<&str> {
-        self.slots[slot as usize].as_deref()
+        self.id_at(self.slots[slot as usize])
     }
 
     /// The node serving `slot`.
@@ -218,15 +228,21 @@ impl ClusterState {
 
     /// Give `slot` to `id` (`None`: unassign it).
     pub fn assign(&mut self, slot: u16, id: Option<&str>) {
-        self.slots[slot as usize] = id.map(Arc::from);
+        self.slots[slot as usize] = match id {
+            None => 0,
+            Some(id) => self.intern(id),
+        };
         self.version += 1;
     }
 
     /// The slots of `id` as inclusive ranges, ascending.
     pub fn ranges_of(&self, id: &str) -> Vec<(u16, u16)> {
         let mut ranges: Vec<(u16, u16)> = Vec::new();
+        let Some(entry) = self.entry_of(id) else {
+            return ranges;
+        };
         for slot in 0..SLOTS as u16 {
-            if self.owner(slot) != Some(id) {
+            if self.slots[slot as usize] != entry {
                 continue;
             }
             match ranges.last_mut() {
@@ -237,30 +253,48 @@ impl ClusterState {
         ranges
     }
 
-    pub fn slot_count(&self, id: &str) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| s.as_deref() == Some(id))
-            .count()
+    /// The ID behind a slot-table entry.
+    fn id_at(&self, entry: u16) -> Option<&str> {
+        (entry != 0).then(|| &*self.owner_ids[entry as usize - 1])
     }
 
-    /// The nodes serving at least one slot, each once. Slots come in long
-    /// runs of one owner and owners are few, so this is one pass with a
-    /// short list (it runs after every CLUSTER command and bus message: a
-    /// sort of 16384 IDs there was a millisecond per SETSLOT).
-    fn owners(&self) -> Vec<&str> {
-        let mut owners: Vec<&str> = Vec::new();
-        let mut last: Option<&Arc<str>> = None;
-        for owner in self.slots.iter().flatten() {
-            if last.is_some_and(|l| Arc::ptr_eq(l, owner) || **l == **owner) {
-                continue;
-            }
-            last = Some(owner);
-            if !owners.contains(&&**owner) {
-                owners.push(owner);
+    /// The slot-table entry of `id`, interning it on first use.
+    fn intern(&mut self, id: &str) -> u16 {
+        match self.owner_ids.iter().position(|i| &**i == id) {
+            Some(i) => i as u16 + 1,
+            None => {
+                self.owner_ids.push(Arc::from(id));
+                self.owner_ids.len() as u16
             }
         }
-        owners
+    }
+
+    /// The slot-table entry of `id`, if it was ever given a slot.
+    fn entry_of(&self, id: &str) -> Option<u16> {
+        self.owner_ids
+            .iter()
+            .position(|i| &**i == id)
+            .map(|i| i as u16 + 1)
+    }
+
+    pub fn slot_count(&self, id: &str) -> usize {
+        match self.entry_of(id) {
+            None => 0,
+            Some(entry) => self.slots.iter().filter(|&&s| s == entry).count(),
+        }
+    }
+
+    /// The nodes serving at least one slot, each once (one pass over small
+    /// integers: this runs after every CLUSTER command and bus message).
+    fn owners(&self) -> Vec<&str> {
+        let mut seen = vec![false; self.owner_ids.len() + 1];
+        for &entry in &self.slots {
+            seen[entry as usize] = true;
+        }
+        (1..seen.len())
+            .filter(|&e| seen[e])
+            .map(|e| &*self.owner_ids[e - 1])
+            .collect()
     }
 
     /// Masters serving at least one slot (Redis's `cluster_size`).
@@ -297,9 +331,9 @@ impl ClusterState {
     }
 
     fn remove_node(&mut self, id: &str) {
-        for slot in 0..SLOTS as u16 {
-            if self.owner(slot) == Some(id) {
-                self.slots[slot as usize] = None;
+        if let Some(entry) = self.entry_of(id) {
+            for owner in self.slots.iter_mut().filter(|s| **s == entry) {
+                *owner = 0;
             }
         }
         self.migrating.retain(|_, to| to != id);
@@ -323,7 +357,7 @@ impl ClusterState {
         for id in others {
             self.remove_node(&id);
         }
-        self.slots.iter_mut().for_each(|s| *s = None);
+        self.slots.iter_mut().for_each(|s| *s = 0);
         self.migrating.clear();
         self.importing.clear();
         self.meets.clear();
@@ -373,7 +407,7 @@ impl ClusterState {
             let failed = owners
                 .iter()
                 .any(|id| self.nodes.get(*id).is_none_or(|n| n.fail));
-            ok = !failed && self.slots.iter().all(Option::is_some);
+            ok = !failed && self.slots.iter().all(|&s| s != 0);
         }
         let size = owners.len();
         let reachable = owners
@@ -383,7 +417,10 @@ impl ClusterState {
         if size > 0 && reachable < size / 2 + 1 {
             ok = false;
         }
-        self.ok = ok;
+        if self.ok != ok {
+            self.ok = ok;
+            self.version += 1;
+        }
     }
 
     /// Slots assigned, and those whose owner is PFAIL or FAIL.
@@ -425,14 +462,78 @@ pub fn valid_node_id(id: &str) -> bool {
 /// keyspace lock is ever taken while it is held for writing, and it is
 /// never held while a keyspace lock is awaited (MIGRATE, which does
 /// network I/O, holds neither it nor the executor's shared state).
+///
+/// The hot path does not take that lock at all: routing reads a
+/// *published* copy of the state. Every write that moves
+/// [`ClusterState::version`] publishes a new copy when its guard is
+/// dropped; each connection keeps the copy it last used
+/// ([`ClusterView`], in its session) and only compares a version number
+/// (one shared atomic, read and never written by commands, so its cache
+/// line is not bounced between cores) before trusting it. In shard mode a
+/// lock taken by every keyed command would be a contention point of its
+/// own, invisible to the lock trace.
 pub struct Cluster {
     state: RwLock<ClusterState>,
+    /// The last published copy, and its version.
+    published: Mutex<Arc<ClusterState>>,
+    published_version: AtomicU64,
     shell: Arc<dyn ClusterShell>,
+}
+
+/// A connection's copy of the cluster state (see [`Cluster`]).
+#[derive(Clone)]
+pub struct ClusterView(pub Arc<ClusterState>);
+
+impl std::fmt::Debug for ClusterView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClusterView(version {})", self.0.version)
+    }
+}
+
+/// The write guard of the cluster state: publishes a new copy for
+/// routing when dropped, if the version moved.
+pub struct StateWrite<'a> {
+    guard: RwLockWriteGuard<'a, ClusterState>,
+    cluster: &'a Cluster,
+}
+
+impl std::ops::Deref for StateWrite<'_> {
+    type Target = ClusterState;
+    fn deref(&self) -> &ClusterState {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StateWrite<'_> {
+    fn deref_mut(&mut self) -> &mut ClusterState {
+        &mut self.guard
+    }
+}
+
+impl Drop for StateWrite<'_> {
+    fn drop(&mut self) {
+        // Published while the write lock is still held, so copies are
+        // published in the order of the changes.
+        if self.guard.version != self.cluster.published_version.load(Ordering::Acquire) {
+            let copy = Arc::new(self.guard.clone());
+            *self
+                .cluster
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = copy;
+            self.cluster
+                .published_version
+                .store(self.guard.version, Ordering::Release);
+        }
+    }
 }
 
 impl Cluster {
     pub fn new(state: ClusterState, shell: Arc<dyn ClusterShell>) -> Cluster {
+        let version = state.version;
         Cluster {
+            published: Mutex::new(Arc::new(state.clone())),
+            published_version: AtomicU64::new(version),
             state: RwLock::new(state),
             shell,
         }
@@ -444,8 +545,27 @@ impl Cluster {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn write(&self) -> RwLockWriteGuard<'_, ClusterState> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
+    pub fn write(&self) -> StateWrite<'_> {
+        StateWrite {
+            guard: self.state.write().unwrap_or_else(|e| e.into_inner()),
+            cluster: self,
+        }
+    }
+
+    /// The state as routing sees it: `view` (a connection's copy), renewed
+    /// first if a newer one was published.
+    pub fn view<'v>(&self, view: &'v mut Option<ClusterView>) -> &'v ClusterState {
+        let current = self.published_version.load(Ordering::Acquire);
+        if view.as_ref().is_none_or(|v| v.0.version != current) {
+            let copy = self
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            *view = Some(ClusterView(copy));
+        }
+        // Just set if it was missing.
+        &view.as_ref().expect("set above").0
     }
 
     pub fn shell(&self) -> &dyn ClusterShell {

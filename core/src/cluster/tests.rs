@@ -317,3 +317,33 @@ mod routing {
         );
     }
 }
+
+#[test]
+fn routing_copies_are_renewed_when_the_version_moves() {
+    struct Quiet;
+    impl ClusterShell for Quiet {
+        fn fresh_node_id(&self) -> String {
+            id('f')
+        }
+        fn migrate(
+            &self,
+            _: &MigrateTarget,
+            _: &[Vec<Bytes>],
+        ) -> Result<Vec<Result<(), String>>, String> {
+            Ok(Vec::new())
+        }
+        fn publish(&self, _: &Bytes, _: &Bytes) {}
+    }
+    let cluster = Cluster::new(
+        ClusterState::new(node('a', 7000)),
+        std::sync::Arc::new(Quiet),
+    );
+    let mut view = None;
+    assert_eq!(cluster.view(&mut view).owner(7), None);
+    cluster.write().assign(7, Some(&id('a')));
+    assert_eq!(cluster.view(&mut view).owner(7), Some(id('a').as_str()));
+    // The copy is the connection's: an unchanged version reuses it.
+    let before = view.as_ref().map(|v| std::sync::Arc::as_ptr(&v.0));
+    let _ = cluster.view(&mut view);
+    assert_eq!(view.as_ref().map(|v| std::sync::Arc::as_ptr(&v.0)), before);
+}

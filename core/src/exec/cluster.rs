@@ -54,17 +54,22 @@ impl Executor {
         if !is_exec && !spec.has_keys() {
             return None;
         }
+        if is_exec && session.multi.is_none() {
+            return None;
+        }
+        // This connection's copy of the state: no shared lock per command.
+        let state = cluster.view(&mut session.cluster_view);
         let queued: Vec<(&'static CommandSpec, &[Bytes])>;
-        let queries: &[(&'static CommandSpec, &[Bytes])] = if is_exec {
-            let txn = session.multi.as_ref()?;
-            queued = txn
-                .commands
-                .iter()
-                .filter_map(|argv| Some((cmd::lookup(argv.first()?)?, argv.as_slice())))
-                .collect();
-            &queued
-        } else {
-            &[(spec, args)]
+        let queries: &[(&'static CommandSpec, &[Bytes])] = match &session.multi {
+            Some(txn) if is_exec => {
+                queued = txn
+                    .commands
+                    .iter()
+                    .filter_map(|argv| Some((cmd::lookup(argv.first()?)?, argv.as_slice())))
+                    .collect();
+                &queued
+            }
+            _ => &[(spec, args)],
         };
         let asking = session.asking || spec.name == "restore-asking";
         let mut exists = |key: &[u8]| {
@@ -72,17 +77,15 @@ impl Executor {
             let view = self.store.read(&locks, "cluster").in_db(0);
             view.ks(key).is_ok_and(|ks| ks.contains(key, now_ms))
         };
-        let state = cluster.read();
         // Read only when it matters: the config is behind a lock of its own.
         let allow_reads = !state.ok
             && self
                 .config
                 .value(crate::config::named("cluster-allow-reads-when-down"))
                 == crate::config::Value::Bool(true);
-        match route(&state, queries, asking, allow_reads, &mut exists) {
+        match route(state, queries, asking, allow_reads, &mut exists) {
             Route::Here => None,
             Route::Refuse(error) => {
-                drop(state);
                 if is_exec {
                     self.end_transaction(session);
                 }
@@ -187,10 +190,11 @@ mod tests {
     #[test]
     fn asking_lasts_one_command() {
         let (mut db, cluster) = node_a(Mode::Shard, 4);
-        cluster
-            .write()
-            .importing
-            .insert(key_slot(b"foo"), "b".repeat(40));
+        {
+            let mut state = cluster.write();
+            state.importing.insert(key_slot(b"foo"), "b".repeat(40));
+            state.version += 1;
+        }
         assert_eq!(db.cmd(&["ASKING"]), Frame::ok());
         assert_eq!(db.cmd(&["SET", "foo", "here"]), Frame::ok());
         assert_eq!(db.cmd(&["GET", "foo"]), Frame::error(MOVED));
