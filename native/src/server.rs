@@ -209,7 +209,7 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     )
     .with_hooks(hooks.clone())
     .with_clients(clients.clone())
-    .with_network(Arc::new(crate::cluster::Network));
+    .with_network(Arc::new(crate::cluster::Network::standalone()));
     if let Some(bus) = &bus {
         exec = exec.with_cluster(bus.cluster.clone());
     }

@@ -42,7 +42,7 @@ use crate::clock::unix_now_us;
 mod network;
 
 pub use network::Network;
-use network::{random_node_id, BusShell, PUBLISH_QUEUE};
+use network::{random_node_id, PUBLISH_QUEUE};
 
 /// How often the cron runs.
 const TICK: Duration = Duration::from_millis(100);
@@ -162,7 +162,7 @@ pub fn start(
     );
     let (tx, publishes) = channel::bounded(PUBLISH_QUEUE);
     Ok(Some(ClusterBus {
-        cluster: Arc::new(Cluster::new(state, Arc::new(BusShell { publishes: tx }))),
+        cluster: Arc::new(Cluster::new(state, Arc::new(Network::clustered(tx)))),
         listener,
         conf_path,
         publishes,

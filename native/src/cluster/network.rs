@@ -28,9 +28,30 @@ pub fn random_node_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The shell's side of core's [`ClusterShell`]: random IDs and MIGRATE's
-/// connections.
-pub struct Network;
+/// How many PUBLISHes may wait for the bus before new ones are dropped
+/// (a peer that stalls must not make publishers' memory grow without
+/// bound; Redis bounds its bus links' buffers the same way).
+pub(super) const PUBLISH_QUEUE: usize = 100_000;
+
+/// The shell's side of core's [`ClusterShell`]: random IDs, MIGRATE's
+/// connections, and in cluster mode the queue of PUBLISHes for the bus.
+pub struct Network {
+    publishes: Option<Sender<(Bytes, Bytes)>>,
+}
+
+impl Network {
+    /// A standalone server's: there is no other node to tell of a PUBLISH.
+    pub fn standalone() -> Network {
+        Network { publishes: None }
+    }
+
+    /// A cluster node's: each PUBLISH goes into `publishes` for the bus.
+    pub(super) fn clustered(publishes: Sender<(Bytes, Bytes)>) -> Network {
+        Network {
+            publishes: Some(publishes),
+        }
+    }
+}
 
 impl ClusterShell for Network {
     fn fresh_node_id(&self) -> String {
@@ -45,35 +66,10 @@ impl ClusterShell for Network {
         migrate(target, commands)
     }
 
-    /// Standalone: there is no other node to tell.
-    fn publish(&self, _: &Bytes, _: &Bytes) {}
-}
-
-/// How many PUBLISHes may wait for the bus before new ones are dropped
-/// (a peer that stalls must not make publishers' memory grow without
-/// bound; Redis bounds its bus links' buffers the same way).
-pub(super) const PUBLISH_QUEUE: usize = 100_000;
-
-/// The cluster's shell: the network's, plus PUBLISH going out on the bus.
-pub(super) struct BusShell {
-    pub(super) publishes: Sender<(Bytes, Bytes)>,
-}
-
-impl ClusterShell for BusShell {
-    fn fresh_node_id(&self) -> String {
-        random_node_id()
-    }
-
-    fn migrate(
-        &self,
-        target: &MigrateTarget,
-        commands: &[Vec<Bytes>],
-    ) -> Result<Vec<Result<(), String>>, String> {
-        migrate(target, commands)
-    }
-
     fn publish(&self, channel: &Bytes, message: &Bytes) {
-        let _ = self.publishes.try_send((channel.clone(), message.clone()));
+        if let Some(queue) = &self.publishes {
+            let _ = queue.try_send((channel.clone(), message.clone()));
+        }
     }
 }
 
