@@ -2,7 +2,8 @@
 //! loopback, joined by the real `redis-cli --cluster create`, checked by
 //! `--cluster check`, written through `redis-cli -c`, resharded by
 //! `--cluster reshard` while a writer keeps writing (no key may be lost),
-//! then one node stopped: the others must declare the cluster down.
+//! then one node stopped: the others must declare the cluster down; and
+//! restarted from its nodes.conf, it rejoins with its ID and slots.
 //!
 //! Skipped, saying why, when `redis-cli` is not installed (CI installs
 //! it). Every external command runs under a deadline and is killed past
@@ -385,5 +386,36 @@ fn redis_cli_builds_checks_reshards_and_notices_a_failure() {
     assert_eq!(
         Raw::connect(nodes[0].addr).call(&[b"GET", b"seed:1"]),
         Frame::error("CLUSTERDOWN The cluster is down")
+    );
+
+    // It comes back from its nodes.conf: the same ID and slots, on a new
+    // port, which the others learn from its pings; the cluster is up again.
+    let restarted = ServerProcess::start(
+        "shard",
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            "1000",
+            "--dir",
+            dirs[2].path().to_str().expect("a UTF-8 temp path"),
+        ],
+    );
+    assert_eq!(
+        bulk_text(Raw::connect(restarted.addr).call(&[b"CLUSTER", b"MYID"])),
+        target
+    );
+    for addr in [nodes[0].addr, nodes[1].addr, restarted.addr] {
+        wait_for("cluster_state:ok after the restart", || {
+            let info = bulk_text(Raw::connect(addr).call(&[b"CLUSTER", b"INFO"]));
+            info.contains("cluster_state:ok")
+        });
+    }
+    let out = redis_cli(&["--cluster", "check", &restarted.addr.to_string()], b"");
+    let said = text(&out);
+    assert!(out.status.success(), "check after the restart:\n{said}");
+    assert!(
+        said.contains("[OK] All nodes agree about slots configuration."),
+        "{said}"
     );
 }
