@@ -42,6 +42,7 @@ use std::sync::OnceLock;
 use bytes::{Bytes, BytesMut};
 use crossbeam_utils::CachePadded;
 
+mod cluster;
 mod evict;
 mod expiry;
 mod multi;
@@ -163,6 +164,10 @@ pub struct Executor {
     pub(crate) snapshot_active: std::sync::atomic::AtomicBool,
     /// maxmemory: what each lock holds, the limit, the eviction pool.
     memory: evict::Memory,
+    /// Cluster mode (`cluster-enabled yes`): the slot table and nodes.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The shell's network, for MIGRATE.
+    network: Option<Arc<dyn crate::cluster::ClusterShell>>,
 }
 
 impl Executor {
@@ -184,6 +189,8 @@ impl Executor {
             argv_without_sink: true,
             snapshot: std::sync::Mutex::new(None),
             snapshot_active: std::sync::atomic::AtomicBool::new(false),
+            cluster: None,
+            network: None,
         };
         exec.apply_memory_config();
         exec
@@ -364,10 +371,11 @@ impl Executor {
             return early(Frame::Null);
         };
         let spec = cmd::lookup(name);
-        // Redis 7.0's `processCommand` order: unknown command, arity, then
-        // authentication. Only the session's flag is read on the common
-        // path; the config (a shared lock) only for a client not
-        // authenticated, which a password removed since may let through.
+        // Redis 7.0's `processCommand` order: unknown command, arity,
+        // authentication, cluster redirection, then the subscribed
+        // context. Only the session's flag is read on the common path;
+        // the config (a shared lock) only for a client not authenticated,
+        // which a password removed since may let through.
         let refused = match spec {
             None => Some(error::unknown_command(args)),
             Some(spec) if !spec.arity_ok(args.len()) => Some(error::wrong_arity(spec.name)),
@@ -378,19 +386,23 @@ impl Executor {
             {
                 Some(Frame::static_error(error::NOAUTH))
             }
-            // A RESP2 client in subscribed mode can only (un)subscribe.
-            Some(spec)
-                if session.protocol == Protocol::Resp2
-                    && session.subscribed()
-                    && !SUBSCRIBED_MODE.contains(&spec.name) =>
-            {
-                Some(Frame::error(format!(
-                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                    cmd::full_name(args).unwrap_or_else(|| spec.name.to_string())
-                )))
-            }
             Some(_) => None,
         };
+        // Cluster mode: a key of another node's slot is redirected.
+        let refused = refused.or_else(|| self.cluster_gate(spec?, session, args, now_us / 1000));
+        // A RESP2 client in subscribed mode can only (un)subscribe.
+        let refused = refused.or_else(|| {
+            let spec = spec?;
+            (session.protocol == Protocol::Resp2
+                && session.subscribed()
+                && !SUBSCRIBED_MODE.contains(&spec.name))
+            .then(|| {
+                Frame::error(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd::full_name(args).unwrap_or_else(|| spec.name.to_string())
+                ))
+            })
+        });
         // Persistence failing: writes (and PING) get MISCONF.
         let refused = refused.or_else(|| {
             spec.filter(|s| s.has(flags::WRITE) || s.name == "ping")?;
@@ -419,6 +431,10 @@ impl Executor {
                 }
             };
         executed.evictions = evictions;
+        // ASKING lasts for one command (the whole transaction in MULTI).
+        if session.asking && session.multi.is_none() && spec.is_none_or(|s| s.name != "asking") {
+            session.asking = false;
+        }
         (reply, executed)
     }
 

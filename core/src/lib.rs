@@ -22,6 +22,7 @@ pub mod aof;
 pub mod blocking;
 pub mod capture;
 pub mod clients;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod dict;

@@ -71,6 +71,14 @@ pub struct Session {
     /// Blocked in BLPOP & co. since the first attempt: until when (Unix
     /// ms; `None` waits forever).
     pub blocked: Option<Option<u64>>,
+    /// ASKING was sent: the next command may be served for a slot this
+    /// node is importing (cluster mode; cleared after that command).
+    pub asking: bool,
+    /// READONLY was sent (cluster mode; kept for READWRITE to clear).
+    pub readonly: bool,
+    /// Cluster mode: this connection's copy of the cluster state, for
+    /// routing without a shared lock (see `cluster::Cluster`).
+    pub cluster_view: Option<crate::cluster::ClusterView>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).
@@ -159,6 +167,9 @@ impl Session {
             patterns: Vec::new(),
             sink: None,
             blocked: None,
+            asking: false,
+            readonly: false,
+            cluster_view: None,
         }
     }
 }

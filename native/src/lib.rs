@@ -21,6 +21,7 @@ mod capture;
 pub mod cli;
 mod clients;
 mod clock;
+mod cluster;
 mod config_file;
 mod connection;
 mod event_loop;

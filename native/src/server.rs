@@ -213,6 +213,13 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
         )?),
         None => None,
     };
+    // Cluster mode: nodes.conf and the bus port, before the first client.
+    let bus = crate::cluster::start(&config, &dir, addr, port == 0)?;
+    if bus.is_some() && args.capture.is_some() {
+        return Err(
+            "--capture is not supported in cluster mode: replay has no cluster state".into(),
+        );
+    }
     let clients = Arc::new(Registry::new(crate::connection::READ_CHUNK));
     let mut exec = Executor::new(
         new_store(mode, args.shards, config.databases(), locks),
@@ -221,7 +228,11 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
     )
     .with_hooks(hooks.clone())
     .with_clients(clients.clone())
-    .propagate_only_to_sinks();
+    .propagate_only_to_sinks()
+    .with_network(Arc::new(crate::cluster::Network::standalone()));
+    if let Some(bus) = &bus {
+        exec = exec.with_cluster(bus.cluster.clone());
+    }
     if capture.is_some() {
         exec = exec.with_sequencer();
     }
@@ -272,6 +283,9 @@ pub fn run(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), St
             let stop = stop.clone();
             move || persistence_loop(shared, &jobs, &stop)
         })?;
+        if let Some(bus) = &bus {
+            bus.run(s, &shared.exec, &stop)?;
+        }
         if let Some(server) = metrics_server {
             spawn_named(s, "metrics", move || {
                 let snapshot = || shared.hooks.snapshot(shared.exec.store());

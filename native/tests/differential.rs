@@ -17,6 +17,11 @@
 //! | `@silent CMD ...` | send the command and read no reply (CLIENT REPLY OFF / SKIP): a reply sent anyway is read by the next command, whose comparison then fails |
 //! | `@sleep MS` | pause (for expiry) |
 //! | `@replies N CMD ...` | a command answered by N replies (SUBSCRIBE a b): compare them all |
+//! | `@await TEXT CMD ...` | repeat the command on every server until its reply contains TEXT (redis-server turns `cluster_state:ok` seconds after the slots are covered) |
+//!
+//! `tests/corpus/cluster/*.txt` runs the same way against a single-node
+//! cluster of each (`cluster-enabled yes`): slot hashing, CLUSTER's
+//! subcommands and errors, CLUSTERDOWN, CROSSSLOT, SELECT.
 //!
 //! Without `redis-server` on PATH the test prints why and skips; CI
 //! installs it, so there it always runs.
@@ -26,7 +31,7 @@ use std::time::Duration;
 
 use myongoredis_core::resp::split_args;
 use myongoredis_core::Frame;
-use myongoredis_testsupport::{Raw, RealRedis, ServerProcess, MODES};
+use myongoredis_testsupport::{Raw, RealRedis, ServerProcess, TempDir, MODES};
 
 /// One corpus line, parsed.
 #[derive(Debug)]
@@ -51,6 +56,11 @@ enum Step {
         line: usize,
     },
     Sleep(Duration),
+    /// Poll until the reply contains `text` (never compared).
+    Await {
+        text: String,
+        args: Vec<bytes::Bytes>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +71,8 @@ enum Compare {
     Scan,
 }
 
-fn load_corpus() -> Vec<(String, Vec<Step>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+fn load_corpus(sub: &str) -> Vec<(String, Vec<Step>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .map(|e| e.expect("entry").path())
@@ -121,6 +131,17 @@ fn parse_line(line: &str, n: usize, file: &str) -> Option<Step> {
             let args =
                 split_args(rest.as_bytes()).unwrap_or_else(|| panic!("{file}:{n}: bad quoting"));
             return Some(Step::Silent { args });
+        }
+        Some(("@await", rest)) => {
+            let (text, rest) = rest
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("{file}:{n}: @await TEXT command"));
+            let args =
+                split_args(rest.as_bytes()).unwrap_or_else(|| panic!("{file}:{n}: bad quoting"));
+            return Some(Step::Await {
+                text: text.to_string(),
+                args,
+            });
         }
         Some(("@sleep", ms)) => {
             let ms = ms
@@ -207,6 +228,21 @@ fn run(raw: &mut Raw, step: &Step) -> Option<Frame> {
             std::thread::sleep(*d);
             None
         }
+        Step::Await { text, args } => {
+            let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let reply = raw.call(&args).to_bytes();
+                if reply.windows(text.len()).any(|w| w == text.as_bytes()) {
+                    break None;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "@await {text}: never seen"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
 
@@ -239,12 +275,51 @@ fn replies_are_byte_identical_to_redis_server() {
     let Some(redis) = RealRedis::start(&[]) else {
         return;
     };
-    let corpus = load_corpus();
+    let servers: Vec<ServerProcess> = MODES.iter().map(|m| ServerProcess::start(m, &[])).collect();
+    let total = compare_corpus(&redis, &servers, &load_corpus("tests/corpus"));
+    assert!(
+        total >= 300,
+        "the corpus must hold at least 300 commands, has {total}"
+    );
+}
+
+/// The cluster corpus against single-node clusters: redis-server's and
+/// one of ours per lock mode, each with its own `nodes.conf` directory.
+#[test]
+fn cluster_replies_are_byte_identical_to_redis_server() {
+    let dirs: Vec<TempDir> = (0..=MODES.len())
+        .map(|i| TempDir::new(&format!("differential-cluster-{i}")))
+        .collect();
+    let Some(redis) = RealRedis::start_cluster(dirs[0].path()) else {
+        return;
+    };
+    let servers: Vec<ServerProcess> = MODES
+        .iter()
+        .zip(&dirs[1..])
+        .map(|(m, dir)| {
+            let dir = dir.path().to_str().expect("a UTF-8 temp path");
+            ServerProcess::start(m, &["--cluster-enabled", "yes", "--dir", dir])
+        })
+        .collect();
+    let total = compare_corpus(&redis, &servers, &load_corpus("tests/corpus/cluster"));
+    assert!(total >= 50, "the cluster corpus has only {total} commands");
+}
+
+/// Run `corpus` against `redis` and each of `servers`, in RESP2 then
+/// RESP3; panic listing every mismatch. Returns the number of commands.
+fn compare_corpus(
+    redis: &RealRedis,
+    servers: &[ServerProcess],
+    corpus: &[(String, Vec<Step>)],
+) -> usize {
     let total: usize = corpus
         .iter()
-        .map(|(_, s)| s.iter().filter(|s| !matches!(s, Step::Sleep(_))).count())
+        .map(|(_, s)| {
+            s.iter()
+                .filter(|s| !matches!(s, Step::Sleep(_) | Step::Await { .. }))
+                .count()
+        })
         .sum();
-    let servers: Vec<ServerProcess> = MODES.iter().map(|m| ServerProcess::start(m, &[])).collect();
     let mut mismatches = Vec::new();
     for (protocol, (file, steps)) in [2, 3]
         .into_iter()
@@ -272,7 +347,7 @@ fn replies_are_byte_identical_to_redis_server() {
                         Step::Command { line, .. }
                         | Step::Inline { line, .. }
                         | Step::Replies { line, .. } => *line,
-                        Step::Sleep(_) | Step::Silent { .. } => 0,
+                        Step::Sleep(_) | Step::Silent { .. } | Step::Await { .. } => 0,
                     };
                     mismatches.push(format!(
                         "{file}:{line} [{} RESP{protocol}] {step:?}\n    redis-server: {}\n    myongoredis:  {}",
@@ -294,8 +369,5 @@ fn replies_are_byte_identical_to_redis_server() {
         mismatches.len(),
         mismatches.join("\n")
     );
-    assert!(
-        total >= 300,
-        "the corpus must hold at least 300 commands, has {total}"
-    );
+    total
 }

@@ -22,7 +22,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
-targets=(resp_parser execute model config_file aof_load rdb_load capture_load)
+targets=(resp_parser execute model config_file aof_load rdb_load capture_load cluster_load)
 flags=(-s none -a)
 # Per input: fail on one taking over 10 s (a hang) or the process growing
 # past 2 GB (unbounded memory).

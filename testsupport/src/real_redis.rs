@@ -65,6 +65,26 @@ impl RealRedis {
         Some(redis)
     }
 
+    /// A single-node cluster (`cluster-enabled yes`) keeping its
+    /// `nodes.conf` in `dir`. Its bus port is a second free port: the
+    /// default, port + 10000, is past 65535 for many ephemeral ports.
+    pub fn start_cluster(dir: &std::path::Path) -> Option<RealRedis> {
+        let bus_port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+            .to_string();
+        let dir = dir.to_str().expect("a UTF-8 directory");
+        Self::start(&[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus_port,
+            "--dir",
+            dir,
+        ])
+    }
+
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))

@@ -146,6 +146,9 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
     match int_arg(&args[1]) {
         Err(e) => e,
         Ok(i) if i32::try_from(i).is_err() => Frame::static_error(error::NOT_AN_INT),
+        Ok(i) if i != 0 && ctx.exec.cluster().is_some() => {
+            Frame::static_error("ERR SELECT is not allowed in cluster mode")
+        }
         Ok(i) => match super::server::db_index(ctx, i) {
             Some(db) => {
                 ctx.session.db = db;

@@ -30,6 +30,7 @@ pub mod table;
 pub mod auth;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod expire;
@@ -38,6 +39,7 @@ pub mod introspect;
 pub mod keyspace;
 pub mod list;
 pub mod memory;
+pub mod migrate;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -77,6 +79,8 @@ pub(crate) const GROUPS: &[&[CommandSpec]] = &[
     zset::COMMANDS,
     pubsub::COMMANDS,
     blocking::COMMANDS,
+    cluster::COMMANDS,
+    migrate::COMMANDS,
 ];
 
 /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
@@ -229,7 +233,7 @@ pub(crate) fn subcommand(
 /// The commands whose first argument is a subcommand (dispatched by
 /// [`subcommand`]).
 pub const CONTAINERS: &[&str] = &[
-    "acl", "client", "command", "config", "memory", "object", "pubsub",
+    "acl", "client", "cluster", "command", "config", "memory", "object", "pubsub",
 ];
 
 /// A command's full name as Redis 7 reports it (CLIENT LIST's `cmd=`):

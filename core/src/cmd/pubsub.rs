@@ -147,6 +147,11 @@ pub(crate) fn unsubscribe_all(
 /// message to the publisher itself (a RESP3 client may publish while
 /// subscribed) comes before this reply, as in Redis.
 fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    // Cluster mode: the other nodes' subscribers get it too (the count
+    // replied is this node's receivers, as in Redis Cluster).
+    if let Some(cluster) = ctx.exec.cluster() {
+        cluster.shell().publish(&args[1], &args[2]);
+    }
     let (count, mut own) = ctx
         .exec
         .pubsub()

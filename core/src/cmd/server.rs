@@ -223,6 +223,27 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             ("evicted_keys".into(), ctx.exec.evicted_keys().to_string()),
         );
     }
+    if ctx.exec.cluster().is_some() {
+        if let Some(server) = sections.iter_mut().find(|s| s.name == "server") {
+            for (k, v) in &mut server.fields {
+                if k == "redis_mode" {
+                    *v = "cluster".into();
+                }
+            }
+        }
+    }
+    let at = sections
+        .iter()
+        .position(|s| s.name == "contention")
+        .unwrap_or(sections.len());
+    sections.insert(
+        at,
+        InfoSection {
+            name: "cluster",
+            default: true,
+            fields: super::cluster::info_fields(ctx),
+        },
+    );
     let keyspace = InfoSection {
         name: "keyspace",
         default: true,
@@ -338,9 +359,12 @@ mod tests {
     }
 
     #[test]
-    fn info_without_hooks_has_the_keyspace_section() {
+    fn info_without_hooks_has_the_cluster_and_keyspace_sections() {
         let mut db = TestDb::new(crate::store::Mode::Shard, 4);
-        assert_eq!(db.cmd(&["INFO"]), bulk("# Keyspace\r\n"));
+        assert_eq!(
+            db.cmd(&["INFO"]),
+            bulk("# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\n")
+        );
         for i in 0..10 {
             db.cmd(&["SET", &format!("k{i}"), "v"]);
         }

@@ -106,6 +106,17 @@ impl ClockKind {
     pub fn is_lfu(self) -> bool {
         matches!(self, ClockKind::Lfu { .. })
     }
+
+    /// The clock of a key RESTOREd with IDLETIME or FREQ (Redis's
+    /// `objectSetLRUOrLFU`): under an LFU policy the counter is `freq`,
+    /// under LRU the last use is `idle_ms` ago; the other hint is ignored,
+    /// and `None` without the hint that counts.
+    pub fn restored(self, idle_ms: Option<u64>, freq: Option<u8>, now_ms: u64) -> Option<u32> {
+        match self {
+            ClockKind::Lfu { .. } => freq.map(|f| (minutes(now_ms) << 8) | u32::from(f)),
+            ClockKind::Lru => idle_ms.map(|idle| now_ms.saturating_sub(idle) as u32),
+        }
+    }
 }
 
 /// Minutes since the epoch, in the 16 bits Redis keeps.

@@ -103,6 +103,20 @@ impl<'v> KeyspaceMut<'v> {
         self.ks.get_mut(key, now_ms).map(|e| &*e)
     }
 
+    /// Set the access clock of `key` as RESTORE's IDLETIME / FREQ ask
+    /// (see [`super::access::ClockKind::restored`]); nothing without a
+    /// hint the policy reads, or without the key.
+    pub fn restore_access(&mut self, key: &[u8], idle_ms: Option<u64>, freq: Option<u8>) {
+        let now_ms = self.now_ms;
+        if let Some(word) = self.ks.clock.restored(idle_ms, freq, now_ms) {
+            if let Some(entry) = self.ks.entries.get(key) {
+                entry
+                    .clock
+                    .store(word, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Delete `key` if its deadline has passed (the deferred lazy expiry
     /// of a read-only command); true if it did.
     pub fn expire_due(&mut self, key: &[u8], now_ms: u64) -> bool {

@@ -332,3 +332,16 @@ pub fn load(
     }
     Ok(aux)
 }
+
+/// One value as DUMP writes it and RESTORE reads it: the type byte and the
+/// value, without key, footer or checksum (the caller checks those).
+/// `Ok(None)` for an empty collection; trailing bytes are an error.
+pub fn value_from_payload(bytes: &[u8], limits: &Limits) -> Result<Option<Value>, RdbError> {
+    let mut r = Reader::new(bytes);
+    let t = r.byte("the type")?;
+    let value = super::values::read_value(&mut r, t, limits, 0)?;
+    if r.pos != bytes.len() {
+        return Err(RdbError::new(r.pos, "bytes after the value"));
+    }
+    Ok(value)
+}

@@ -66,7 +66,7 @@ mod values;
 
 use std::fmt;
 
-pub use decode::{load, Loaded};
+pub use decode::{load, value_from_payload, Loaded};
 pub use encode::{value_payload, Writer};
 
 /// The version this server writes (Redis 7.0's `RDB_VERSION`).
