@@ -154,7 +154,7 @@ pub fn start(
     state.require_full_coverage =
         config.value(named("cluster-require-full-coverage")) == Value::Bool(true);
     state.update_state();
-    save(&conf_path, &conf::save(&state))?;
+    save(&conf_path, &conf::save(&state), true)?;
     let conf = Arc::new(ConfFile::new(conf_path.clone()));
     eprintln!(
         "myongoredis: cluster mode, node {} (bus port {bus_port}, config {})",
@@ -180,27 +180,42 @@ pub fn start(
 /// version, an older text never replaces it.
 pub struct ConfFile {
     path: PathBuf,
-    saved: Mutex<u64>,
+    /// The versions written and synced so far.
+    saved: Mutex<(u64, u64)>,
 }
 
 impl ConfFile {
     fn new(path: PathBuf) -> ConfFile {
         ConfFile {
             path,
-            saved: Mutex::new(0),
+            saved: Mutex::new((0, 0)),
         }
     }
 
     /// Write `text` (the state at `version`) unless a newer one was.
     /// Writers queue on the mutex: one file, one writer at a time.
-    pub fn save(&self, version: u64, text: &str) {
+    /// `fsync`: the bus's tick syncs what it writes (or what a command
+    /// wrote); a command does not wait for the disk (Redis saves
+    /// `nodes.conf` for SETSLOT without CLUSTER_TODO_FSYNC_CONFIG): the
+    /// renamed file survives the process being killed, and the next tick
+    /// makes it durable.
+    pub fn save(&self, version: u64, text: &str, fsync: bool) {
         let mut saved = self.saved.lock().unwrap_or_else(|p| p.into_inner());
-        if version <= *saved {
-            return;
-        }
-        match save(&self.path, text) {
-            Ok(()) => *saved = version,
-            Err(e) => eprintln!("myongoredis: {e}"),
+        let (written, synced) = *saved;
+        let result = if version > written {
+            save(&self.path, text, fsync).map(|()| {
+                *saved = (version, if fsync { version } else { synced });
+            })
+        } else if version == written && fsync && synced < version {
+            std::fs::File::open(&self.path)
+                .and_then(|f| f.sync_all())
+                .map(|()| saved.1 = version)
+                .map_err(|e| format!("cannot sync {}: {e}", self.path.display()))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            eprintln!("myongoredis: {e}");
         }
     }
 }
@@ -211,10 +226,13 @@ impl ConfFile {
 /// Takes the text, not the state: the caller renders it under the state's
 /// lock and writes it after releasing it, so no command waits for the
 /// fsync.
-fn save(path: &Path, text: &str) -> Result<(), String> {
+fn save(path: &Path, text: &str, fsync: bool) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text.as_bytes())
-        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| match fsync {
+            true => std::fs::File::open(&tmp)?.sync_all(),
+            false => Ok(()),
+        })
         .and_then(|_| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -370,7 +388,7 @@ impl ClusterBus {
                 saved = state.version;
                 let text = conf::save(&state);
                 drop(state);
-                self.conf.save(saved, &text);
+                self.conf.save(saved, &text, true);
                 // Slots or failures changed: blocked pops re-check their
                 // slot (and get MOVED or CLUSTERDOWN if it is gone).
                 exec.blocking().changed_all();
@@ -381,7 +399,7 @@ impl ClusterBus {
         if state.version != saved {
             let (version, text) = (state.version, conf::save(&state));
             drop(state);
-            self.conf.save(version, &text);
+            self.conf.save(version, &text, true);
         }
     }
 

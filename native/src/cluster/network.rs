@@ -67,7 +67,7 @@ impl Network {
 impl ClusterShell for Network {
     fn save_config(&self, version: u64, text: &str) {
         if let Some(conf) = &self.conf {
-            conf.save(version, text);
+            conf.save(version, text, false);
         }
     }
 
