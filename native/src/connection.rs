@@ -114,7 +114,7 @@ impl<'a> Connection<'a> {
             Some(_) => CaptureSink::Lines(Vec::new()),
             None => CaptureSink::Off,
         };
-        // A second handle on the socket lets publishers write to it
+        // The outbox shares the socket so that publishers can write to it
         // directly (see outbox.rs).
         let outbox = Arc::new(Outbox::new(stream.clone()));
         let mut session = session;
@@ -432,9 +432,8 @@ impl Shell for Around<'_, '_> {
         if self.evented || !self.shared.clients.may_be_paused() {
             return self.fresh_now_us.unwrap_or(now_us);
         }
-        if let Some(spec) = cmd::lookup(&args[0]).filter(|s| s.arity_ok(args.len())) {
+        if let Some(writes) = pausable(&args[0], args.len()) {
             let shutdown = &self.shared.shutdown;
-            let writes = spec.has(cmd::flags::WRITE);
             if self
                 .shared
                 .clients
@@ -455,13 +454,7 @@ impl Shell for Around<'_, '_> {
         if !self.evented || !self.shared.clients.may_be_paused() {
             return false;
         }
-        cmd::lookup(name)
-            .filter(|s| s.arity_ok(argc))
-            .is_some_and(|spec| {
-                self.shared
-                    .clients
-                    .holds(spec.has(cmd::flags::WRITE), self.entry)
-            })
+        pausable(name, argc).is_some_and(|writes| self.shared.clients.holds(writes, self.entry))
     }
 
     /// Time and trace the command, and contain its panic: the panic message
@@ -527,6 +520,15 @@ impl Shell for Around<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// May a pause hold this command, and is it a write (which a `WRITE`
+/// pause holds too)? `None` for an unknown command or a wrong arity:
+/// those are answered without waiting, as Redis checks them first.
+fn pausable(name: &[u8], argc: usize) -> Option<bool> {
+    cmd::lookup(name)
+        .filter(|s| s.arity_ok(argc))
+        .map(|s| s.has(cmd::flags::WRITE))
 }
 
 /// Write the buffered replies (one `write` when the socket takes them

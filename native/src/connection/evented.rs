@@ -110,9 +110,6 @@ impl Connection<'_> {
             if self.readiness.ending {
                 return Drive::Close;
             }
-            if !self.readiness.input {
-                return Drive::Wait;
-            }
             if self.pipeline.is_held() {
                 // Held by a pause, or by replies the client was not
                 // taking (which were just written): try again.
@@ -122,6 +119,9 @@ impl Connection<'_> {
                 if self.readiness.stalled {
                     return Drive::Wait;
                 }
+            }
+            if !self.readiness.input {
+                return Drive::Wait;
             }
             if self.pipeline.is_blocked() || self.pipeline.is_held() {
                 // Not read while the command waits (as in the thread
