@@ -196,23 +196,23 @@ impl<'a> EventLoop<'a> {
             for i in rung {
                 self.retry(i, &mut chunk, &mut again);
             }
-            let now_ms = unix_now_us() / 1000;
-            for i in self.blocked.clone() {
-                if self
-                    .conn(i)
-                    .and_then(|c| c.blocked_until_ms())
-                    .is_some_and(|until| until <= now_ms)
-                {
-                    self.retry(i, &mut chunk, &mut again);
+            if !self.blocked.is_empty() {
+                let now_ms = unix_now_us() / 1000;
+                for i in self.blocked.clone() {
+                    if self
+                        .conn(i)
+                        .and_then(|c| c.blocked_until_ms())
+                        .is_some_and(|until| until <= now_ms)
+                    {
+                        self.retry(i, &mut chunk, &mut again);
+                    }
                 }
             }
+            // Paused clients are asked again (settle puts back those still
+            // held); a client held by replies it is not taking waits for
+            // its writable edge instead (see `retry` and `drive`).
             for i in std::mem::take(&mut self.held) {
                 self.retry(i, &mut chunk, &mut again);
-                // Still held (stalled clients wait for their writable
-                // event, paused ones are asked again shortly).
-                if self.conn(i).is_some_and(|c| c.is_held()) && !self.held.contains(&i) {
-                    self.held.push(i);
-                }
             }
             if Instant::now() >= next_tick {
                 next_tick = Instant::now() + TICK;
@@ -248,10 +248,12 @@ impl<'a> EventLoop<'a> {
         if self.held.iter().any(paused) {
             timeout = timeout.min(HELD_RECHECK);
         }
-        let now_ms = unix_now_us() / 1000;
-        for &i in &self.blocked {
-            if let Some(until) = self.conns[i].as_ref().and_then(|c| c.blocked_until_ms()) {
-                timeout = timeout.min(Duration::from_millis(until.saturating_sub(now_ms)));
+        if !self.blocked.is_empty() {
+            let now_ms = unix_now_us() / 1000;
+            for &i in &self.blocked {
+                if let Some(until) = self.conns[i].as_ref().and_then(|c| c.blocked_until_ms()) {
+                    timeout = timeout.min(Duration::from_millis(until.saturating_sub(now_ms)));
+                }
             }
         }
         timeout
