@@ -571,7 +571,10 @@ fn flush(
     };
     if let (Some(tracer), Some(start)) = (&shared.tracer, start) {
         tracer.io("write", start, tracer.now_ns(), written);
-        tracer.flush_thread(false);
+        // A loop hands its events over once per turn instead.
+        if !evented {
+            tracer.flush_thread(false);
+        }
     }
     stats.bytes_out += written as u64;
     output.advance(written);

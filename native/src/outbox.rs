@@ -40,11 +40,11 @@ pub struct Outbox {
     /// The protocol messages are encoded in: the session's, as its thread
     /// last reported it (2 or 3).
     protocol: AtomicU8,
-    /// Mirrors of `State::queue` being non-empty and of
-    /// `State::overflowed`, written under the mutex: an event loop asks
-    /// every idle client on every tick, and 10,000 clients must cost it
-    /// two loads each, not two mutexes.
+    /// `State::queue` is not empty: mirrored, written under the mutex,
+    /// so that asking costs a load, not a mutex.
     queued: AtomicBool,
+    /// Over a limit: the connection is being closed. Set (once) under
+    /// the mutex, read without it.
     overflowed: AtomicBool,
 }
 
@@ -55,8 +55,6 @@ struct State {
     busy: bool,
     /// Since when the queue has been over the soft limit.
     over_soft_since: Option<Instant>,
-    /// Over a limit: the connection is being closed.
-    overflowed: bool,
 }
 
 impl Outbox {
@@ -129,7 +127,7 @@ impl Subscriber for Outbox {
         let mut bytes = BytesMut::new();
         message.encode_as(protocol, &mut bytes);
         let mut st = self.lock();
-        if st.overflowed {
+        if self.overflowed.load(Relaxed) {
             return;
         }
         if !st.busy && st.queue.is_empty() {
@@ -154,7 +152,6 @@ impl Subscriber for Outbox {
         if len > HARD_LIMIT || soft_expired {
             // Redis closes the client asynchronously; here its thread sees
             // end-of-file at once and closes.
-            st.overflowed = true;
             self.overflowed.store(true, Relaxed);
             st.queue = BytesMut::new();
             self.queued.store(false, Relaxed);
